@@ -1,0 +1,30 @@
+# syntax=docker/dockerfile:1
+# Multi-stage build: compile the release binary, ship it on a slim base as a
+# non-root user. Config and data are volumes; every setting can also be given
+# through the environment (see README).
+
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ make cmake perl \
+    && rm -rf /var/lib/apt/lists/*
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+RUN cargo build --release --locked && strip target/release/agentd
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /var/lib/agentd --create-home agentd
+COPY --from=build /src/target/release/agentd /usr/local/bin/agentd
+COPY config /etc/agentd
+WORKDIR /var/lib/agentd
+USER agentd
+ENV AGENTD_CONFIG=/etc/agentd/agentd.toml \
+    AGENTD_BIND=0.0.0.0:7777
+VOLUME ["/var/lib/agentd"]
+EXPOSE 7777
+HEALTHCHECK --interval=15s --timeout=3s --start-period=5s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:7777/health || exit 1
+ENTRYPOINT ["agentd"]
+CMD ["serve"]

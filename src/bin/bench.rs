@@ -1,0 +1,859 @@
+//! The agentd benchmark (issue 13): a mock OpenAI-compatible upstream, agentd
+//! in-process on a SQLite store pointed at it, and a bounded load driver, all
+//! on loopback in this one process; prints one table.
+//!
+//! Run: `cargo run --release --bin bench -- [--quick]` (see bench/README.md).
+//! This binary depends on the agentd library only to start the server; it
+//! must never be part of the test suite's timing (tests check correctness).
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use serde_json::{Value, json};
+
+#[derive(Parser, Clone)]
+#[command(name = "bench", about = "Measures agentd against a mock upstream")]
+struct Args {
+    /// Short run: 3 s per row and 500 concurrent streams in row 4.
+    #[arg(long)]
+    quick: bool,
+    /// Tiny run that only checks the bench works (5 requests per row).
+    #[arg(long)]
+    smoke: bool,
+    /// Seconds per throughput row (default 15, 3 with --quick).
+    #[arg(long)]
+    seconds: Option<u64>,
+    /// Concurrency of rows 1-3.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Tokens in each non-streaming reply (rows 1-2).
+    #[arg(long, default_value_t = 10)]
+    reply_tokens: u32,
+    /// Delay between tokens of row 3's 50-token streams, in ms.
+    #[arg(long, default_value_t = 1)]
+    stream_delay_ms: u64,
+    /// Concurrent streaming runs in row 4 (default 10000, 500 with --quick).
+    #[arg(long)]
+    streams: Option<usize>,
+}
+
+/// Bounds for one throughput row.
+#[derive(Clone, Copy)]
+struct Load {
+    concurrency: usize,
+    duration: Duration,
+    max_requests: usize,
+}
+
+// ---------------------------------------------------------------- clock
+
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+/// Microseconds on one monotonic clock shared by the mock and the driver.
+fn now_us() -> u64 {
+    EPOCH.get_or_init(Instant::now).elapsed().as_micros() as u64
+}
+
+/// The send timestamps (`T<micros>`) the mock embedded in a text.
+fn stamps(text: &str) -> impl Iterator<Item = u64> + '_ {
+    text.split('T').skip(1).filter_map(|s| {
+        let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    })
+}
+
+// ---------------------------------------------------------------- mock upstream
+
+/// A fast OpenAI-compatible streaming upstream: the last user message says
+/// `tokens=N delay_ms=D`; each token's text is its send time `T<micros> `.
+mod mock {
+    use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::response::Response;
+    use axum::routing::post;
+
+    pub async fn start() -> Result<String, String> {
+        let app = Router::new().route("/v1/chat/completions", post(chat));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("mock bind: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(format!("http://{addr}/v1"))
+    }
+
+    /// Reads `tokens=N delay_ms=D` from the last user message.
+    fn plan(body: &Value) -> (u32, u64) {
+        let text = body["messages"]
+            .as_array()
+            .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+            .map(|m| match &m["content"] {
+                Value::String(s) => s.clone(),
+                Value::Array(parts) => parts
+                    .iter()
+                    .filter_map(|p| p["text"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                _ => String::new(),
+            })
+            .unwrap_or_default();
+        let mut tokens = 10;
+        let mut delay = 0;
+        for word in text.split_whitespace() {
+            if let Some(n) = word.strip_prefix("tokens=") {
+                tokens = n.parse().unwrap_or(tokens).min(100_000);
+            } else if let Some(d) = word.strip_prefix("delay_ms=") {
+                delay = d.parse().unwrap_or(delay).min(10_000);
+            }
+        }
+        (tokens, delay)
+    }
+
+    fn chunk(delta: Value, finish: Option<&str>) -> String {
+        let body = json!({
+            "id": "chatcmpl-bench", "object": "chat.completion.chunk", "model": "mock-model",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
+        });
+        format!("data: {body}\n\n")
+    }
+
+    async fn chat(body: axum::body::Bytes) -> Response {
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let (tokens, delay) = plan(&body);
+        let stream = async_stream::stream! {
+            for i in 0..tokens {
+                if delay > 0 && i > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                }
+                let text = format!("T{} ", now_us());
+                yield Ok::<_, std::convert::Infallible>(chunk(json!({"content": text}), None));
+            }
+            yield Ok(chunk(json!({}), Some("stop")));
+            yield Ok("data: [DONE]\n\n".to_string());
+        };
+        Response::builder()
+            .header("content-type", "text/event-stream")
+            .body(Body::from_stream(stream))
+            .unwrap_or_default()
+    }
+}
+
+// ---------------------------------------------------------------- agentd in-process
+
+const AGENT: &str = "bench";
+const CODEGEN_KEY: &str = "bench-key";
+
+fn agentd_config(base_url: &str, store: &Path) -> String {
+    format!(
+        r#"
+[server]
+request_timeout_secs = 120
+
+[store]
+kind = "sqlite"
+path = '{store}'
+
+[models.mock]
+provider = "openai"
+model = "mock-model"
+base_url = "{base_url}"
+api_key = "bench-key"
+read_timeout_secs = 60
+
+[[agents]]
+id = "{AGENT}"
+name = "Bench"
+model = "mock"
+
+[codegen]
+public_base_url = "http://127.0.0.1/"
+
+[codegen.rate_limit]
+creates = 1000000000
+window_secs = 1
+
+[[codegen.users]]
+id = 1
+api_keys = ["{CODEGEN_KEY}"]
+organizations = [1]
+
+[[codegen.organizations]]
+id = 1
+name = "Bench"
+"#,
+        store = store.display()
+    )
+}
+
+/// Starts agentd on 127.0.0.1:0 as `agentd serve` would; returns its base URL.
+async fn start_agentd(config_toml: &str) -> Result<String, String> {
+    use agentd::config::Config;
+    use agentd::engine::Engine;
+    use agentd::models::ModelRegistry;
+    use agentd::tools::ToolRegistry;
+    let config = Config::from_toml_str(config_toml, "bench.toml".as_ref(), &|_| None)
+        .map_err(|e| e.to_string())?;
+    let models = ModelRegistry::from_config(&config).map_err(|e| e.to_string())?;
+    let store = agentd::store::open(&config.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let engine = Engine::new(Arc::new(config), models, ToolRegistry::builtin(), store);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("agentd bind: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = agentd::AppState::new(engine);
+    tokio::spawn(async move {
+        let _ = agentd::serve(listener, state, std::future::pending()).await;
+    });
+    Ok(format!("http://{addr}"))
+}
+
+// ---------------------------------------------------------------- load driver
+
+#[derive(Default)]
+struct Stats {
+    ok: usize,
+    errors: usize,
+    first_error: Option<String>,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+    /// Per-token added latency (row 3), microseconds.
+    token_us: Vec<u64>,
+}
+
+impl Stats {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+fn pct(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)] as f64 / 1000.0
+}
+
+/// Runs `one` from `concurrency` workers until the duration or the request
+/// budget runs out; each call returns its per-token latencies (if any).
+async fn drive<F, Fut>(load: Load, one: F) -> Stats
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Vec<u64>, String>> + Send,
+{
+    let issued = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut workers = Vec::with_capacity(load.concurrency);
+    for _ in 0..load.concurrency {
+        let one = one.clone();
+        let issued = issued.clone();
+        workers.push(tokio::spawn(async move {
+            let mut s = Stats::default();
+            while start.elapsed() < load.duration
+                && issued.fetch_add(1, Ordering::Relaxed) < load.max_requests
+            {
+                let t = Instant::now();
+                match one().await {
+                    Ok(tokens) => {
+                        s.ok += 1;
+                        s.latencies_us.push(t.elapsed().as_micros() as u64);
+                        s.token_us.extend(tokens);
+                    }
+                    Err(e) => {
+                        s.errors += 1;
+                        s.first_error.get_or_insert(e);
+                    }
+                }
+            }
+            s
+        }));
+    }
+    let mut all = Stats::default();
+    for w in workers {
+        match w.await {
+            Ok(s) => {
+                all.ok += s.ok;
+                all.errors += s.errors;
+                if all.first_error.is_none() {
+                    all.first_error = s.first_error;
+                }
+                all.latencies_us.extend(s.latencies_us);
+                all.token_us.extend(s.token_us);
+            }
+            Err(e) => {
+                all.errors += 1;
+                all.first_error.get_or_insert(e.to_string());
+            }
+        }
+    }
+    all.elapsed = start.elapsed();
+    all.latencies_us.sort_unstable();
+    all.token_us.sort_unstable();
+    all
+}
+
+fn prompt(tokens: u32, delay_ms: u64) -> String {
+    format!("tokens={tokens} delay_ms={delay_ms}")
+}
+
+fn multipart(message: &str, stream: bool) -> (String, String) {
+    let b = "agentdbenchboundary";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n{message}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"stream\"\r\n\r\n{stream}\r\n--{b}--\r\n"
+    );
+    (format!("multipart/form-data; boundary={b}"), body)
+}
+
+async fn ok_text(resp: Result<reqwest::Response, reqwest::Error>) -> Result<String, String> {
+    let resp = resp.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!(
+            "{status}: {}",
+            text.chars().take(200).collect::<String>()
+        ));
+    }
+    Ok(text)
+}
+
+async fn agentos_json(c: reqwest::Client, base: String, msg: String) -> Result<Vec<u64>, String> {
+    let (ct, body) = multipart(&msg, false);
+    let req = c
+        .post(format!("{base}/agents/{AGENT}/runs"))
+        .header("content-type", ct)
+        .body(body);
+    let text = ok_text(req.send().await).await?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if v["content"].is_string() {
+        Ok(vec![])
+    } else {
+        Err(format!("unexpected AgentOS body: {text}"))
+    }
+}
+
+async fn agui(c: reqwest::Client, base: String, msg: String) -> Result<Vec<u64>, String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let body = json!({
+        "threadId": format!("t-{id}"), "runId": format!("r-{id}"), "state": {},
+        "messages": [{"id": "m1", "role": "user", "content": msg}],
+        "tools": [], "context": [], "forwardedProps": {}
+    });
+    let text = ok_text(c.post(format!("{base}/agui")).json(&body).send().await).await?;
+    if text.contains("RUN_FINISHED") {
+        Ok(vec![])
+    } else {
+        Err(format!("AG-UI stream without RUN_FINISHED: {text}"))
+    }
+}
+
+async fn acp_sync(c: reqwest::Client, base: String, msg: String) -> Result<Vec<u64>, String> {
+    let body = json!({
+        "agent_name": AGENT, "mode": "sync",
+        "input": [{"role": "user", "parts": [{"content_type": "text/plain", "content": msg}]}]
+    });
+    let text = ok_text(c.post(format!("{base}/acp/runs")).json(&body).send().await).await?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if v["status"] == "completed" {
+        Ok(vec![])
+    } else {
+        Err(format!("ACP run not completed: {text}"))
+    }
+}
+
+/// Create, then poll every 2 ms (at most 5000 polls) until COMPLETE.
+async fn codegen(c: reqwest::Client, base: String, msg: String) -> Result<Vec<u64>, String> {
+    let auth = format!("Bearer {CODEGEN_KEY}");
+    let created = ok_text(
+        c.post(format!("{base}/v1/organizations/1/agent/run"))
+            .header("authorization", &auth)
+            .json(&json!({"prompt": msg}))
+            .send()
+            .await,
+    )
+    .await?;
+    let v: Value = serde_json::from_str(&created).map_err(|e| e.to_string())?;
+    let id = v["id"].as_u64().ok_or("Codegen create without id")?;
+    for _ in 0..5000 {
+        let text = ok_text(
+            c.get(format!("{base}/v1/organizations/1/agent/run/{id}"))
+                .header("authorization", &auth)
+                .send()
+                .await,
+        )
+        .await?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        match v["status"].as_str() {
+            Some("COMPLETE") => return Ok(vec![]),
+            Some("FAILED") | Some("CANCELLED") => return Err(format!("Codegen run: {text}")),
+            _ => tokio::time::sleep(Duration::from_millis(2)).await,
+        }
+    }
+    Err("Codegen run did not complete within 5000 polls".into())
+}
+
+/// Straight to the mock: one streamed completion, read whole.
+async fn upstream(c: reqwest::Client, base_url: String, msg: String) -> Result<Vec<u64>, String> {
+    let body = json!({"model": "mock-model", "stream": true,
+        "messages": [{"role": "user", "content": msg}]});
+    let text = ok_text(
+        c.post(format!("{base_url}/chat/completions"))
+            .json(&body)
+            .send()
+            .await,
+    )
+    .await?;
+    if text.ends_with("data: [DONE]\n\n") {
+        Ok(vec![])
+    } else {
+        Err("upstream stream cut".into())
+    }
+}
+
+/// An AgentOS SSE run read frame by frame: checks it saw `want` tokens and
+/// RunCompleted, and returns each token's arrival minus its send time (µs).
+async fn agentos_stream(
+    c: reqwest::Client,
+    base: String,
+    msg: String,
+    want: usize,
+) -> Result<Vec<u64>, String> {
+    use futures::StreamExt;
+    let (ct, body) = multipart(&msg, true);
+    let resp = c
+        .post(format!("{base}/agents/{AGENT}/runs"))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !resp.status().is_success() {
+        return Err(format!("status {}", resp.status()));
+    }
+    let mut bytes = resp.bytes_stream();
+    let mut buf = String::new();
+    let mut lat = Vec::with_capacity(want);
+    let mut completed = false;
+    while let Some(chunk) = bytes.next().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        let arrived = now_us();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let Some(data) = frame.lines().find_map(|l| l.strip_prefix("data:")) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_str::<Value>(data.trim()) else {
+                continue;
+            };
+            match v["event"].as_str() {
+                Some("RunContent") => {
+                    let text = v["content"].as_str().unwrap_or_default();
+                    lat.extend(stamps(text).map(|sent| arrived.saturating_sub(sent)));
+                }
+                Some("RunCompleted") => completed = true,
+                Some("RunError") => return Err(format!("RunError: {data}")),
+                _ => {}
+            }
+        }
+    }
+    if completed && lat.len() == want {
+        Ok(lat)
+    } else {
+        Err(format!(
+            "stream ended with {} of {want} tokens, completed: {completed}",
+            lat.len()
+        ))
+    }
+}
+
+// ---------------------------------------------------------------- process facts
+
+/// A field of /proc/self/status in MB (VmHWM = peak RSS, VmRSS = current).
+fn proc_status_mb(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Raises the open-file limit so thousands of loopback sockets fit.
+fn raise_fd_limit(want: u64) -> u64 {
+    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        if lim.rlim_cur >= want {
+            return lim.rlim_cur;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: want,
+            rlim_max: want.max(lim.rlim_max),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+            return want;
+        }
+        // Not privileged: go as high as the hard limit allows.
+        let soft = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &soft) == 0 {
+            lim.rlim_max
+        } else {
+            lim.rlim_cur
+        }
+    }
+}
+
+/// The `agentd` binary next to this one (target/<profile>/agentd).
+fn agentd_binary() -> Option<PathBuf> {
+    let me = std::env::current_exe().ok()?;
+    let dir = me.parent()?;
+    let dir = if dir.ends_with("deps") {
+        dir.parent()?
+    } else {
+        dir
+    };
+    let bin = dir.join("agentd");
+    bin.exists().then_some(bin)
+}
+
+/// Spawns `agentd serve` with a temp config and times spawn → first 200 on
+/// /health (polled every 0.5 ms, at most 10 s).
+async fn cold_start(bin: &Path, dir: &Path) -> Result<Duration, String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let config = dir.join("cold.toml");
+    let toml = format!(
+        "[store]\nkind = \"sqlite\"\npath = '{}'\n\n[models.builtin]\nprovider = \"builtin\"\n\n\
+         [[agents]]\nid = \"a\"\nname = \"A\"\nmodel = \"builtin\"\n",
+        dir.join("cold.db").display()
+    );
+    std::fs::write(&config, toml).map_err(|e| e.to_string())?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("http://127.0.0.1:{port}/health");
+    let start = Instant::now();
+    let mut child = tokio::process::Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut result = Err("agentd did not answer /health within 10 s".to_string());
+    while start.elapsed() < Duration::from_secs(10) {
+        if let Ok(r) = client.get(&url).send().await
+            && r.status().is_success()
+        {
+            result = Ok(start.elapsed());
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            result = Err(format!("agentd exited early: {status}"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    let _ = child.kill().await;
+    result
+}
+
+// ---------------------------------------------------------------- table
+
+struct Table(Vec<[String; 5]>);
+
+impl Table {
+    fn row(&mut self, what: impl Into<String>, cells: [String; 4]) {
+        let [a, b, c, d] = cells;
+        self.0.push([what.into(), a, b, c, d]);
+    }
+
+    fn print(&self) {
+        let header = ["row", "result", "p50", "p99", "notes"].map(String::from);
+        let all: Vec<&[String; 5]> = std::iter::once(&header).chain(self.0.iter()).collect();
+        let widths: Vec<usize> = (0..5)
+            .map(|i| all.iter().map(|r| r[i].len()).max().unwrap_or(0))
+            .collect();
+        for (n, r) in all.iter().enumerate() {
+            let line: Vec<String> = r
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            println!("| {} |", line.join(" | "));
+            if n == 0 {
+                let sep: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+                println!("|-{}-|", sep.join("-|-"));
+            }
+        }
+    }
+}
+
+fn ms(v: f64) -> String {
+    format!("{v:.2} ms")
+}
+
+fn errs(s: &Stats) -> String {
+    match &s.first_error {
+        None => format!("{} runs, 0 errors", s.ok),
+        Some(e) => format!(
+            "{} runs, {} errors (first: {})",
+            s.ok,
+            s.errors,
+            e.chars().take(120).collect::<String>()
+        ),
+    }
+}
+
+// ---------------------------------------------------------------- main
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let fds = raise_fd_limit(200_000);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bench: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let dir = std::env::temp_dir().join(format!("agentd-bench-{}", std::process::id()));
+    let result = std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))
+        .and_then(|_| runtime.block_on(run(args, fds, &dir)));
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
+    now_us();
+    let secs = args
+        .seconds
+        .unwrap_or(if args.quick || args.smoke { 3 } else { 15 });
+    let streams = args.streams.unwrap_or(if args.smoke {
+        5
+    } else if args.quick {
+        500
+    } else {
+        10_000
+    });
+    let load = Load {
+        concurrency: if args.smoke { 2 } else { args.concurrency },
+        duration: Duration::from_secs(secs),
+        max_requests: if args.smoke { 5 } else { 10_000_000 },
+    };
+    let mock_url = mock::start().await?;
+    let base = start_agentd(&agentd_config(&mock_url, &dir.join("agentd.db"))).await?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(180))
+        .pool_max_idle_per_host(usize::MAX)
+        .build()
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "bench: mock at {mock_url}, agentd at {base}, fd limit {fds}, {}s per row, concurrency {}",
+        secs, load.concurrency
+    );
+    let mut table = Table(Vec::new());
+    let msg = prompt(args.reply_tokens, 0);
+
+    // Row 2 first: the ceiling, so rows 1 can be divided by it.
+    eprintln!("bench: row 2 (upstream ceiling)");
+    let ceiling = {
+        let (c, u, m) = (client.clone(), mock_url.clone(), msg.clone());
+        drive(load, move || upstream(c.clone(), u.clone(), m.clone())).await
+    };
+
+    // Row 1: non-streaming runs through each protocol.
+    let mut rows: Vec<(&str, Stats)> = Vec::new();
+    macro_rules! protocol_row {
+        ($name:expr, $f:ident) => {{
+            eprintln!("bench: row 1 ({})", $name);
+            let (c, b, m) = (client.clone(), base.clone(), msg.clone());
+            let s = drive(load, move || $f(c.clone(), b.clone(), m.clone())).await;
+            rows.push(($name, s));
+        }};
+    }
+    protocol_row!("AgentOS JSON", agentos_json);
+    protocol_row!("AG-UI SSE", agui);
+    protocol_row!("ACP sync", acp_sync);
+    protocol_row!("Codegen create+poll", codegen);
+    for (name, s) in &rows {
+        table.row(
+            format!("1. {name}"),
+            [
+                format!("{:.0} runs/s", s.rate()),
+                ms(pct(&s.latencies_us, 0.5)),
+                ms(pct(&s.latencies_us, 0.99)),
+                format!(
+                    "{}; ratio to ceiling {:.2}",
+                    errs(s),
+                    s.rate() / ceiling.rate().max(1e-9)
+                ),
+            ],
+        );
+    }
+    table.row(
+        "2. upstream ceiling",
+        [
+            format!("{:.0} req/s", ceiling.rate()),
+            ms(pct(&ceiling.latencies_us, 0.5)),
+            ms(pct(&ceiling.latencies_us, 0.99)),
+            format!(
+                "{}; straight to the mock, {} tokens",
+                errs(&ceiling),
+                args.reply_tokens
+            ),
+        ],
+    );
+
+    // Row 3: streaming runs and the per-token latency agentd adds.
+    eprintln!("bench: row 3 (SSE streaming, 50 tokens)");
+    let streaming = {
+        let (c, b) = (client.clone(), base.clone());
+        let m = prompt(50, args.stream_delay_ms);
+        drive(load, move || {
+            agentos_stream(c.clone(), b.clone(), m.clone(), 50)
+        })
+        .await
+    };
+    table.row(
+        "3. AgentOS SSE 50 tokens",
+        [
+            format!("{:.0} runs/s", streaming.rate()),
+            ms(pct(&streaming.latencies_us, 0.5)),
+            ms(pct(&streaming.latencies_us, 0.99)),
+            format!(
+                "{}; mock sleeps {} ms between tokens",
+                errs(&streaming),
+                args.stream_delay_ms
+            ),
+        ],
+    );
+    table.row(
+        "3. added per-token latency",
+        [
+            format!("{} tokens", streaming.token_us.len()),
+            ms(pct(&streaming.token_us, 0.5)),
+            ms(pct(&streaming.token_us, 0.99)),
+            "driver arrival minus mock send time (same clock)".into(),
+        ],
+    );
+
+    // Row 4: many concurrent long streams.
+    eprintln!("bench: row 4 ({streams} concurrent streams of 100 tokens at 20 ms)");
+    let rss_before = proc_status_mb("VmRSS:").unwrap_or(f64::NAN);
+    // Resets VmHWM so the peak is row 4's (Linux ≥ 4.0; harmless otherwise).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let many = drive(
+        Load {
+            concurrency: streams,
+            duration: Duration::from_secs(600),
+            max_requests: streams,
+        },
+        {
+            let (c, b) = (client.clone(), base.clone());
+            move || agentos_stream(c.clone(), b.clone(), prompt(100, 20), 100)
+        },
+    )
+    .await;
+    let peak = proc_status_mb("VmHWM:").unwrap_or(f64::NAN);
+    table.row(
+        format!("4. {streams} streams x 100 tok @20ms"),
+        [
+            format!("{}/{streams} complete", many.ok),
+            ms(pct(&many.latencies_us, 0.5)),
+            ms(pct(&many.latencies_us, 0.99)),
+            format!(
+                "peak RSS {peak:.0} MB (RSS before {rss_before:.0} MB; one process: agentd + mock + driver); {}",
+                errs(&many)
+            ),
+        ],
+    );
+
+    // Row 5: cold start and binary size.
+    eprintln!("bench: row 5 (cold start)");
+    match agentd_binary() {
+        Some(bin) => {
+            let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+            let mut times = Vec::new();
+            let mut first_err = None;
+            for _ in 0..if args.smoke { 1 } else { 5 } {
+                match cold_start(&bin, dir).await {
+                    Ok(t) => times.push(t.as_micros() as u64),
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            times.sort_unstable();
+            table.row(
+                "5. cold start to /health",
+                [
+                    format!("{} ok", times.len()),
+                    ms(pct(&times, 0.5)),
+                    ms(pct(&times, 1.0)),
+                    format!(
+                        "{}; binary {:.1} MB ({}){}",
+                        "p99 column = worst of the tries",
+                        size as f64 / 1_048_576.0,
+                        bin.display(),
+                        first_err
+                            .map(|e| format!("; error: {e}"))
+                            .unwrap_or_default()
+                    ),
+                ],
+            );
+        }
+        None => table.row(
+            "5. cold start to /health",
+            [
+                "skipped".into(),
+                "-".into(),
+                "-".into(),
+                "no agentd binary next to bench: run `cargo build --release` first".into(),
+            ],
+        ),
+    }
+
+    println!();
+    table.print();
+    let failed: usize = rows.iter().map(|(_, s)| s.errors).sum::<usize>()
+        + ceiling.errors
+        + streaming.errors
+        + many.errors;
+    if failed > 0 {
+        return Err(format!("{failed} requests failed (see the table)"));
+    }
+    Ok(())
+}

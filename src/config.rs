@@ -1,0 +1,1365 @@
+//! The typed configuration file: server settings, store, models, agents.
+//!
+//! Loading is three steps: parse TOML, interpolate `${VAR}` / `${VAR:-default}`
+//! in every string value (after parsing, so a value containing quotes can never
+//! break the file's syntax), then deserialize and validate. Every error names
+//! the file and the field so a platform engineer can fix it without reading code.
+//!
+//! This module depends on nothing else in the crate: the engine and the HTTP
+//! layer read it, never the other way round.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The default place `agentd serve` looks for its configuration.
+pub const DEFAULT_CONFIG_PATH: &str = "config/agentd.toml";
+/// Anthropic requires an output limit; this one is used when none is set.
+pub const ANTHROPIC_DEFAULT_MAX_TOKENS: u32 = 4096;
+/// The default bind address: loopback, so a fresh install is not exposed.
+pub const DEFAULT_BIND: &str = "127.0.0.1:7777";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read file: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub engine: EngineConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub files: FilesConfig,
+    #[serde(default)]
+    pub models: BTreeMap<String, ModelConfig>,
+    #[serde(default)]
+    pub agents: Vec<AgentConfig>,
+    #[serde(default)]
+    pub teams: Vec<TeamConfig>,
+    /// The Codegen agent API: its users, keys, organizations and limits.
+    /// Absent: every Codegen call answers 401.
+    #[serde(default)]
+    pub codegen: Option<CodegenConfig>,
+    #[serde(default)]
+    pub agui: AguiConfig,
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Where the file came from, for error messages and `check-config` output.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_bind")]
+    pub bind: String,
+    /// Largest request body accepted, in bytes (uploads included).
+    #[serde(default = "default_body_limit")]
+    pub max_body_bytes: usize,
+    /// Seconds between SSE keep-alive comments on idle streams.
+    #[serde(default = "default_keep_alive")]
+    pub sse_keep_alive_secs: u64,
+    /// Runs (not counting team members) that may be live at once across all
+    /// protocols; more are refused with 429. 0 = unlimited.
+    #[serde(default)]
+    pub max_concurrent_runs: usize,
+    /// Seconds a non-streaming request may take before it is answered with
+    /// 408 (a waiting run is then cancelled like any client that left).
+    /// SSE streams are never cut. 0 = no timeout.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+    /// On SIGTERM/SIGINT, seconds live runs get to finish before they are
+    /// cancelled (and recorded as cancelled).
+    #[serde(default = "default_shutdown_grace")]
+    pub shutdown_grace_secs: u64,
+    /// Origins browser frontends (AG-UI) may call from; `["*"]` (the
+    /// default) lets any origin in, so a local frontend works out of the box.
+    #[serde(default = "default_cors_origins")]
+    pub cors_allowed_origins: Vec<String>,
+}
+
+fn default_cors_origins() -> Vec<String> {
+    vec!["*".to_string()]
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: default_bind(),
+            max_body_bytes: default_body_limit(),
+            sse_keep_alive_secs: default_keep_alive(),
+            max_concurrent_runs: 0,
+            request_timeout_secs: default_request_timeout(),
+            shutdown_grace_secs: default_shutdown_grace(),
+            cors_allowed_origins: default_cors_origins(),
+        }
+    }
+}
+
+fn default_request_timeout() -> u64 {
+    300
+}
+fn default_shutdown_grace() -> u64 {
+    30
+}
+
+/// Bearer API keys. Off when no non-empty key is configured, so
+/// `api_keys = ["${AGENTD_API_KEY:-}"]` turns auth on by setting one variable.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    /// Exact paths served without a key when auth is on (probes and scrapers
+    /// usually carry none). /docs and /openapi.json are always public.
+    #[serde(default = "default_public_paths")]
+    pub public_paths: Vec<String>,
+}
+
+impl AuthConfig {
+    /// The configured keys that are not empty.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.api_keys
+            .iter()
+            .map(String::as_str)
+            .filter(|k| !k.is_empty())
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.keys().next().is_some()
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            api_keys: Vec::new(),
+            public_paths: default_public_paths(),
+        }
+    }
+}
+
+/// Keys are secrets: a debug print of the config must never show them.
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field(
+                "api_keys",
+                &format_args!("[{} redacted]", self.keys().count()),
+            )
+            .field("public_paths", &self.public_paths)
+            .finish()
+    }
+}
+
+fn default_public_paths() -> Vec<String> {
+    ["/health", "/ready", "/metrics"].map(String::from).to_vec()
+}
+
+fn default_bind() -> String {
+    DEFAULT_BIND.to_string()
+}
+fn default_body_limit() -> usize {
+    32 * 1024 * 1024
+}
+fn default_keep_alive() -> u64 {
+    15
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Model calls one run may make before it is stopped (tool loops end here).
+    #[serde(default = "default_max_steps")]
+    pub max_steps: u32,
+    /// Session messages given to the model on a new run of that session.
+    #[serde(default = "default_history")]
+    pub history_messages: usize,
+    /// Seconds a tool call may take before it is answered with a timeout error.
+    #[serde(default = "default_tool_timeout")]
+    pub tool_timeout_secs: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_steps: default_max_steps(),
+            history_messages: default_history(),
+            tool_timeout_secs: default_tool_timeout(),
+        }
+    }
+}
+
+fn default_max_steps() -> u32 {
+    10
+}
+fn default_history() -> usize {
+    40
+}
+fn default_tool_timeout() -> u64 {
+    30
+}
+
+/// The AG-UI interface (`POST /agui`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AguiConfig {
+    /// The agent or team `POST /agui` runs; the first agent when unset.
+    #[serde(default)]
+    pub default_agent: Option<String>,
+}
+
+/// The default database file of the `sqlite` store, relative to the working directory.
+pub const DEFAULT_DB_PATH: &str = "data/agentd.db";
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// One SQLite file (WAL mode): sessions, runs and event logs survive restarts.
+    #[default]
+    Sqlite,
+    /// Nothing survives the process; for throwaway use and tests.
+    Memory,
+    /// A shared PostgreSQL database (`url`): several replicas may use one.
+    Postgres,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    #[serde(default)]
+    pub kind: StoreKind,
+    /// The SQLite database file; its directory is created when missing.
+    /// Relative paths resolve against the working directory.
+    #[serde(default = "default_db_path")]
+    pub path: PathBuf,
+    /// The PostgreSQL connection URL (`postgres://...`) of the `postgres` store.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// PostgreSQL: how long a run may go without its replica's heartbeat
+    /// before another replica declares it orphaned and fails it.
+    #[serde(default = "default_lease_secs")]
+    pub lease_secs: u64,
+    /// Whether the file named `kind` itself (then DATABASE_URL cannot override it).
+    #[serde(skip)]
+    pub kind_explicit: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            kind: StoreKind::default(),
+            path: default_db_path(),
+            url: None,
+            lease_secs: default_lease_secs(),
+            kind_explicit: false,
+        }
+    }
+}
+
+fn default_lease_secs() -> u64 {
+    30
+}
+
+/// Whether a URL names a PostgreSQL server.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+fn default_db_path() -> PathBuf {
+    PathBuf::from(DEFAULT_DB_PATH)
+}
+
+/// Files and media given to runs: size limits and how documents become text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Largest single file a run accepts, in bytes (after base64 decoding).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    /// Largest total of all files of one request, in bytes.
+    #[serde(default = "default_max_request_bytes")]
+    pub max_request_bytes: u64,
+    /// Data rows of a CSV file shown to the model; the rest is counted, not shown.
+    #[serde(default = "default_csv_max_rows")]
+    pub csv_max_rows: usize,
+    /// Characters of one document's text given to the model; longer text is cut.
+    #[serde(default = "default_max_document_chars")]
+    pub max_document_chars: usize,
+    /// What to do with media the model cannot take (video, audio for a model
+    /// without audio input, unreadable document formats): refuse the request,
+    /// or pass the file to the model as a reference by name only.
+    #[serde(default)]
+    pub unsupported: UnsupportedMediaPolicy,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            max_file_bytes: default_max_file_bytes(),
+            max_request_bytes: default_max_request_bytes(),
+            csv_max_rows: default_csv_max_rows(),
+            max_document_chars: default_max_document_chars(),
+            unsupported: UnsupportedMediaPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnsupportedMediaPolicy {
+    /// Answer the request with a clear error naming the file.
+    #[default]
+    Reject,
+    /// Tell the model the file exists (name, type, size), without its content.
+    Reference,
+}
+
+fn default_max_file_bytes() -> u64 {
+    20 * 1024 * 1024
+}
+fn default_max_request_bytes() -> u64 {
+    32 * 1024 * 1024
+}
+fn default_csv_max_rows() -> usize {
+    200
+}
+fn default_max_document_chars() -> usize {
+    100_000
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Deterministic, offline; see `models::builtin`.
+    Builtin,
+    /// OpenAI chat completions and every server that speaks it (Ollama, vLLM, llama.cpp...).
+    Openai,
+    /// The Anthropic Messages API.
+    Anthropic,
+    /// `openai` when `api_key` or `base_url` resolves to a non-empty value, else `builtin`:
+    /// lets one default config work both offline and with `OPENAI_API_KEY` set.
+    Auto,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub provider: Provider,
+    /// The upstream model name (e.g. `gpt-4o-mini`, `llama3.1`).
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<String>,
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    /// Output token limit; Anthropic requires one, so it defaults there.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Sequences that end generation.
+    #[serde(default)]
+    pub stop: Option<Vec<String>>,
+    /// JSON Schema the final answer must satisfy (an inline table, or the
+    /// schema as a JSON string). Agents may override it.
+    #[serde(default, deserialize_with = "de_schema")]
+    pub response_schema: Option<serde_json::Value>,
+    /// OpenAI `strict` structured outputs (the schema must then follow
+    /// OpenAI's strict subset). Defaults to true.
+    #[serde(default)]
+    pub response_schema_strict: Option<bool>,
+    /// Anthropic only: the `anthropic-version` header.
+    #[serde(default)]
+    pub anthropic_version: Option<String>,
+    /// Anthropic only: enables extended thinking with this token budget
+    /// (at least 1024, below `max_tokens`).
+    #[serde(default)]
+    pub thinking_budget_tokens: Option<u32>,
+    /// Further attempts after a connect error, 429, 529 or 5xx that came
+    /// before any output.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// Seconds to establish a connection upstream.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// Seconds of silence allowed between two chunks of an upstream stream.
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout_secs: u64,
+    /// Builtin only: pause between streamed tokens, to imitate a real model.
+    #[serde(default)]
+    pub token_delay_ms: u64,
+}
+
+fn default_max_retries() -> u32 {
+    2
+}
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_read_timeout() -> u64 {
+    120
+}
+
+impl ModelConfig {
+    /// The provider after resolving `auto`.
+    pub fn effective_provider(&self) -> Provider {
+        match self.provider {
+            Provider::Auto => {
+                let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+                if set(&self.api_key) || set(&self.base_url) {
+                    Provider::Openai
+                } else {
+                    Provider::Builtin
+                }
+            }
+            p => p,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// Key into `[models]`.
+    pub model: String,
+    /// Names of built-in tools this agent may call.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Overrides `engine.max_steps` for this agent.
+    #[serde(default)]
+    pub max_steps: Option<u32>,
+    /// Key into `[models]`: takes over a model turn when `model` fails
+    /// (unavailable, overloaded, timed out) before producing any output.
+    #[serde(default)]
+    pub fallback: Option<String>,
+    /// Overrides the model's setting for this agent.
+    #[serde(default)]
+    pub temperature: Option<f32>,
+    /// Overrides the model's setting for this agent.
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    /// Overrides the model's setting for this agent.
+    #[serde(default)]
+    pub stop: Option<Vec<String>>,
+    /// Overrides the model's `response_schema` for this agent.
+    #[serde(default, deserialize_with = "de_schema")]
+    pub response_schema: Option<serde_json::Value>,
+    /// Overrides the model's `response_schema_strict` for this agent.
+    #[serde(default)]
+    pub response_schema_strict: Option<bool>,
+}
+
+/// A schema is written as a TOML table, or as JSON text in a string (easier
+/// to paste, and the only way to spell `null` or mixed arrays).
+fn de_schema<'de, D>(de: D) -> Result<Option<serde_json::Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let value = Option::<serde_json::Value>::deserialize(de)?;
+    match value {
+        Some(serde_json::Value::String(text)) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| serde::de::Error::custom(format!("response_schema is not JSON: {e}"))),
+        other => Ok(other),
+    }
+}
+
+impl AgentConfig {
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// How a team's leader works with its members.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TeamMode {
+    /// The leader picks one member; that member's answer is the team's answer.
+    Route,
+    /// The leader delegates subtasks through tool calls and writes the answer.
+    #[default]
+    Coordinate,
+    /// Every member gets the task at once; the leader synthesizes.
+    Broadcast,
+}
+
+impl TeamMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeamMode::Route => "route",
+            TeamMode::Coordinate => "coordinate",
+            TeamMode::Broadcast => "broadcast",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub instructions: Option<String>,
+    /// The leader's model: key into `[models]`.
+    pub model: String,
+    /// Ids of agents or other teams.
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub mode: TeamMode,
+    #[serde(default)]
+    pub max_steps: Option<u32>,
+}
+
+impl TeamConfig {
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// `[codegen]`: who may call the Codegen agent API and what they may run.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CodegenConfig {
+    /// The base URL clients reach agentd at, for `web_url` links (e.g.
+    /// `https://agentd.example.com`). Absent: built from the request's Host.
+    #[serde(default)]
+    pub public_base_url: Option<String>,
+    /// The agent type used when a request names none.
+    #[serde(default)]
+    pub default_agent_type: CodegenAgentType,
+    /// Which agent each Codegen agent type runs; unmapped types run the
+    /// first agent in `[[agents]]`.
+    #[serde(default)]
+    pub agent_types: CodegenAgentTypes,
+    /// Model names a request's `model` may name, each mapped to a `[models]`
+    /// key. A name not listed here is refused with 422.
+    #[serde(default)]
+    pub models: BTreeMap<String, String>,
+    #[serde(default)]
+    pub rate_limit: CodegenRateLimit,
+    #[serde(default)]
+    pub users: Vec<CodegenUser>,
+    #[serde(default)]
+    pub organizations: Vec<CodegenOrganization>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CodegenAgentType {
+    #[default]
+    Codegen,
+    ClaudeCode,
+}
+
+impl CodegenAgentType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodegenAgentType::Codegen => "codegen",
+            CodegenAgentType::ClaudeCode => "claude_code",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CodegenAgentTypes {
+    #[serde(default)]
+    pub codegen: Option<String>,
+    #[serde(default)]
+    pub claude_code: Option<String>,
+}
+
+impl CodegenAgentTypes {
+    pub fn get(&self, t: CodegenAgentType) -> Option<&str> {
+        match t {
+            CodegenAgentType::Codegen => self.codegen.as_deref(),
+            CodegenAgentType::ClaudeCode => self.claude_code.as_deref(),
+        }
+    }
+}
+
+/// Create-run requests allowed per API key in a sliding window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodegenRateLimit {
+    #[serde(default = "default_creates")]
+    pub creates: u32,
+    #[serde(default = "default_window")]
+    pub window_secs: u64,
+}
+
+impl Default for CodegenRateLimit {
+    fn default() -> Self {
+        Self {
+            creates: default_creates(),
+            window_secs: default_window(),
+        }
+    }
+}
+
+fn default_creates() -> u32 {
+    10
+}
+fn default_window() -> u64 {
+    60
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodegenUser {
+    pub id: i64,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Shown as `github_username`; defaults to `user-<id>`.
+    #[serde(default)]
+    pub github_username: Option<String>,
+    /// Shown as `github_user_id`; defaults to the user id.
+    #[serde(default)]
+    pub github_user_id: Option<String>,
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub is_admin: bool,
+    /// Bearer tokens that act as this user. Empty strings are ignored, so
+    /// `"${CODEGEN_API_KEY:-}"` switches a key off when the variable is unset.
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    /// Ids of the organizations this user is a member of.
+    #[serde(default)]
+    pub organizations: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodegenOrganization {
+    pub id: i64,
+    pub name: String,
+    /// Codegen runs this organization may create in total; over it, 402.
+    #[serde(default)]
+    pub run_quota: Option<u64>,
+    #[serde(default)]
+    pub repositories: Vec<CodegenRepository>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodegenRepository {
+    pub id: i64,
+    pub name: String,
+}
+
+impl Config {
+    /// Reads, interpolates and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml_str(&text, path, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses config text; `env` resolves `${VAR}` so tests need not touch the
+    /// process environment.
+    pub fn from_toml_str(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let parse_err = |message: String| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut value: toml::Value = toml::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+        interpolate(&mut value, "", env).map_err(|(field, message)| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            message,
+        })?;
+        let kind_explicit = value.get("store").and_then(|s| s.get("kind")).is_some();
+        let mut config: Config = value
+            .try_into()
+            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        config.source = Some(path.to_path_buf());
+        config.store.kind_explicit = kind_explicit;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Lets a `postgres://` DATABASE_URL choose the PostgreSQL store when the
+    /// file names no store kind (the file takes precedence), then re-validates.
+    pub fn apply_database_url(&mut self, database_url: Option<&str>) -> Result<(), ConfigError> {
+        if let Some(url) = database_url.filter(|u| is_postgres_url(u))
+            && !self.store.kind_explicit
+        {
+            self.store.kind = StoreKind::Postgres;
+            self.store.url = Some(url.to_string());
+        }
+        self.validate()
+    }
+
+    fn invalid(&self, field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.source.clone().unwrap_or_default(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Checks what serde cannot: references between sections and value ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(self.invalid(
+                "server.bind",
+                format!(
+                    "'{}' is not an address like 127.0.0.1:7777",
+                    self.server.bind
+                ),
+            ));
+        }
+        if let Some(p) = self.auth.public_paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(self.invalid(
+                "auth.public_paths",
+                format!("'{p}' must be a path starting with '/'"),
+            ));
+        }
+        for (i, origin) in self.server.cors_allowed_origins.iter().enumerate() {
+            if origin != "*"
+                && (axum::http::HeaderValue::from_str(origin).is_err()
+                    || !(origin.starts_with("http://") || origin.starts_with("https://")))
+            {
+                return Err(self.invalid(
+                    format!("server.cors_allowed_origins[{i}]"),
+                    format!("'{origin}' is not an origin like https://app.example.com (or \"*\")"),
+                ));
+            }
+        }
+        if self.engine.max_steps == 0 {
+            return Err(self.invalid("engine.max_steps", "must be at least 1"));
+        }
+        if self.store.kind == StoreKind::Sqlite {
+            let path = self.store.path.to_string_lossy();
+            if path.trim().is_empty() {
+                return Err(self.invalid("store.path", "must name the SQLite database file"));
+            }
+            // SQLite would give every pooled connection its own private database.
+            if path.starts_with(":memory:") || path.starts_with("file::memory:") {
+                return Err(self.invalid(
+                    "store.path",
+                    "an in-memory SQLite database is not supported; use kind = \"memory\"",
+                ));
+            }
+        }
+        if self.store.kind == StoreKind::Postgres {
+            match self.store.url.as_deref() {
+                None => {
+                    return Err(self.invalid(
+                        "store.url",
+                        "is required with kind = \"postgres\" (or set a postgres:// DATABASE_URL)",
+                    ));
+                }
+                Some(url) if !is_postgres_url(url) => {
+                    return Err(self.invalid(
+                        "store.url",
+                        "must be a PostgreSQL URL starting with postgres:// or postgresql://",
+                    ));
+                }
+                Some(_) => {}
+            }
+            if self.store.lease_secs == 0 {
+                return Err(self.invalid("store.lease_secs", "must be at least 1"));
+            }
+        }
+        for (field, value) in [
+            ("files.max_file_bytes", self.files.max_file_bytes),
+            ("files.max_request_bytes", self.files.max_request_bytes),
+            ("files.csv_max_rows", self.files.csv_max_rows as u64),
+            (
+                "files.max_document_chars",
+                self.files.max_document_chars as u64,
+            ),
+        ] {
+            if value == 0 {
+                return Err(self.invalid(field, "must be at least 1"));
+            }
+        }
+        for (name, model) in &self.models {
+            let provider = model.effective_provider();
+            if matches!(provider, Provider::Openai | Provider::Anthropic)
+                && model.model.as_deref().unwrap_or("").is_empty()
+            {
+                return Err(self.invalid(
+                    format!("models.{name}.model"),
+                    "a remote model needs the upstream model name",
+                ));
+            }
+            self.validate_settings(
+                &format!("models.{name}"),
+                model.temperature,
+                model.max_tokens,
+                model.response_schema.as_ref(),
+            )?;
+            if let Some(budget) = model.thinking_budget_tokens {
+                let max = model.max_tokens.unwrap_or(ANTHROPIC_DEFAULT_MAX_TOKENS);
+                if budget < 1024 || budget >= max {
+                    return Err(self.invalid(
+                        format!("models.{name}.thinking_budget_tokens"),
+                        format!("must be at least 1024 and below max_tokens ({max})"),
+                    ));
+                }
+            }
+            if let Some(url) = model.base_url.as_deref().filter(|u| !u.is_empty())
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                return Err(self.invalid(
+                    format!("models.{name}.base_url"),
+                    format!("'{url}' must start with http:// or https://"),
+                ));
+            }
+        }
+        if self.agents.is_empty() {
+            return Err(self.invalid("agents", "at least one agent is required"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, agent) in self.agents.iter().enumerate() {
+            let field = |f: &str| format!("agents[{i}].{f}");
+            if !valid_id(&agent.id) {
+                return Err(self.invalid(
+                    field("id"),
+                    format!(
+                        "'{}' must be 1-63 characters of a-z, 0-9, '-' or '_'",
+                        agent.id
+                    ),
+                ));
+            }
+            if !seen.insert(agent.id.as_str()) {
+                return Err(self.invalid(field("id"), format!("'{}' is used twice", agent.id)));
+            }
+            if !self.models.contains_key(&agent.model) {
+                let known: Vec<_> = self.models.keys().map(String::as_str).collect();
+                return Err(self.invalid(
+                    field("model"),
+                    format!(
+                        "unknown model '{}' (known: {})",
+                        agent.model,
+                        known.join(", ")
+                    ),
+                ));
+            }
+            for tool in &agent.tools {
+                if !crate::tools::builtin::NAMES.contains(&tool.as_str()) {
+                    return Err(self.invalid(
+                        field("tools"),
+                        format!(
+                            "unknown tool '{tool}' (built-in tools: {})",
+                            crate::tools::builtin::NAMES.join(", ")
+                        ),
+                    ));
+                }
+            }
+            if agent.max_steps == Some(0) {
+                return Err(self.invalid(field("max_steps"), "must be at least 1"));
+            }
+            if let Some(fallback) = &agent.fallback
+                && !self.models.contains_key(fallback)
+            {
+                return Err(self.invalid(field("fallback"), format!("unknown model '{fallback}'")));
+            }
+            self.validate_settings(
+                &format!("agents[{i}]"),
+                agent.temperature,
+                agent.max_tokens,
+                agent.response_schema.as_ref(),
+            )?;
+        }
+        if let Some(codegen) = &self.codegen {
+            self.validate_codegen(codegen)?;
+        }
+        self.validate_teams(seen)
+    }
+
+    /// Checks the generation settings an agent or a model may carry.
+    fn validate_settings(
+        &self,
+        prefix: &str,
+        temperature: Option<f32>,
+        max_tokens: Option<u32>,
+        schema: Option<&serde_json::Value>,
+    ) -> Result<(), ConfigError> {
+        if let Some(t) = temperature
+            && !(0.0..=2.0).contains(&t)
+        {
+            return Err(self.invalid(format!("{prefix}.temperature"), "must be between 0 and 2"));
+        }
+        if max_tokens == Some(0) {
+            return Err(self.invalid(format!("{prefix}.max_tokens"), "must be at least 1"));
+        }
+        if let Some(schema) = schema {
+            if !schema.is_object() {
+                return Err(self.invalid(
+                    format!("{prefix}.response_schema"),
+                    "must be a JSON Schema object",
+                ));
+            }
+            if let Err(e) = jsonschema::validator_for(schema) {
+                return Err(self.invalid(
+                    format!("{prefix}.response_schema"),
+                    format!("is not a valid JSON Schema: {e}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_teams<'a>(
+        &'a self,
+        mut seen: std::collections::HashSet<&'a str>,
+    ) -> Result<(), ConfigError> {
+        for (i, team) in self.teams.iter().enumerate() {
+            let field = |f: &str| format!("teams[{i}].{f}");
+            if !valid_id(&team.id) {
+                return Err(self.invalid(
+                    field("id"),
+                    format!(
+                        "'{}' must be 1-63 characters of a-z, 0-9, '-' or '_'",
+                        team.id
+                    ),
+                ));
+            }
+            if !seen.insert(team.id.as_str()) {
+                return Err(self.invalid(
+                    field("id"),
+                    format!("'{}' is already the id of an agent or team", team.id),
+                ));
+            }
+            if !self.models.contains_key(&team.model) {
+                return Err(self.invalid(field("model"), format!("unknown model '{}'", team.model)));
+            }
+            if team.members.is_empty() {
+                return Err(self.invalid(field("members"), "a team needs at least one member"));
+            }
+            if team.max_steps == Some(0) {
+                return Err(self.invalid(field("max_steps"), "must be at least 1"));
+            }
+        }
+        for (i, team) in self.teams.iter().enumerate() {
+            for member in &team.members {
+                if self.agent(member).is_none() && self.team(member).is_none() {
+                    return Err(self.invalid(
+                        format!("teams[{i}].members"),
+                        format!("unknown member '{member}' (not an agent or team id)"),
+                    ));
+                }
+            }
+            if let Some(path) = self.team_cycle(&team.id, &mut vec![]) {
+                return Err(self.invalid(
+                    format!("teams[{i}].members"),
+                    format!("teams contain each other: {}", path.join(" -> ")),
+                ));
+            }
+        }
+        if let Some(id) = self.agui.default_agent.as_deref()
+            && self.agent(id).is_none()
+            && self.team(id).is_none()
+        {
+            return Err(self.invalid(
+                "agui.default_agent",
+                format!("unknown agent or team '{id}'"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_codegen(&self, cg: &CodegenConfig) -> Result<(), ConfigError> {
+        if let Some(url) = cg.public_base_url.as_deref().filter(|u| !u.is_empty())
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(self.invalid(
+                "codegen.public_base_url",
+                format!("'{url}' must start with http:// or https://"),
+            ));
+        }
+        for (field, agent) in [
+            ("codegen", &cg.agent_types.codegen),
+            ("claude_code", &cg.agent_types.claude_code),
+        ] {
+            if let Some(agent) = agent
+                && self.agent(agent).is_none()
+                && self.team(agent).is_none()
+            {
+                return Err(self.invalid(
+                    format!("codegen.agent_types.{field}"),
+                    format!("unknown agent or team '{agent}'"),
+                ));
+            }
+        }
+        for (name, key) in &cg.models {
+            if !self.models.contains_key(key) {
+                return Err(self.invalid(
+                    format!("codegen.models.{name}"),
+                    format!("unknown model '{key}'"),
+                ));
+            }
+        }
+        if cg.rate_limit.creates == 0 {
+            return Err(self.invalid("codegen.rate_limit.creates", "must be at least 1"));
+        }
+        if cg.rate_limit.window_secs == 0 {
+            return Err(self.invalid("codegen.rate_limit.window_secs", "must be at least 1"));
+        }
+        let mut orgs = std::collections::HashSet::new();
+        let mut repos = std::collections::HashSet::new();
+        for (i, org) in cg.organizations.iter().enumerate() {
+            if !orgs.insert(org.id) {
+                return Err(self.invalid(
+                    format!("codegen.organizations[{i}].id"),
+                    format!("{} is used twice", org.id),
+                ));
+            }
+            for (j, repo) in org.repositories.iter().enumerate() {
+                if !repos.insert(repo.id) {
+                    return Err(self.invalid(
+                        format!("codegen.organizations[{i}].repositories[{j}].id"),
+                        format!("{} is used twice", repo.id),
+                    ));
+                }
+            }
+        }
+        let mut users = std::collections::HashSet::new();
+        let mut keys = std::collections::HashSet::new();
+        for (i, user) in cg.users.iter().enumerate() {
+            if !users.insert(user.id) {
+                return Err(self.invalid(
+                    format!("codegen.users[{i}].id"),
+                    format!("{} is used twice", user.id),
+                ));
+            }
+            for key in user.api_keys.iter().filter(|k| !k.is_empty()) {
+                if !keys.insert(key.as_str()) {
+                    return Err(self.invalid(
+                        format!("codegen.users[{i}].api_keys"),
+                        "a key is given to more than one user",
+                    ));
+                }
+            }
+            for org in &user.organizations {
+                if !orgs.contains(org) {
+                    return Err(self.invalid(
+                        format!("codegen.users[{i}].organizations"),
+                        format!("unknown organization {org}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A membership path that leads from `id` back to a team already on it.
+    fn team_cycle(&self, id: &str, path: &mut Vec<String>) -> Option<Vec<String>> {
+        if path.iter().any(|p| p == id) {
+            let mut cycle = path.clone();
+            cycle.push(id.to_string());
+            return Some(cycle);
+        }
+        let team = self.team(id)?;
+        path.push(id.to_string());
+        for member in &team.members {
+            if let Some(c) = self.team_cycle(member, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        None
+    }
+
+    pub fn team(&self, id: &str) -> Option<&TeamConfig> {
+        self.teams.iter().find(|t| t.id == id)
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&AgentConfig> {
+        self.agents.iter().find(|a| a.id == id)
+    }
+
+    /// The agent or team `POST /agui` runs: the configured one, else the
+    /// first agent.
+    pub fn agui_default_agent(&self) -> Option<&str> {
+        match self.agui.default_agent.as_deref() {
+            Some(id) => Some(id),
+            None => self.agents.first().map(|a| a.id.as_str()),
+        }
+    }
+}
+
+/// Agent ids appear in URLs and ACP message roles (`agent/{name}`), so they
+/// keep to the characters every protocol accepts.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 63
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Replaces `${VAR}` and `${VAR:-default}` in every string of the tree.
+/// An unset variable without a default is an error naming the field, since a
+/// silently empty API key or URL fails much later and far less clearly.
+fn interpolate(
+    value: &mut toml::Value,
+    field: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), (String, String)> {
+    match value {
+        toml::Value::String(s) => {
+            *s = interpolate_str(s, env).map_err(|m| (field.to_string(), m))?;
+        }
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                interpolate(item, &format!("{field}[{i}]"), env)?;
+            }
+        }
+        toml::Value::Table(table) => {
+            for (k, v) in table.iter_mut() {
+                let f = if field.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{field}.{k}")
+                };
+                interpolate(v, &f, env)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn interpolate_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed '${{' in '{s}'"))?;
+        let expr = &after[..end];
+        let (name, default) = match expr.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (expr, None),
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("'${{{expr}}}' is not a valid variable reference"));
+        }
+        match (env(name).filter(|v| !v.is_empty()), default) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                return Err(format!(
+                    "environment variable {name} is not set (use ${{{name}:-default}} for a default)"
+                ));
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "SET").then(|| "value".to_string())
+    }
+
+    #[test]
+    fn interpolation_forms() {
+        assert_eq!(interpolate_str("a${SET}b", &env).unwrap(), "avalueb");
+        assert_eq!(interpolate_str("${UNSET:-x}", &env).unwrap(), "x");
+        assert_eq!(interpolate_str("${UNSET:-}", &env).unwrap(), "");
+        assert!(
+            interpolate_str("${UNSET}", &env)
+                .unwrap_err()
+                .contains("UNSET")
+        );
+        assert!(interpolate_str("${bad name}", &env).is_err());
+        assert!(interpolate_str("${SET", &env).is_err());
+    }
+
+    #[test]
+    fn validation_names_file_and_field() {
+        let text = r#"
+            [models.m]
+            provider = "builtin"
+            [[agents]]
+            id = "a"
+            model = "nope"
+        "#;
+        let err = Config::from_toml_str(text, Path::new("x.toml"), &env).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("x.toml: agents[0].model:"), "{msg}");
+        assert!(msg.contains("unknown model 'nope'"), "{msg}");
+    }
+
+    #[test]
+    fn team_validation_rejects_unknown_members_and_cycles() {
+        let base = r#"
+            [models.m]
+            provider = "builtin"
+            [[agents]]
+            id = "a"
+            model = "m"
+        "#;
+        let unknown =
+            format!("{base}\n[[teams]]\nid = \"t\"\nmodel = \"m\"\nmembers = [\"ghost\"]\n");
+        let err = Config::from_toml_str(&unknown, Path::new("x.toml"), &env).unwrap_err();
+        assert!(err.to_string().contains("unknown member 'ghost'"), "{err}");
+        let cycle = format!(
+            "{base}\n[[teams]]\nid = \"t\"\nmodel = \"m\"\nmembers = [\"u\"]\n[[teams]]\nid = \"u\"\nmodel = \"m\"\nmembers = [\"a\", \"t\"]\n"
+        );
+        let err = Config::from_toml_str(&cycle, Path::new("x.toml"), &env).unwrap_err();
+        assert!(err.to_string().contains("t -> u -> t"), "{err}");
+        let clash = format!("{base}\n[[teams]]\nid = \"a\"\nmodel = \"m\"\nmembers = [\"a\"]\n");
+        assert!(Config::from_toml_str(&clash, Path::new("x.toml"), &env).is_err());
+    }
+
+    #[test]
+    fn codegen_validation_names_the_field() {
+        let base = r#"
+            [models.m]
+            provider = "builtin"
+            [[agents]]
+            id = "a"
+            model = "m"
+        "#;
+        let cases = [
+            (
+                "[codegen.agent_types]\ncodegen = \"nope\"",
+                "codegen.agent_types.codegen",
+            ),
+            ("[codegen.models]\nfast = \"nope\"", "codegen.models.fast"),
+            (
+                "[codegen.rate_limit]\ncreates = 0",
+                "codegen.rate_limit.creates",
+            ),
+            (
+                "[[codegen.users]]\nid = 1\norganizations = [7]",
+                "codegen.users[0].organizations",
+            ),
+            (
+                "[[codegen.users]]\nid = 1\napi_keys = [\"k\"]\n[[codegen.users]]\nid = 2\napi_keys = [\"k\"]",
+                "codegen.users[1].api_keys",
+            ),
+            (
+                "[[codegen.organizations]]\nid = 1\nname = \"a\"\n[[codegen.organizations]]\nid = 1\nname = \"b\"",
+                "codegen.organizations[1].id",
+            ),
+        ];
+        for (extra, field) in cases {
+            let text = format!("{base}\n{extra}");
+            let err = Config::from_toml_str(&text, Path::new("x.toml"), &env).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.starts_with(&format!("x.toml: {field}:")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn store_section_defaults_and_validation() {
+        let base = "[models.m]\nprovider = \"builtin\"\n[[agents]]\nid = \"a\"\nmodel = \"m\"\n";
+        let cfg = Config::from_toml_str(base, Path::new("x.toml"), &env).unwrap();
+        assert_eq!(cfg.store.kind, StoreKind::Sqlite);
+        assert_eq!(cfg.store.path, Path::new(DEFAULT_DB_PATH));
+        let text = format!("{base}[store]\nkind = \"memory\"\n");
+        let cfg = Config::from_toml_str(&text, Path::new("x.toml"), &env).unwrap();
+        assert_eq!(cfg.store.kind, StoreKind::Memory);
+        let text = format!("{base}[store]\npath = \"\"\n");
+        let msg = Config::from_toml_str(&text, Path::new("x.toml"), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("x.toml: store.path:"), "{msg}");
+        let text = format!("{base}[store]\npath = \":memory:\"\n");
+        assert!(Config::from_toml_str(&text, Path::new("x.toml"), &env).is_err());
+        let text = format!("{base}[store]\nkind = \"redis\"\n");
+        assert!(Config::from_toml_str(&text, Path::new("x.toml"), &env).is_err());
+    }
+
+    #[test]
+    fn postgres_store_from_config_or_database_url() {
+        let base = "[models.m]\nprovider = \"builtin\"\n[[agents]]\nid = \"a\"\nmodel = \"m\"\n";
+        for (section, field) in [
+            ("kind = \"postgres\"\n", "store.url"),
+            ("kind = \"postgres\"\nurl = \"mysql://x\"\n", "store.url"),
+            (
+                "kind = \"postgres\"\nurl = \"postgres://h/db\"\nlease_secs = 0\n",
+                "store.lease_secs",
+            ),
+        ] {
+            let text = format!("{base}[store]\n{section}");
+            let msg = Config::from_toml_str(&text, Path::new("x.toml"), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with(&format!("x.toml: {field}:")), "{msg}");
+        }
+        let mut cfg = Config::from_toml_str(base, Path::new("x.toml"), &env).unwrap();
+        cfg.apply_database_url(Some("sqlite://x.db")).unwrap();
+        assert_eq!(cfg.store.kind, StoreKind::Sqlite);
+        cfg.apply_database_url(Some("postgres://h/db")).unwrap();
+        assert_eq!(cfg.store.kind, StoreKind::Postgres);
+        assert_eq!(cfg.store.url.as_deref(), Some("postgres://h/db"));
+        // A kind named in the file wins over DATABASE_URL.
+        let text = format!("{base}[store]\nkind = \"memory\"\n");
+        let mut cfg = Config::from_toml_str(&text, Path::new("x.toml"), &env).unwrap();
+        cfg.apply_database_url(Some("postgres://h/db")).unwrap();
+        assert_eq!(cfg.store.kind, StoreKind::Memory);
+    }
+
+    #[test]
+    fn auto_provider_resolves() {
+        let text = r#"
+            [models.m]
+            provider = "auto"
+            model = "gpt"
+            api_key = "${SET:-}"
+            [[agents]]
+            id = "a"
+            model = "m"
+        "#;
+        let cfg = Config::from_toml_str(text, Path::new("x.toml"), &env).unwrap();
+        assert_eq!(cfg.models["m"].effective_provider(), Provider::Openai);
+        let cfg = Config::from_toml_str(text, Path::new("x.toml"), &|_| None).unwrap();
+        assert_eq!(cfg.models["m"].effective_provider(), Provider::Builtin);
+    }
+}

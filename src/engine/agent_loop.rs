@@ -1,0 +1,632 @@
+//! The agent loop: call the model, stream its output as events, run the tools
+//! it asks for, feed the results back, and repeat up to the step limit.
+//!
+//! A model turn that fails before any output is tried once more on the
+//! agent's fallback model (if it has one); a final answer is checked against
+//! the agent's response schema.
+//!
+//! Every exit ends with exactly one terminal (or awaiting) event, so no
+//! subscriber is ever left hanging.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use serde_json::Value;
+
+use super::Engine;
+use super::event::{EventKind, FailureKind, PendingCall, RunFailure};
+use super::live::LiveRun;
+use super::message::{Message, Role, ToolCall, ToolSpec, Usage, new_id, now_ms};
+use super::team::{DELEGATE_TOOL, DelegateTool};
+use crate::config::{AgentConfig, TeamConfig, TeamMode};
+use crate::models::{Model, ModelDelta, ModelError, ModelRequest, ModelSettings};
+use crate::tools::Tool;
+
+pub(crate) struct RunContext {
+    pub agent: AgentConfig,
+    /// Set when the run is a team's: the agent is then its leader.
+    pub team: Option<TeamConfig>,
+    pub model: Arc<dyn Model>,
+    /// Takes over a turn the primary model failed before any output.
+    pub fallback: Option<Arc<dyn Model>>,
+    pub settings: ModelSettings,
+    /// Earlier messages of the session (or the client's transcript).
+    pub history: Vec<Message>,
+    /// This run's messages so far; grows as the loop goes.
+    pub transcript: Vec<Message>,
+    pub client_tools: Vec<ToolSpec>,
+}
+
+enum Outcome {
+    /// The final answer; with a response schema, also its parsed JSON.
+    Done(Option<(String, Value)>),
+    Paused(Vec<PendingCall>),
+}
+
+pub(crate) async fn drive(engine: &Arc<Engine>, live: &Arc<LiveRun>, mut ctx: RunContext) {
+    let started = Instant::now();
+    let result = run_steps(engine, live, &mut ctx).await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    live.lock().record.messages = ctx.transcript.clone();
+    let kind = match result {
+        // The answer is saved before it is announced: a store that cannot
+        // take writes fails the run rather than losing a completed one.
+        Ok(Outcome::Done(structured)) => match engine.flush(live).await {
+            Ok(()) => {
+                let record = live.record();
+                let (content, structured) = match structured {
+                    Some((text, value)) => (text, Some(value)),
+                    None => (record.content, None),
+                };
+                EventKind::Completed {
+                    content,
+                    structured,
+                    usage: record.usage,
+                    duration_ms,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "run failed: the store refused its output");
+                EventKind::Failed {
+                    error: store_failure(&e),
+                }
+            }
+        },
+        Ok(Outcome::Paused(pending)) => EventKind::Awaiting { pending },
+        Err(StepError::Cancelled) => {
+            let run_id = live.record().run_id;
+            EventKind::Cancelled {
+                reason: format!("Run {run_id} was cancelled"),
+                partial: live.record().content,
+            }
+        }
+        Err(StepError::Failed(error)) => {
+            tracing::warn!(kind = error.kind.as_str(), error = %error.message, "run failed");
+            EventKind::Failed { error }
+        }
+    };
+    live.emit(kind);
+}
+
+enum StepError {
+    Cancelled,
+    Failed(RunFailure),
+}
+
+impl From<ModelError> for StepError {
+    fn from(e: ModelError) -> Self {
+        StepError::Failed(RunFailure {
+            kind: e.kind(),
+            message: e.to_string(),
+        })
+    }
+}
+
+async fn run_steps(
+    engine: &Arc<Engine>,
+    live: &Arc<LiveRun>,
+    ctx: &mut RunContext,
+) -> Result<Outcome, StepError> {
+    let max_steps = ctx
+        .agent
+        .max_steps
+        .unwrap_or(engine.config.engine.max_steps);
+    let mut server_tools: Vec<Arc<dyn Tool>> = ctx
+        .agent
+        .tools
+        .iter()
+        .filter_map(|n| engine.tools.get(n))
+        .collect();
+    let timeout = Duration::from_secs(engine.config.engine.tool_timeout_secs);
+    if let Some(team) = ctx.team.clone() {
+        let delegate: Arc<dyn Tool> = Arc::new(DelegateTool {
+            engine: engine.clone(),
+            parent: live.clone(),
+            team: team.clone(),
+            attachments: ctx
+                .transcript
+                .iter()
+                .flat_map(|m| m.attachments.clone())
+                .collect(),
+        });
+        let fresh = ctx.transcript.last().is_some_and(|m| m.role == Role::User);
+        if team.mode == TeamMode::Broadcast {
+            if fresh {
+                broadcast(live, ctx, &delegate, &team, timeout).await?;
+            }
+        } else {
+            server_tools.push(delegate);
+        }
+    }
+    let mut specs: Vec<ToolSpec> = server_tools.iter().map(|t| t.spec()).collect();
+    specs.extend(
+        ctx.client_tools
+            .iter()
+            .filter(|c| !specs.iter().any(|s| s.name == c.name))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let system = ctx
+        .agent
+        .instructions
+        .as_ref()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| Message::new(Role::System, s.clone()));
+
+    for _ in 0..max_steps {
+        if live.cancel.is_cancelled() {
+            return Err(StepError::Cancelled);
+        }
+        let mut messages: Vec<Message> = system.iter().cloned().collect();
+        messages.extend(ctx.history.iter().cloned());
+        messages.extend(ctx.transcript.iter().cloned());
+        let request = ModelRequest {
+            messages,
+            tools: specs.clone(),
+            settings: ctx.settings.clone(),
+        };
+        let models: Vec<&dyn Model> = std::iter::once(ctx.model.as_ref())
+            .chain(ctx.fallback.as_deref())
+            .collect();
+        let turn = model_turn(live, &models, request).await?;
+        let calls = turn.message.tool_calls.clone();
+        let answer = turn.message.text.clone();
+        ctx.transcript.push(turn.message);
+        live.lock().record.messages = ctx.transcript.clone();
+        if calls.is_empty() {
+            let Some(format) = &ctx.settings.response_format else {
+                return Ok(Outcome::Done(None));
+            };
+            return match super::structured::parse_and_validate(&answer, &format.schema) {
+                Ok(parsed) => Ok(Outcome::Done(Some(parsed))),
+                Err(message) => Err(StepError::Failed(RunFailure {
+                    kind: FailureKind::InvalidOutput,
+                    message,
+                })),
+            };
+        }
+
+        let mut pending = Vec::new();
+        let mut to_run = Vec::new();
+        for call in &calls {
+            let arguments = parse_arguments(&call.arguments);
+            let server = server_tools
+                .iter()
+                .find(|t| t.spec().name == call.name)
+                .cloned();
+            // Answered from outside: a tool the client declared, or a server
+            // tool whose answer only a person can give.
+            let client_side = match &server {
+                Some(tool) => tool.answered_by_client(),
+                None => ctx.client_tools.iter().any(|t| t.name == call.name),
+            };
+            live.emit(EventKind::ToolCallEnded {
+                call_id: call.id.clone(),
+                name: call.name.clone(),
+                arguments: arguments.clone(),
+                client_side,
+            });
+            if client_side {
+                pending.push(PendingCall {
+                    call_id: call.id.clone(),
+                    name: call.name.clone(),
+                    arguments,
+                });
+            } else {
+                to_run.push((call.clone(), arguments, server));
+            }
+        }
+        let results = execute_tools(live, to_run, timeout).await?;
+        // Tool messages follow the order of the calls, whatever order they finished in.
+        for call in &calls {
+            if let Some(msg) = results
+                .iter()
+                .find(|m| m.tool_call_id.as_deref() == Some(&call.id))
+            {
+                ctx.transcript.push(msg.clone());
+            }
+        }
+        live.lock().record.messages = ctx.transcript.clone();
+        if let Err(e) = engine.flush(live).await {
+            return Err(StepError::Failed(store_failure(&e)));
+        }
+        if !pending.is_empty() {
+            return Ok(Outcome::Paused(pending));
+        }
+        if ctx.team.as_ref().is_some_and(|t| t.mode == TeamMode::Route)
+            && let Some(answer) = results
+                .iter()
+                .find(|m| m.name.as_deref() == Some(DELEGATE_TOOL) && !m.is_error)
+        {
+            // Route: the chosen member's answer is the team's answer.
+            let message_id = new_id();
+            live.emit(EventKind::MessageStarted {
+                message_id: message_id.clone(),
+            });
+            live.emit(EventKind::TextDelta {
+                message_id: message_id.clone(),
+                delta: answer.text.clone(),
+            });
+            live.emit(EventKind::MessageCompleted {
+                message_id: message_id.clone(),
+                text: answer.text.clone(),
+            });
+            let mut reply = Message::new(Role::Assistant, answer.text.clone());
+            reply.id = message_id;
+            ctx.transcript.push(reply);
+            return Ok(Outcome::Done(None));
+        }
+    }
+    Err(StepError::Failed(RunFailure {
+        kind: FailureKind::StepLimit,
+        message: format!(
+            "the run reached its step limit of {max_steps} model calls without a final answer"
+        ),
+    }))
+}
+
+/// Broadcast: every member gets the user's task at once, as if the leader
+/// had called the delegate tool for each; the leader then synthesizes.
+async fn broadcast(
+    live: &LiveRun,
+    ctx: &mut RunContext,
+    delegate: &Arc<dyn Tool>,
+    team: &TeamConfig,
+    timeout: Duration,
+) -> Result<(), StepError> {
+    let task: String = ctx
+        .transcript
+        .iter()
+        .filter(|m| m.role == Role::User)
+        .map(|m| m.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut message = Message::new(Role::Assistant, "");
+    let mut to_run = Vec::new();
+    for member in &team.members {
+        let arguments = serde_json::json!({"member_id": member, "task": task});
+        let call = ToolCall {
+            id: format!("call_{}", new_id().replace('-', "")),
+            name: DELEGATE_TOOL.into(),
+            arguments: arguments.to_string(),
+        };
+        live.emit(EventKind::ToolCallStarted {
+            call_id: call.id.clone(),
+            name: call.name.clone(),
+            parent_message_id: None,
+        });
+        live.emit(EventKind::ToolCallArgs {
+            call_id: call.id.clone(),
+            delta: call.arguments.clone(),
+        });
+        live.emit(EventKind::ToolCallEnded {
+            call_id: call.id.clone(),
+            name: call.name.clone(),
+            arguments: arguments.clone(),
+            client_side: false,
+        });
+        message.tool_calls.push(call.clone());
+        to_run.push((call, arguments, Some(delegate.clone())));
+    }
+    let calls = message.tool_calls.clone();
+    ctx.transcript.push(message);
+    let results = execute_tools(live, to_run, timeout).await?;
+    for call in &calls {
+        if let Some(m) = results
+            .iter()
+            .find(|m| m.tool_call_id.as_deref() == Some(&call.id))
+        {
+            ctx.transcript.push(m.clone());
+        }
+    }
+    Ok(())
+}
+
+fn store_failure(e: &crate::store::StoreError) -> RunFailure {
+    RunFailure {
+        kind: FailureKind::Store,
+        message: format!("could not save the run: {e}"),
+    }
+}
+
+fn parse_arguments(raw: &str) -> Value {
+    if raw.trim().is_empty() {
+        return Value::Object(Default::default());
+    }
+    serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
+}
+
+struct Turn {
+    message: Message,
+}
+
+/// How a model turn failed, and whether anything had been streamed yet.
+enum TurnError {
+    Cancelled,
+    Model { error: ModelError, started: bool },
+}
+
+impl From<TurnError> for StepError {
+    fn from(e: TurnError) -> Self {
+        match e {
+            TurnError::Cancelled => StepError::Cancelled,
+            TurnError::Model { error, .. } => error.into(),
+        }
+    }
+}
+
+/// One model turn on the first of `models` that answers: a later model
+/// takes over only when the one before failed with an availability fault
+/// before streaming anything (output already shown cannot be taken back).
+async fn model_turn(
+    live: &LiveRun,
+    models: &[&dyn Model],
+    request: ModelRequest,
+) -> Result<Turn, StepError> {
+    let mut models = models.iter().peekable();
+    while let Some(model) = models.next() {
+        match stream_turn(live, *model, request.clone()).await {
+            Ok(turn) => return Ok(turn),
+            Err(TurnError::Model {
+                error,
+                started: false,
+            }) if error.allows_fallback() && models.peek().is_some() => {
+                tracing::warn!(
+                    model = model.name(),
+                    error = %error,
+                    "model failed before any output; trying the fallback model"
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StepError::Failed(RunFailure {
+        kind: FailureKind::Internal,
+        message: "the agent has no model".to_string(),
+    }))
+}
+
+/// One model call, streamed into events. Returns the assistant message.
+async fn stream_turn(
+    live: &LiveRun,
+    model: &dyn Model,
+    request: ModelRequest,
+) -> Result<Turn, TurnError> {
+    let (name, provider) = (model.name().to_string(), model.provider().to_string());
+    live.emit(EventKind::ModelRequestStarted {
+        model: name.clone(),
+        provider: provider.clone(),
+    });
+    let requested = Instant::now();
+    let mut stream = tokio::select! {
+        biased;
+        _ = live.cancel.cancelled() => return Err(TurnError::Cancelled),
+        s = model.stream(request) => s.map_err(|error| TurnError::Model { error, started: false })?,
+    };
+
+    let mut text: Option<(String, String)> = None;
+    let mut reasoning: Option<(String, String)> = None;
+    let mut finished_text = String::new();
+    let mut parent_message_id: Option<String> = None;
+    // index -> (id, name, arguments, announced)
+    let mut calls: BTreeMap<usize, (String, String, String, bool)> = BTreeMap::new();
+    let mut usage = Usage::default();
+    let mut first_token: Option<u64> = None;
+    let mut all_reasoning = String::new();
+    let mut signature: Option<String> = None;
+
+    loop {
+        let delta = tokio::select! {
+            biased;
+            _ = live.cancel.cancelled() => return Err(TurnError::Cancelled),
+            d = stream.next() => d,
+        };
+        let Some(delta) = delta else { break };
+        let delta = delta.map_err(|error| TurnError::Model {
+            error,
+            started: first_token.is_some(),
+        })?;
+        if first_token.is_none()
+            && !matches!(
+                delta,
+                ModelDelta::Usage(_) | ModelDelta::ReasoningSignature(_)
+            )
+        {
+            first_token = Some(requested.elapsed().as_millis() as u64);
+        }
+        match delta {
+            ModelDelta::Text(t) => {
+                close_reasoning(live, &mut reasoning);
+                let (id, buf) = text.get_or_insert_with(|| {
+                    let id = new_id();
+                    live.emit(EventKind::MessageStarted {
+                        message_id: id.clone(),
+                    });
+                    (id, String::new())
+                });
+                buf.push_str(&t);
+                live.emit(EventKind::TextDelta {
+                    message_id: id.clone(),
+                    delta: t,
+                });
+            }
+            ModelDelta::Reasoning(r) => {
+                let (id, buf) = reasoning.get_or_insert_with(|| {
+                    let id = new_id();
+                    live.emit(EventKind::ReasoningStarted {
+                        message_id: id.clone(),
+                    });
+                    (id, String::new())
+                });
+                buf.push_str(&r);
+                all_reasoning.push_str(&r);
+                live.emit(EventKind::ReasoningDelta {
+                    message_id: id.clone(),
+                    delta: r,
+                });
+            }
+            ModelDelta::ToolCall {
+                index,
+                id,
+                name,
+                arguments,
+            } => {
+                let entry = calls
+                    .entry(index)
+                    .or_insert_with(|| (String::new(), String::new(), String::new(), false));
+                if let Some(id) = id.filter(|s| !s.is_empty()) {
+                    entry.0 = id;
+                }
+                if let Some(n) = name {
+                    entry.1.push_str(&n);
+                }
+                if !entry.3 && !entry.1.is_empty() {
+                    // A tool call never interleaves with an open text message.
+                    close_reasoning(live, &mut reasoning);
+                    if let Some((id, buf)) = text.take() {
+                        live.emit(EventKind::MessageCompleted {
+                            message_id: id.clone(),
+                            text: buf.clone(),
+                        });
+                        finished_text.push_str(&buf);
+                        parent_message_id = Some(id);
+                    }
+                    if entry.0.is_empty() {
+                        entry.0 = format!("call_{}", new_id().replace('-', ""));
+                    }
+                    entry.3 = true;
+                    live.emit(EventKind::ToolCallStarted {
+                        call_id: entry.0.clone(),
+                        name: entry.1.clone(),
+                        parent_message_id: parent_message_id.clone(),
+                    });
+                    if !entry.2.is_empty() {
+                        live.emit(EventKind::ToolCallArgs {
+                            call_id: entry.0.clone(),
+                            delta: entry.2.clone(),
+                        });
+                    }
+                }
+                entry.2.push_str(&arguments);
+                if entry.3 && !arguments.is_empty() {
+                    live.emit(EventKind::ToolCallArgs {
+                        call_id: entry.0.clone(),
+                        delta: arguments,
+                    });
+                }
+            }
+            ModelDelta::ReasoningSignature(s) => signature = Some(s),
+            ModelDelta::Usage(u) => usage = u,
+        }
+    }
+    close_reasoning(live, &mut reasoning);
+    let message_id = match text.take() {
+        Some((id, buf)) => {
+            live.emit(EventKind::MessageCompleted {
+                message_id: id.clone(),
+                text: buf.clone(),
+            });
+            finished_text.push_str(&buf);
+            id
+        }
+        None => parent_message_id.unwrap_or_else(new_id),
+    };
+    super::metrics::model_request(&provider, &name, requested.elapsed(), &usage);
+    live.emit(EventKind::ModelRequestCompleted {
+        model: name,
+        provider,
+        usage,
+        time_to_first_token_ms: first_token,
+    });
+    let tool_calls: Vec<ToolCall> = calls
+        .into_values()
+        .filter(|(_, name, _, _)| !name.is_empty())
+        .map(|(id, name, arguments, _)| ToolCall {
+            id,
+            name,
+            arguments,
+        })
+        .collect();
+    let mut message = Message::new(Role::Assistant, finished_text);
+    message.id = message_id;
+    message.tool_calls = tool_calls;
+    message.reasoning = (!all_reasoning.is_empty()).then_some(all_reasoning);
+    message.reasoning_signature = signature;
+    Ok(Turn { message })
+}
+
+fn close_reasoning(live: &LiveRun, reasoning: &mut Option<(String, String)>) {
+    if let Some((id, text)) = reasoning.take() {
+        live.emit(EventKind::ReasoningCompleted {
+            message_id: id,
+            text,
+        });
+    }
+}
+
+/// Runs server-side calls concurrently; each result is an event as soon as it
+/// is known. Unknown tools and bad arguments are answered as errors for the
+/// model to correct, not run failures.
+/// A call to execute: the call, its parsed arguments, and the server tool
+/// (None when no such tool exists).
+type ServerCall = (ToolCall, Value, Option<Arc<dyn Tool>>);
+
+async fn execute_tools(
+    live: &LiveRun,
+    calls: Vec<ServerCall>,
+    timeout: Duration,
+) -> Result<Vec<Message>, StepError> {
+    let mut running: FuturesUnordered<_> = calls
+        .into_iter()
+        .map(|(call, arguments, tool)| async move {
+            let started_at = now_ms();
+            let (result, is_error) = match (&tool, &arguments) {
+                (None, _) => (format!("Unknown tool '{}'.", call.name), true),
+                (Some(_), Value::String(_)) => (
+                    "The arguments are not valid JSON; send a JSON object.".to_string(),
+                    true,
+                ),
+                (Some(tool), args) => {
+                    match tokio::time::timeout(timeout, tool.call(args.clone())).await {
+                        Ok(Ok(out)) => (out, false),
+                        Ok(Err(e)) => (format!("Error: {e}"), true),
+                        Err(_) => (
+                            format!(
+                                "Error: the tool did not answer within {}s",
+                                timeout.as_secs()
+                            ),
+                            true,
+                        ),
+                    }
+                }
+            };
+            (call, arguments, result, is_error, started_at)
+        })
+        .collect();
+    let mut messages = Vec::new();
+    loop {
+        let next = tokio::select! {
+            biased;
+            _ = live.cancel.cancelled() => return Err(StepError::Cancelled),
+            n = running.next() => n,
+        };
+        let Some((call, arguments, result, is_error, started_at)) = next else {
+            break;
+        };
+        super::metrics::tool_call(&call.name, is_error);
+        live.emit(EventKind::ToolResult {
+            call_id: call.id.clone(),
+            name: call.name.clone(),
+            arguments,
+            result: result.clone(),
+            is_error,
+            started_at,
+            finished_at: now_ms(),
+        });
+        messages.push(Message::tool_result(call.id, call.name, result, is_error));
+    }
+    Ok(messages)
+}

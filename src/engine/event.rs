@@ -1,0 +1,212 @@
+//! Run events: the one stream every protocol adapter translates.
+//!
+//! Each event carries a per-run sequence number starting at 1, so a subscriber
+//! can resume after the last one it saw (SSE Last-Event-ID, ACP event logs,
+//! polling). Events never mention a protocol.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::message::Usage;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub run_id: String,
+    /// Unix milliseconds.
+    pub at: i64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventKind {
+    RunStarted {
+        agent_id: String,
+        agent_name: String,
+        session_id: String,
+        model: String,
+        provider: String,
+    },
+    /// An awaiting run picked up again with the answers it waited for.
+    RunResumed,
+    ModelRequestStarted {
+        model: String,
+        provider: String,
+    },
+    ModelRequestCompleted {
+        model: String,
+        provider: String,
+        usage: Usage,
+        /// Milliseconds from the request to the first streamed token, if any.
+        time_to_first_token_ms: Option<u64>,
+    },
+    MessageStarted {
+        message_id: String,
+    },
+    TextDelta {
+        message_id: String,
+        delta: String,
+    },
+    MessageCompleted {
+        message_id: String,
+        text: String,
+    },
+    ReasoningStarted {
+        message_id: String,
+    },
+    ReasoningDelta {
+        message_id: String,
+        delta: String,
+    },
+    ReasoningCompleted {
+        message_id: String,
+        text: String,
+    },
+    /// The model began a tool call (streamed as it is generated).
+    ToolCallStarted {
+        call_id: String,
+        name: String,
+        /// The assistant message the call belongs to, when text preceded it.
+        parent_message_id: Option<String>,
+    },
+    ToolCallArgs {
+        call_id: String,
+        delta: String,
+    },
+    /// The model finished the call; `arguments` is the parsed JSON (or the
+    /// raw text as a string when it did not parse). `client_side` calls are
+    /// executed by the client, not the server.
+    ToolCallEnded {
+        call_id: String,
+        name: String,
+        arguments: Value,
+        client_side: bool,
+    },
+    ToolResult {
+        call_id: String,
+        name: String,
+        arguments: Value,
+        result: String,
+        is_error: bool,
+        started_at: i64,
+        finished_at: i64,
+    },
+    StateSnapshot {
+        snapshot: Value,
+    },
+    /// The run paused for answers from outside (client-side tool results).
+    Awaiting {
+        pending: Vec<PendingCall>,
+    },
+    Completed {
+        content: String,
+        /// The answer parsed as JSON, when the agent has a response schema
+        /// (already validated against it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        structured: Option<Value>,
+        usage: Usage,
+        duration_ms: u64,
+    },
+    Failed {
+        error: RunFailure,
+    },
+    Cancelled {
+        reason: String,
+        partial: String,
+    },
+    /// An event of a member's child run, forwarded into its team's log so
+    /// the team's subscribers see the members at work. The member's own log
+    /// holds the original.
+    Member {
+        member: MemberRef,
+        event: Box<EventKind>,
+    },
+}
+
+/// Who a forwarded member event belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberRef {
+    /// The member's own (child) run id.
+    pub run_id: String,
+    /// The member's agent or team id.
+    pub id: String,
+    pub name: String,
+    /// Whether the member is itself a team.
+    pub team: bool,
+}
+
+impl EventKind {
+    /// Whether a subscriber's stream ends after this event: the run is over,
+    /// or paused until someone resumes it.
+    pub fn ends_stream(&self) -> bool {
+        matches!(
+            self,
+            EventKind::Awaiting { .. }
+                | EventKind::Completed { .. }
+                | EventKind::Failed { .. }
+                | EventKind::Cancelled { .. }
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingCall {
+    pub call_id: String,
+    pub name: String,
+    pub arguments: Value,
+}
+
+/// Why a run failed, typed so each protocol can pick its own error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    ModelConnect,
+    ModelTimeout,
+    ModelAuth,
+    ModelRateLimited,
+    ModelOverloaded,
+    ModelUpstream,
+    ModelBadRequest,
+    ModelStreamCut,
+    ModelMalformed,
+    /// The final answer was not JSON valid against the response schema.
+    InvalidOutput,
+    StepLimit,
+    Interrupted,
+    Store,
+    Internal,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::ModelConnect => "model_connect",
+            FailureKind::ModelTimeout => "model_timeout",
+            FailureKind::ModelAuth => "model_auth",
+            FailureKind::ModelRateLimited => "model_rate_limited",
+            FailureKind::ModelOverloaded => "model_overloaded",
+            FailureKind::ModelUpstream => "model_upstream",
+            FailureKind::ModelBadRequest => "model_bad_request",
+            FailureKind::ModelStreamCut => "model_stream_cut",
+            FailureKind::ModelMalformed => "model_malformed",
+            FailureKind::InvalidOutput => "invalid_output",
+            FailureKind::StepLimit => "step_limit",
+            FailureKind::Interrupted => "interrupted",
+            FailureKind::Store => "store",
+            FailureKind::Internal => "internal",
+        }
+    }
+
+    /// Faults that came from the model provider rather than agentd itself.
+    pub fn is_model_fault(self) -> bool {
+        self.as_str().starts_with("model_")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunFailure {
+    pub kind: FailureKind,
+    pub message: String,
+}

@@ -1,0 +1,169 @@
+//! The in-memory side of a running run: its event log, its current record,
+//! its cancel switch, and subscribers that replay then follow.
+//!
+//! Subscribers read the log by index and wait on a watch channel for more, so
+//! a slow reader never loses events and a late one replays from any sequence
+//! number without a gap between replay and live.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use futures::stream::BoxStream;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::event::{Event, EventKind};
+use super::message::now_ms;
+use super::run::RunRecord;
+
+pub(crate) struct LiveRun {
+    state: Mutex<LiveState>,
+    changed: watch::Sender<()>,
+    pub(crate) cancel: CancellationToken,
+    /// Fired when the run's task has finished with it (its final state saved,
+    /// or given up on): from then on the store, not this, has the last word.
+    pub(crate) settled: CancellationToken,
+}
+
+pub(crate) struct LiveState {
+    pub(crate) events: Vec<Arc<Event>>,
+    /// False once the run is over or paused: subscribers then end.
+    pub(crate) open: bool,
+    pub(crate) record: RunRecord,
+    /// Index of the first event not yet written to the store.
+    pub(crate) unflushed: usize,
+}
+
+impl LiveRun {
+    pub(crate) fn new(record: RunRecord, history: Vec<Event>) -> Arc<Self> {
+        Self::with_cancel(record, history, CancellationToken::new())
+    }
+
+    /// A run whose cancel switch is tied to another's (a team member's to its team).
+    pub(crate) fn with_cancel(
+        record: RunRecord,
+        history: Vec<Event>,
+        cancel: CancellationToken,
+    ) -> Arc<Self> {
+        let unflushed = history.len();
+        Arc::new(Self {
+            state: Mutex::new(LiveState {
+                events: history.into_iter().map(Arc::new).collect(),
+                open: true,
+                record,
+                unflushed,
+            }),
+            changed: watch::channel(()).0,
+            cancel,
+            settled: CancellationToken::new(),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, LiveState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends an event with the next sequence number and wakes subscribers.
+    pub(crate) fn emit(&self, kind: EventKind) -> Arc<Event> {
+        let event = {
+            let mut state = self.lock();
+            let event = Arc::new(Event {
+                seq: state.events.len() as u64 + 1,
+                run_id: state.record.run_id.clone(),
+                at: now_ms(),
+                kind,
+            });
+            state.record.apply(&event);
+            if event.kind.ends_stream() {
+                state.open = false;
+            }
+            state.events.push(event.clone());
+            event
+        };
+        self.changed.send_replace(());
+        event
+    }
+
+    pub(crate) fn record(&self) -> RunRecord {
+        self.lock().record.clone()
+    }
+
+    /// A stream of events with `seq > after`, live until the run ends or
+    /// pauses. With `cancel_on_drop`, dropping the stream before its end
+    /// (a client that went away) cancels the run.
+    pub(crate) fn subscribe(self: &Arc<Self>, after: u64, cancel_on_drop: bool) -> EventStream {
+        let live = self.clone();
+        let mut rx = self.changed.subscribe();
+        let guard = DisconnectGuard {
+            token: cancel_on_drop.then(|| self.cancel.clone()),
+        };
+        let stream = async_stream::stream! {
+            let mut guard = guard;
+            let mut next = after as usize;
+            loop {
+                let (batch, open) = {
+                    let state = live.lock();
+                    let start = next.min(state.events.len());
+                    (state.events[start..].to_vec(), state.open)
+                };
+                for event in batch {
+                    next = event.seq as usize;
+                    let ends = event.kind.ends_stream();
+                    yield event;
+                    if ends {
+                        guard.disarm();
+                        return;
+                    }
+                }
+                if !open {
+                    guard.disarm();
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    guard.disarm();
+                    return;
+                }
+            }
+        };
+        EventStream(Box::pin(stream))
+    }
+}
+
+/// Cancels a run when its foreground subscriber is dropped mid-stream.
+struct DisconnectGuard {
+    token: Option<CancellationToken>,
+}
+
+impl DisconnectGuard {
+    fn disarm(&mut self) {
+        self.token = None;
+    }
+}
+
+impl Drop for DisconnectGuard {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            token.cancel();
+        }
+    }
+}
+
+/// Events of one run, in sequence order: replay first, then live.
+pub struct EventStream(pub(crate) BoxStream<'static, Arc<Event>>);
+
+impl EventStream {
+    pub(crate) fn from_events(events: Vec<Event>) -> Self {
+        EventStream(Box::pin(futures::stream::iter(
+            events.into_iter().map(Arc::new),
+        )))
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Arc<Event>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.as_mut().poll_next(cx)
+    }
+}

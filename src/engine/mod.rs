@@ -1,0 +1,950 @@
+//! The run engine: starts runs of configured agents, drives them in their own
+//! tasks, records their events, and lets anyone subscribe, cancel or resume.
+//!
+//! The engine knows nothing of HTTP or of any protocol. Adapters build a
+//! `RunRequest`, subscribe to `Event`s and translate; anything two protocols
+//! need lives here once.
+
+mod agent_loop;
+mod attachments;
+mod event;
+mod live;
+mod message;
+mod metrics;
+mod run;
+mod structured;
+mod team;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use attachments::FileSummary;
+pub use event::{Event, EventKind, FailureKind, MemberRef, PendingCall, RunFailure};
+pub use live::EventStream;
+pub use message::{
+    Attachment, MediaKind, Message, Role, ToolCall, ToolSpec, Usage, empty_object_schema, new_id,
+    now_ms,
+};
+pub use run::{ResumeRequest, RunRecord, RunRequest, RunStatus, SessionRecord, ToolExecution};
+
+use futures::StreamExt;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{AgentConfig, Config, TeamConfig};
+use crate::models::{Model, ModelRegistry, ModelSettings};
+use crate::store::{Store, StoreError};
+use crate::tools::ToolRegistry;
+use live::LiveRun;
+
+/// Tries at saving a run's final state before it is left to memory.
+const FINAL_FLUSH_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("agent '{0}' not found")]
+    AgentNotFound(String),
+    #[error("run '{0}' not found")]
+    RunNotFound(String),
+    #[error("run '{0}' already exists")]
+    RunExists(String),
+    #[error("run '{run_id}' is {status}, not awaiting input")]
+    NotAwaiting { run_id: String, status: String },
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A file the run cannot use: a type the model cannot take, or content
+    /// that is not what it claims to be. Clients get it as a 400.
+    #[error("file '{file}' cannot be used: {reason}")]
+    UnsupportedMedia { file: String, reason: String },
+    /// A file (`file` set) or the files of one request together are over the
+    /// configured limit. Clients get it as a 413.
+    #[error("{}", too_large_message(.file.as_deref(), *.bytes, *.limit))]
+    TooLarge {
+        file: Option<String>,
+        bytes: u64,
+        limit: u64,
+    },
+    /// The global limit of live runs (`server.max_concurrent_runs`) is
+    /// reached: adapters answer 429 with `Retry-After: retry_after_secs`.
+    #[error("too many runs in progress (limit {limit}); retry in {retry_after_secs} s")]
+    TooManyRuns { limit: usize, retry_after_secs: u64 },
+    /// The server is shutting down and starts no new runs: adapters answer 503.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What deleting a session found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionDeletion {
+    Deleted,
+    NotFound,
+    /// A run of the session is in progress; nothing was deleted.
+    Busy {
+        run_id: String,
+    },
+}
+
+fn too_large_message(file: Option<&str>, bytes: u64, limit: u64) -> String {
+    match file {
+        Some(f) => format!("file '{f}' is {bytes} bytes, over the limit of {limit} bytes per file"),
+        None => format!(
+            "the files of this request total {bytes} bytes, over the limit of {limit} bytes per request"
+        ),
+    }
+}
+
+/// What a cancel found.
+#[derive(Debug)]
+pub enum CancelOutcome {
+    /// The run was live or paused and is now stopping (or stopped).
+    Cancelling(RunRecord),
+    /// The run had already ended; nothing changed.
+    AlreadyFinished(RunRecord),
+}
+
+pub struct Engine {
+    config: Arc<Config>,
+    models: ModelRegistry,
+    tools: ToolRegistry,
+    store: Arc<dyn Store>,
+    live: Mutex<HashMap<String, Arc<LiveRun>>>,
+    tasks: TaskTracker,
+    /// Top-level runs holding a slot (team members ride on their team's).
+    active: Arc<AtomicUsize>,
+    stopping: AtomicBool,
+}
+
+/// What a client refused by the run limit is told to wait before retrying.
+const RETRY_AFTER_SECS: u64 = 2;
+
+/// A top-level run's place under `server.max_concurrent_runs`, given back
+/// when the run's task ends (or when it fails to start).
+struct RunSlot(Arc<AtomicUsize>);
+
+impl Drop for RunSlot {
+    fn drop(&mut self) {
+        let left = self.0.fetch_sub(1, Ordering::SeqCst) - 1;
+        metrics::active_runs(left);
+    }
+}
+
+/// A started (or resumed) run.
+#[derive(Clone)]
+pub struct RunHandle {
+    pub run_id: String,
+    pub session_id: String,
+    live: Arc<LiveRun>,
+    after: u64,
+}
+
+impl RunHandle {
+    /// The run's events from its start (or resume point), live.
+    /// `cancel_on_drop`: the caller is the run's foreground client, and
+    /// dropping the stream early (a disconnect) cancels the run.
+    pub fn events(&self, cancel_on_drop: bool) -> EventStream {
+        self.live.subscribe(self.after, cancel_on_drop)
+    }
+
+    pub fn record(&self) -> RunRecord {
+        self.live.record()
+    }
+
+    /// Waits until the run ends or pauses, and returns its record. With
+    /// `cancel_on_drop`, abandoning the wait (a client that went away)
+    /// cancels the run.
+    pub async fn finish(&self, cancel_on_drop: bool) -> RunRecord {
+        let mut events = self.live.subscribe(self.after, cancel_on_drop);
+        while events.next().await.is_some() {}
+        self.live.record()
+    }
+}
+
+impl Engine {
+    pub fn new(
+        config: Arc<Config>,
+        models: ModelRegistry,
+        tools: ToolRegistry,
+        store: Arc<dyn Store>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            config,
+            models,
+            tools,
+            store,
+            live: Mutex::new(HashMap::new()),
+            tasks: TaskTracker::new(),
+            active: Arc::new(AtomicUsize::new(0)),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn agents(&self) -> &[AgentConfig] {
+        &self.config.agents
+    }
+
+    pub fn agent(&self, id: &str) -> Option<&AgentConfig> {
+        self.config.agent(id)
+    }
+
+    pub fn teams(&self) -> &[TeamConfig] {
+        &self.config.teams
+    }
+
+    pub fn team(&self, id: &str) -> Option<&TeamConfig> {
+        self.config.team(id)
+    }
+
+    /// Whether an agent or team with this id exists: what every protocol
+    /// checks before starting a run, since each can name either.
+    pub fn is_runnable(&self, id: &str) -> bool {
+        self.agent(id).is_some() || self.team(id).is_some()
+    }
+
+    /// The agent to run for an id, and its team when the id names a team
+    /// (the team's leader runs as an agent with the team's instructions).
+    fn runnable(&self, id: &str) -> Option<(AgentConfig, Option<TeamConfig>)> {
+        if let Some(agent) = self.agent(id) {
+            return Some((agent.clone(), None));
+        }
+        let team = self.team(id)?;
+        Some((team::leader(team, &self.config), Some(team.clone())))
+    }
+
+    /// The model an agent runs on.
+    pub fn agent_model(&self, agent: &AgentConfig) -> Option<Arc<dyn Model>> {
+        self.models.get(&agent.model)
+    }
+
+    /// A configured model by its key in `[models]`.
+    pub fn agent_model_by_key(&self, key: &str) -> Option<Arc<dyn Model>> {
+        self.models.get(key)
+    }
+
+    /// The model that takes over when the agent's model is unavailable.
+    fn agent_fallback(&self, agent: &AgentConfig) -> Option<Arc<dyn Model>> {
+        agent.fallback.as_deref().and_then(|m| self.models.get(m))
+    }
+
+    /// The agent's generation settings over its model's.
+    fn agent_settings(&self, agent: &AgentConfig) -> ModelSettings {
+        ModelSettings::for_agent(agent, self.config.models.get(&agent.model))
+    }
+
+    /// Tool specs the agent offers its model, for discovery endpoints.
+    pub fn agent_tools(&self, agent: &AgentConfig) -> Vec<ToolSpec> {
+        agent
+            .tools
+            .iter()
+            .filter_map(|name| self.tools.get(name))
+            .map(|t| t.spec())
+            .collect()
+    }
+
+    /// Whether a graceful shutdown has begun (no new runs start).
+    pub fn is_draining(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Top-level runs live right now.
+    pub fn active_runs(&self) -> usize {
+        self.active.load(Ordering::SeqCst)
+    }
+
+    /// Takes a run slot, or says why not (limit reached, shutting down).
+    fn acquire_slot(&self) -> Result<RunSlot, EngineError> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(EngineError::ShuttingDown);
+        }
+        let limit = self.config.server.max_concurrent_runs;
+        let taken = self
+            .active
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (limit == 0 || n < limit).then_some(n + 1)
+            })
+            .map_err(|_| EngineError::TooManyRuns {
+                limit,
+                retry_after_secs: RETRY_AFTER_SECS,
+            })?;
+        metrics::active_runs(taken + 1);
+        Ok(RunSlot(self.active.clone()))
+    }
+
+    fn live_run(&self, run_id: &str) -> Option<Arc<LiveRun>> {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(run_id)
+            .cloned()
+    }
+
+    /// Registers a live run; fails if one with that id is live already.
+    fn register(&self, run_id: &str, live: Arc<LiveRun>) -> Result<(), EngineError> {
+        let mut map = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        if map.contains_key(run_id) {
+            return Err(EngineError::RunExists(run_id.to_string()));
+        }
+        map.insert(run_id.to_string(), live);
+        Ok(())
+    }
+
+    fn unregister(&self, run_id: &str) {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(run_id);
+    }
+
+    /// The live run, unless it has already ended or paused: subscribers learn
+    /// of that as soon as it is emitted, while the task is still saving the
+    /// run, so a quick resume or cancel waits for the task to let go and
+    /// then finds the run, as it was left, in the store.
+    async fn live_unless_settled(&self, run_id: &str) -> Option<Arc<LiveRun>> {
+        let live = self.live_run(run_id)?;
+        if live.lock().open {
+            return Some(live);
+        }
+        live.settled.cancelled().await;
+        None
+    }
+
+    /// Validates the request, records the run and starts it in its own task.
+    pub async fn start(self: &Arc<Self>, req: RunRequest) -> Result<RunHandle, EngineError> {
+        self.start_run(req, None).await
+    }
+
+    /// Starts a member run of a team: a child run with the team run as its
+    /// parent, no session history of its own, and a cancel switch tied to
+    /// the team's.
+    pub(crate) async fn start_member(
+        self: &Arc<Self>,
+        parent: &Arc<LiveRun>,
+        req: RunRequest,
+    ) -> Result<RunHandle, EngineError> {
+        self.start_run(req, Some(parent)).await
+    }
+
+    async fn start_run(
+        self: &Arc<Self>,
+        req: RunRequest,
+        parent: Option<&Arc<LiveRun>>,
+    ) -> Result<RunHandle, EngineError> {
+        let (agent, team) = self
+            .runnable(&req.agent_id)
+            .ok_or_else(|| EngineError::AgentNotFound(req.agent_id.clone()))?;
+        let model = match req.model.as_deref() {
+            Some(key) => self
+                .models
+                .get(key)
+                .ok_or_else(|| EngineError::InvalidInput(format!("unknown model '{key}'")))?,
+            None => self
+                .agent_model(&agent)
+                .ok_or_else(|| EngineError::AgentNotFound(req.agent_id.clone()))?,
+        };
+        if req.input.is_empty() && req.history.as_ref().is_none_or(Vec::is_empty) {
+            return Err(EngineError::InvalidInput(
+                "the run has no input message".into(),
+            ));
+        }
+        // Before anything is recorded, so a refused run leaves no trace.
+        let slot = match parent {
+            None => Some(self.acquire_slot()?),
+            Some(_) => None,
+        };
+        let run_id = req
+            .run_id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(new_id);
+        if self.live_run(&run_id).is_some() || self.store.get_run(&run_id).await?.is_some() {
+            return Err(EngineError::RunExists(run_id));
+        }
+        let prepared = attachments::prepare(&self.config.files, &model, req.input.clone()).await?;
+        // A client-held transcript (AG-UI) carries its files on every turn:
+        // the model must see their text again, so they are read the same way.
+        let client_history = match req.history.clone() {
+            Some(h) => Some(
+                attachments::prepare(&self.config.files, &model, h)
+                    .await?
+                    .messages,
+            ),
+            None => None,
+        };
+        let session_id = req
+            .session_id
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(new_id);
+        let now = now_ms();
+        if parent.is_none() {
+            self.touch_session(&session_id, &agent.id, &req, now)
+                .await?;
+        }
+        let history = match client_history {
+            Some(h) => h,
+            None => self.session_history(&session_id).await?,
+        };
+        let record = RunRecord {
+            run_id: run_id.clone(),
+            session_id: session_id.clone(),
+            agent_id: agent.id.clone(),
+            agent_name: agent.display_name().to_string(),
+            user_id: req.user_id.clone(),
+            parent_run_id: parent.map(|p| p.record().run_id),
+            team: team.is_some(),
+            origin: req.origin.clone(),
+            status: RunStatus::Pending,
+            cancel_requested: false,
+            model: model.name().to_string(),
+            provider: model.provider().to_string(),
+            input: req.input.clone(),
+            messages: prepared.messages.clone(),
+            files: prepared.files,
+            content: String::new(),
+            structured: None,
+            reasoning: None,
+            tools: Vec::new(),
+            pending: Vec::new(),
+            usage: Usage::default(),
+            time_to_first_token_ms: None,
+            duration_ms: None,
+            error: None,
+            metadata: req.metadata.clone(),
+            state: req.state.clone(),
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+            last_seq: 0,
+        };
+        self.store.put_run(&record).await?;
+        let live = match parent {
+            Some(p) => LiveRun::with_cancel(record, Vec::new(), p.cancel.child_token()),
+            None => LiveRun::new(record, Vec::new()),
+        };
+        self.register(&run_id, live.clone())?;
+        live.emit(EventKind::RunStarted {
+            agent_id: agent.id.clone(),
+            agent_name: agent.display_name().to_string(),
+            session_id: session_id.clone(),
+            model: model.name().to_string(),
+            provider: model.provider().to_string(),
+        });
+        if let Some(state) = req.state.clone().filter(|s| !s.is_null()) {
+            live.emit(EventKind::StateSnapshot { snapshot: state });
+        }
+        let ctx = agent_loop::RunContext {
+            fallback: self.agent_fallback(&agent),
+            settings: self.agent_settings(&agent),
+            agent,
+            team,
+            model,
+            history,
+            transcript: prepared.messages,
+            client_tools: req.client_tools,
+        };
+        self.spawn(live.clone(), ctx, slot);
+        Ok(RunHandle {
+            run_id,
+            session_id,
+            live,
+            after: 0,
+        })
+    }
+
+    /// Creates the session on its first run, or notes its latest activity.
+    async fn touch_session(
+        &self,
+        session_id: &str,
+        agent_id: &str,
+        req: &RunRequest,
+        now: i64,
+    ) -> Result<(), EngineError> {
+        let first_text = req
+            .input
+            .iter()
+            .find(|m| m.role == Role::User)
+            .map(|m| m.text.clone());
+        let session = match self.store.get_session(session_id).await? {
+            Some(mut s) => {
+                s.updated_at = now;
+                if s.name.is_none() {
+                    s.name = first_text;
+                }
+                s
+            }
+            None => SessionRecord {
+                session_id: session_id.to_string(),
+                agent_id: Some(agent_id.to_string()),
+                user_id: req.user_id.clone(),
+                name: first_text,
+                state: None,
+                metadata: None,
+                created_at: now,
+                updated_at: now,
+            },
+        };
+        self.store.put_session(&session).await?;
+        Ok(())
+    }
+
+    /// Continues an awaiting run with the answers it waited for.
+    pub async fn resume(
+        self: &Arc<Self>,
+        run_id: &str,
+        req: ResumeRequest,
+    ) -> Result<RunHandle, EngineError> {
+        if let Some(live) = self.live_run(run_id) {
+            let status = live.record().status;
+            if status != RunStatus::Awaiting {
+                return Err(EngineError::NotAwaiting {
+                    run_id: run_id.to_string(),
+                    status: status.as_str().to_string(),
+                });
+            }
+            // Just paused: its task is still saving it. Answers that come this
+            // fast wait for the save, then read the run from the store.
+            live.settled.cancelled().await;
+        }
+        let record = self
+            .store
+            .get_run(run_id)
+            .await?
+            .ok_or_else(|| EngineError::RunNotFound(run_id.to_string()))?;
+        if record.status != RunStatus::Awaiting {
+            return Err(EngineError::NotAwaiting {
+                run_id: run_id.to_string(),
+                status: record.status.as_str().to_string(),
+            });
+        }
+        let (agent, team) = self
+            .runnable(&record.agent_id)
+            .ok_or_else(|| EngineError::AgentNotFound(record.agent_id.clone()))?;
+        let model = self
+            .agent_model(&agent)
+            .ok_or_else(|| EngineError::AgentNotFound(record.agent_id.clone()))?;
+        let follow_up = attachments::prepare(
+            &self.config.files,
+            &model,
+            req.message.clone().into_iter().collect(),
+        )
+        .await?;
+        let mut record = record;
+        record.files.extend(follow_up.files);
+        let slot = match record.parent_run_id {
+            None => Some(self.acquire_slot()?),
+            Some(_) => None,
+        };
+        let mut transcript = record.messages.clone();
+        for pending in &record.pending {
+            let answer = req
+                .tool_results
+                .iter()
+                .find(|m| m.tool_call_id.as_deref() == Some(&pending.call_id));
+            transcript.push(match answer {
+                Some(m) => Message {
+                    name: Some(pending.name.clone()),
+                    ..m.clone()
+                },
+                // The model must see an answer for every call it made.
+                None => Message::tool_result(
+                    &pending.call_id,
+                    &pending.name,
+                    "No result was provided for this tool call.",
+                    true,
+                ),
+            });
+        }
+        transcript.extend(follow_up.messages);
+        let history = self.session_history(&record.session_id).await?;
+        let events = self.store.events(run_id, 0).await?;
+        let after = events.last().map_or(0, |e| e.seq);
+        let session_id = record.session_id.clone();
+        let live = LiveRun::new(record, events);
+        self.register(run_id, live.clone())?;
+        live.emit(EventKind::RunResumed);
+        let ctx = agent_loop::RunContext {
+            fallback: self.agent_fallback(&agent),
+            settings: self.agent_settings(&agent),
+            agent,
+            team,
+            model,
+            history,
+            transcript,
+            client_tools: Vec::new(),
+        };
+        self.spawn(live.clone(), ctx, slot);
+        Ok(RunHandle {
+            run_id: run_id.to_string(),
+            session_id,
+            live,
+            after,
+        })
+    }
+
+    fn spawn(
+        self: &Arc<Self>,
+        live: Arc<LiveRun>,
+        ctx: agent_loop::RunContext,
+        slot: Option<RunSlot>,
+    ) {
+        use tracing::Instrument;
+        let engine = self.clone();
+        let span = tracing::info_span!("run", run_id = %live.record().run_id);
+        self.tasks.spawn(
+            async move {
+                let run_id = live.record().run_id;
+                agent_loop::drive(&engine, &live, ctx).await;
+                if engine.final_flush(&live).await {
+                    engine.unregister(&run_id);
+                }
+                live.settled.cancel();
+                let record = live.record();
+                if record.parent_run_id.is_none() {
+                    metrics::run_ended(&record.origin, record.status.as_str());
+                }
+                drop(slot);
+            }
+            .instrument(span),
+        );
+    }
+
+    /// Saves a run that has just ended or paused, retrying a failing store a
+    /// few times. On failure the run stays registered, so this process keeps
+    /// answering for it from memory (the store still says it is in flight,
+    /// which the next start turns into an interrupted failure).
+    async fn final_flush(&self, live: &LiveRun) -> bool {
+        let mut delay = std::time::Duration::from_millis(100);
+        for attempt in 1..=FINAL_FLUSH_ATTEMPTS {
+            match self.flush(live).await {
+                Ok(()) => return true,
+                Err(e) => {
+                    tracing::error!(run_id = live.record().run_id, attempt, error = %e,
+                        "could not save the run's final state");
+                }
+            }
+            if attempt < FINAL_FLUSH_ATTEMPTS {
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+        false
+    }
+
+    /// Ends the runs a previous process left in flight (pending or running in
+    /// the store) as failed with `FailureKind::Interrupted`, appending that
+    /// terminal event so their logs end like any other run's. Call at start,
+    /// before serving. Returns the ids of the runs it ended.
+    ///
+    /// The store decides which runs are orphaned: with one process owning it,
+    /// every in-flight run; with a store shared by replicas, only the runs
+    /// whose replica stopped renewing its lease. Runs live here are skipped.
+    pub async fn recover_interrupted(&self) -> Result<Vec<String>, EngineError> {
+        let stale = self.store.claim_orphaned_runs().await?;
+        let mut ended = Vec::new();
+        for record in stale {
+            let run_id = record.run_id.clone();
+            if self.live_run(&run_id).is_some() {
+                continue;
+            }
+            let events = self.store.events(&run_id, 0).await?;
+            let live = LiveRun::new(record, events);
+            live.emit(EventKind::Failed {
+                error: RunFailure {
+                    kind: FailureKind::Interrupted,
+                    message: "The run was interrupted: agentd stopped before it finished. \
+                              Start a new run to try again."
+                        .into(),
+                },
+            });
+            self.flush(&live).await?;
+            ended.push(run_id);
+        }
+        Ok(ended)
+    }
+
+    /// Keeps ending orphaned runs while serving, when the store is shared
+    /// (see `Store::orphan_check_interval`); stops when the engine is dropped.
+    pub fn watch_orphans(self: &Arc<Self>) {
+        let Some(every) = self.store.orphan_check_interval() else {
+            return;
+        };
+        let engine = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(engine) = engine.upgrade() else {
+                    return;
+                };
+                match engine.recover_interrupted().await {
+                    Ok(ended) if !ended.is_empty() => tracing::warn!(
+                        runs = ?ended,
+                        "runs of a replica that stopped renewing its lease were marked failed"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not check for orphaned runs"),
+                }
+            }
+        });
+    }
+
+    /// Writes events not yet stored, and the current record.
+    async fn flush(&self, live: &LiveRun) -> Result<(), StoreError> {
+        let (events, record, upto) = {
+            let state = live.lock();
+            let events: Vec<Event> = state.events[state.unflushed..]
+                .iter()
+                .map(|e| (**e).clone())
+                .collect();
+            (events, state.record.clone(), state.events.len())
+        };
+        if !events.is_empty() {
+            self.store.append_events(&record.run_id, &events).await?;
+        }
+        self.store.put_run(&record).await?;
+        let mut state = live.lock();
+        state.unflushed = state.unflushed.max(upto);
+        Ok(())
+    }
+
+    /// The run's current record, live or stored.
+    pub async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, EngineError> {
+        if let Some(live) = self.live_run(run_id) {
+            return Ok(Some(live.record()));
+        }
+        Ok(self.store.get_run(run_id).await?)
+    }
+
+    /// Events with `seq > after`: replay, then live while the run goes on.
+    pub async fn subscribe(&self, run_id: &str, after: u64) -> Result<EventStream, EngineError> {
+        if let Some(live) = self.live_run(run_id) {
+            return Ok(live.subscribe(after, false));
+        }
+        let Some(record) = self.store.get_run(run_id).await? else {
+            return Err(EngineError::RunNotFound(run_id.to_string()));
+        };
+        let events = self.store.events(run_id, after).await?;
+        let in_flight = matches!(record.status, RunStatus::Pending | RunStatus::Running);
+        // In flight but not here: on a shared store, another replica runs it.
+        if in_flight && self.store.orphan_check_interval().is_some() {
+            return Ok(tail_store(
+                self.store.clone(),
+                run_id.to_string(),
+                after,
+                events,
+            ));
+        }
+        Ok(EventStream::from_events(events))
+    }
+
+    /// Every event the run has recorded so far, in order, without waiting
+    /// for more: event-log listings and state folds of a run in progress.
+    pub async fn event_log(&self, run_id: &str) -> Result<Vec<Event>, EngineError> {
+        if let Some(live) = self.live_run(run_id) {
+            return Ok(live.lock().events.iter().map(|e| (**e).clone()).collect());
+        }
+        if self.store.get_run(run_id).await?.is_none() {
+            return Err(EngineError::RunNotFound(run_id.to_string()));
+        }
+        Ok(self.store.events(run_id, 0).await?)
+    }
+
+    /// Asks a run to stop. A live run stops at its next step (its upstream
+    /// request is dropped); a paused one is cancelled at once.
+    pub async fn cancel(&self, run_id: &str) -> Result<CancelOutcome, EngineError> {
+        if let Some(live) = self.live_unless_settled(run_id).await {
+            let record = {
+                let mut state = live.lock();
+                if !state.record.status.is_terminal() {
+                    state.record.cancel_requested = true;
+                }
+                state.record.clone()
+            };
+            live.cancel.cancel();
+            return Ok(if record.status.is_terminal() {
+                CancelOutcome::AlreadyFinished(record)
+            } else {
+                CancelOutcome::Cancelling(record)
+            });
+        }
+        let record = self
+            .store
+            .get_run(run_id)
+            .await?
+            .ok_or_else(|| EngineError::RunNotFound(run_id.to_string()))?;
+        if record.status.is_terminal() {
+            return Ok(CancelOutcome::AlreadyFinished(record));
+        }
+        // Paused (or orphaned) runs have no task to notice the cancel: end them here.
+        let events = self.store.events(run_id, 0).await?;
+        let live = LiveRun::new(record, events);
+        self.register(run_id, live.clone())?;
+        live.emit(EventKind::Cancelled {
+            reason: format!("Run {run_id} was cancelled"),
+            partial: live.record().content,
+        });
+        let result = self.flush(&live).await;
+        self.unregister(run_id);
+        live.settled.cancel();
+        result?;
+        Ok(CancelOutcome::Cancelling(live.record()))
+    }
+
+    /// The session's history for its next run: the messages of its completed
+    /// runs, trimmed to `engine.history_messages`. A run that has just ended
+    /// may not be saved yet, so live records count over stored ones: a
+    /// client that sends its next message the moment it got an answer still
+    /// continues the conversation.
+    async fn session_history(&self, session_id: &str) -> Result<Vec<Message>, EngineError> {
+        let mut runs = self
+            .store
+            .list_runs(&crate::store::RunFilter {
+                session_id: Some(session_id.to_string()),
+                statuses: vec![RunStatus::Completed],
+                ..Default::default()
+            })
+            .await?;
+        let live: Vec<RunRecord> = self
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|l| l.record())
+            .filter(|r| r.session_id == session_id)
+            .collect();
+        runs.retain(|r| !live.iter().any(|l| l.run_id == r.run_id));
+        runs.extend(
+            live.into_iter()
+                .filter(|r| r.status == RunStatus::Completed),
+        );
+        // Member runs of a team are the team's business, not the session's.
+        runs.retain(|r| r.parent_run_id.is_none());
+        // Stable: stored runs keep the store's order among equal timestamps.
+        runs.sort_by_key(|r| r.created_at);
+        Ok(crate::store::trim_history(
+            runs.into_iter().flat_map(|r| r.messages).collect(),
+            self.config.engine.history_messages,
+        ))
+    }
+
+    /// Deletes a session with its runs and their events, unless one of its
+    /// runs is still going (its task would write it back): that run has to
+    /// end first. Runs that have just ended or paused are waited for, so
+    /// their final save cannot bring them back after the delete.
+    pub async fn delete_session(&self, session_id: &str) -> Result<SessionDeletion, EngineError> {
+        let lives: Vec<Arc<LiveRun>> = self
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|l| l.record().session_id == session_id)
+            .cloned()
+            .collect();
+        for live in &lives {
+            let run = live.record();
+            if !run.status.is_terminal() && run.status != RunStatus::Awaiting {
+                return Ok(SessionDeletion::Busy { run_id: run.run_id });
+            }
+        }
+        for live in lives {
+            live.settled.cancelled().await;
+        }
+        Ok(if self.store.delete_session(session_id).await? {
+            SessionDeletion::Deleted
+        } else {
+            SessionDeletion::NotFound
+        })
+    }
+
+    /// Runs of a session (or all), oldest first.
+    pub async fn list_runs(
+        &self,
+        filter: &crate::store::RunFilter,
+    ) -> Result<Vec<RunRecord>, EngineError> {
+        let mut runs = self.store.list_runs(filter).await?;
+        for run in &mut runs {
+            if let Some(live) = self.live_run(&run.run_id) {
+                *run = live.record();
+            }
+        }
+        Ok(runs)
+    }
+
+    /// Stops every live run at once and waits for their tasks.
+    pub async fn shutdown(&self) {
+        self.drain(Duration::ZERO).await;
+    }
+
+    /// Graceful shutdown: starts no new runs, lets live ones finish for up
+    /// to `grace`, then cancels the rest; returns once every run task has
+    /// ended and flushed its events and record to the store (so cancelled
+    /// runs are stored as cancelled).
+    pub async fn drain(&self, grace: Duration) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.tasks.close();
+        if tokio::time::timeout(grace, self.tasks.wait()).await.is_ok() {
+            return;
+        }
+        let lives: Vec<Arc<LiveRun>> = self
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        tracing::info!(
+            runs = lives.len(),
+            "grace period over: cancelling live runs"
+        );
+        for live in lives {
+            live.cancel.cancel();
+        }
+        self.tasks.wait().await;
+    }
+}
+
+/// How often a replica polls the shared store for a run another replica runs.
+const TAIL_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Replays `events`, then follows a run that another replica is running by
+/// polling the store, until the run ends or pauses there (or the store fails).
+fn tail_store(
+    store: Arc<dyn Store>,
+    run_id: String,
+    after: u64,
+    events: Vec<Event>,
+) -> EventStream {
+    EventStream(Box::pin(async_stream::stream! {
+        let mut last = events.last().map_or(after, |e| e.seq);
+        for event in events {
+            yield Arc::new(event);
+        }
+        loop {
+            tokio::time::sleep(TAIL_POLL).await;
+            // Read the status first: events stored before it are all seen below.
+            let done = match store.get_run(&run_id).await {
+                Ok(Some(r)) => !matches!(r.status, RunStatus::Pending | RunStatus::Running),
+                _ => true,
+            };
+            let Ok(fresh) = store.events(&run_id, last).await else {
+                return;
+            };
+            for event in fresh {
+                last = event.seq;
+                yield Arc::new(event);
+            }
+            if done {
+                return;
+            }
+        }
+    }))
+}

@@ -1,0 +1,257 @@
+//! What a run is: the request that starts one, and the record kept of it.
+//!
+//! `RunRecord` is the folded state of a run's events, kept current by the run
+//! task and saved to the store at checkpoints; adapters build their polling
+//! and non-streaming responses from it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::event::{PendingCall, RunFailure};
+use super::message::{Message, ToolSpec, Usage};
+
+/// Everything an adapter can ask of the engine when starting a run.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    /// The agent or team to run.
+    pub agent_id: String,
+    /// The new input: usually one user message, possibly with attachments.
+    pub input: Vec<Message>,
+    /// Continue this session; a new one is created when absent.
+    pub session_id: Option<String>,
+    /// Use this run id (AG-UI clients choose their own); generated when absent.
+    pub run_id: Option<String>,
+    pub user_id: Option<String>,
+    /// The conversation so far as the client holds it. When set it replaces
+    /// the stored session history (AG-UI clients resend the whole transcript).
+    pub history: Option<Vec<Message>>,
+    /// Tools the client executes itself; calling one pauses the run.
+    pub client_tools: Vec<ToolSpec>,
+    /// Client-held shared state, echoed back as a snapshot.
+    pub state: Option<Value>,
+    pub metadata: Option<Value>,
+    /// Run on this `[models]` entry instead of the agent's own model (a
+    /// per-run model override; the adapter decides which ones it allows).
+    pub model: Option<String>,
+    /// Opaque label of the adapter that created the run (for listings and
+    /// metrics); the engine never branches on it.
+    pub origin: String,
+}
+
+/// Answers to an awaiting run.
+#[derive(Debug, Clone, Default)]
+pub struct ResumeRequest {
+    /// Results of the client-side tool calls the run waits for (tool messages).
+    pub tool_results: Vec<Message>,
+    /// A follow-up message from the user, if any.
+    pub message: Option<Message>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Pending,
+    Running,
+    Awaiting,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Pending => "pending",
+            RunStatus::Running => "running",
+            RunStatus::Awaiting => "awaiting",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One tool call the server executed, with its outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolExecution {
+    pub call_id: String,
+    pub name: String,
+    pub arguments: Value,
+    pub result: Option<String>,
+    pub is_error: bool,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub session_id: String,
+    pub agent_id: String,
+    pub agent_name: String,
+    pub user_id: Option<String>,
+    pub parent_run_id: Option<String>,
+    /// Whether `agent_id` names a team rather than an agent.
+    #[serde(default)]
+    pub team: bool,
+    pub origin: String,
+    pub status: RunStatus,
+    /// Set when a cancel was asked for and the run has not yet stopped.
+    pub cancel_requested: bool,
+    pub model: String,
+    pub provider: String,
+    /// The new input this run was given.
+    pub input: Vec<Message>,
+    /// This run's transcript: input, assistant turns, tool calls and results.
+    /// Input here is as the model saw it (documents' text included).
+    pub messages: Vec<Message>,
+    /// The files the run was given and how each reached the model.
+    #[serde(default)]
+    pub files: Vec<super::attachments::FileSummary>,
+    /// The final (or, while running, partial) answer text.
+    pub content: String,
+    /// The final answer parsed as JSON, for agents with a response schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured: Option<Value>,
+    pub reasoning: Option<String>,
+    pub tools: Vec<ToolExecution>,
+    pub pending: Vec<PendingCall>,
+    pub usage: Usage,
+    pub time_to_first_token_ms: Option<u64>,
+    pub duration_ms: Option<u64>,
+    pub error: Option<RunFailure>,
+    pub metadata: Option<Value>,
+    pub state: Option<Value>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+    /// Sequence number of the last event recorded for this run.
+    pub last_seq: u64,
+}
+
+impl RunRecord {
+    /// The text of the first user input, as a display title.
+    pub fn input_text(&self) -> String {
+        self.input
+            .iter()
+            .filter(|m| m.role == super::message::Role::User)
+            .map(|m| m.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// A session: the shared history of runs that named the same session id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub session_id: String,
+    pub agent_id: Option<String>,
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub state: Option<Value>,
+    pub metadata: Option<Value>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl RunRecord {
+    /// Folds one event into the record. The record is always what its event
+    /// log says, whoever reads it (live run, store, another replica).
+    pub fn apply(&mut self, event: &super::event::Event) {
+        use super::event::EventKind as K;
+        self.last_seq = event.seq;
+        self.updated_at = event.at;
+        // Forwarded member events belong to the member's own record.
+        match &event.kind {
+            K::RunStarted { .. } | K::RunResumed => {
+                self.status = RunStatus::Running;
+                self.pending.clear();
+            }
+            // The model that answers (a fallback may have taken over).
+            K::ModelRequestStarted { model, provider } => {
+                self.model = model.clone();
+                self.provider = provider.clone();
+            }
+            K::ModelRequestCompleted {
+                usage,
+                time_to_first_token_ms,
+                ..
+            } => {
+                self.usage.add(usage);
+                if self.time_to_first_token_ms.is_none() {
+                    self.time_to_first_token_ms = *time_to_first_token_ms;
+                }
+            }
+            K::TextDelta { delta, .. } => self.content.push_str(delta),
+            K::ReasoningDelta { delta, .. } => self
+                .reasoning
+                .get_or_insert_with(String::new)
+                .push_str(delta),
+            K::ToolCallEnded {
+                call_id,
+                name,
+                arguments,
+                client_side: false,
+            } => self.tools.push(ToolExecution {
+                call_id: call_id.clone(),
+                name: name.clone(),
+                arguments: arguments.clone(),
+                result: None,
+                is_error: false,
+                started_at: event.at,
+                finished_at: None,
+            }),
+            K::ToolResult {
+                call_id,
+                result,
+                is_error,
+                finished_at,
+                ..
+            } => {
+                if let Some(t) = self.tools.iter_mut().find(|t| &t.call_id == call_id) {
+                    t.result = Some(result.clone());
+                    t.is_error = *is_error;
+                    t.finished_at = Some(*finished_at);
+                }
+            }
+            K::StateSnapshot { snapshot } => self.state = Some(snapshot.clone()),
+            K::Awaiting { pending } => {
+                self.status = RunStatus::Awaiting;
+                self.pending = pending.clone();
+            }
+            K::Completed {
+                content,
+                structured,
+                duration_ms,
+                ..
+            } => {
+                self.status = RunStatus::Completed;
+                self.content = content.clone();
+                self.structured = structured.clone();
+                self.duration_ms = Some(*duration_ms);
+                self.finished_at = Some(event.at);
+                self.cancel_requested = false;
+            }
+            K::Failed { error } => {
+                self.status = RunStatus::Failed;
+                self.error = Some(error.clone());
+                self.finished_at = Some(event.at);
+                self.cancel_requested = false;
+            }
+            K::Cancelled { .. } => {
+                self.status = RunStatus::Cancelled;
+                self.finished_at = Some(event.at);
+                self.cancel_requested = false;
+                self.pending.clear();
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Bearer API keys in front of every route of every protocol.
+//!
+//! Exempt: the configured public paths (probes, scrapers), the docs page and
+//! the OpenAPI document, CORS preflights, and /v1 (the Codegen adapter
+//! authenticates its own users with its own keys). Keys are compared in
+//! constant time and never logged. Depends only on config and `errors`.
+
+use std::sync::Arc;
+
+use super::keys::KeyRing;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::errors;
+use crate::config::AuthConfig;
+
+pub struct ApiKeys {
+    keys: KeyRing<()>,
+    public_paths: Vec<String>,
+}
+
+impl ApiKeys {
+    pub fn from_config(auth: &AuthConfig) -> Arc<Self> {
+        Arc::new(Self {
+            keys: KeyRing::new(auth.keys().map(|k| (k.to_string(), ()))),
+            public_paths: auth.public_paths.clone(),
+        })
+    }
+
+    pub fn enabled(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// Paths the document shows without a key: the default public paths,
+    /// and everything always public.
+    fn always_public_doc(path: &str) -> bool {
+        crate::config::AuthConfig::default()
+            .public_paths
+            .iter()
+            .any(|p| p == path)
+            || Self::always_public(path)
+    }
+
+    /// Paths that never need this server's key, whatever the config says.
+    pub fn always_public(path: &str) -> bool {
+        path == "/openapi.json"
+            || path == "/docs"
+            || path.starts_with("/docs/")
+            || path == "/v1"
+            || path.starts_with("/v1/")
+    }
+
+    fn exempt(&self, req: &Request) -> bool {
+        let path = req.uri().path();
+        let preflight = req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        preflight || Self::always_public(path) || self.public_paths.iter().any(|p| p == path)
+    }
+
+    /// Whether `token` is one of the keys (compared in constant time).
+    fn accepts(&self, token: &[u8]) -> bool {
+        std::str::from_utf8(token).is_ok_and(|t| self.keys.find(t).is_some())
+    }
+}
+
+fn bearer(req: &Request) -> Option<&[u8]> {
+    let value = req.headers().get(header::AUTHORIZATION)?.as_bytes();
+    let (scheme, token) = value.split_at_checked(7)?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer ")
+        .then(|| token.trim_ascii())
+}
+
+pub async fn require_key(State(keys): State<Arc<ApiKeys>>, req: Request, next: Next) -> Response {
+    if !keys.enabled() || keys.exempt(&req) {
+        return next.run(req).await;
+    }
+    if bearer(&req).is_some_and(|t| keys.accepts(t)) {
+        return next.run(req).await;
+    }
+    let message = if req.headers().contains_key(header::AUTHORIZATION) {
+        "Invalid API key"
+    } else {
+        "Missing API key: send Authorization: Bearer <key>"
+    };
+    let mut resp = errors::response(req.uri().path(), StatusCode::UNAUTHORIZED, message);
+    resp.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    resp
+}
+
+/// Declares the bearer scheme in the OpenAPI document and, on every
+/// operation that needs a key when auth is on (all but the default public
+/// paths and /v1, whose adapter documents its own), the scheme and the 401.
+pub fn describe(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+    use utoipa::openapi::{RefOr, ResponseBuilder};
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if ApiKeys::always_public_doc(path) {
+            continue;
+        }
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for op in ops.into_iter().flatten() {
+            op.security = Some(vec![SecurityRequirement::new::<_, [&str; 0], &str>(
+                "api_key",
+                [],
+            )]);
+            op.responses
+                .responses
+                .entry("401".to_string())
+                .or_insert_with(|| {
+                    RefOr::T(
+                        ResponseBuilder::new()
+                            .description(
+                                "Missing or invalid API key (when `auth.api_keys` is set); \
+                             the body is the protocol's error shape",
+                            )
+                            .build(),
+                    )
+                });
+        }
+    }
+}

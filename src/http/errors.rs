@@ -1,0 +1,155 @@
+//! Error bodies for failures the shared HTTP layer answers itself (401, 408,
+//! 413, 429, 503...), in the shape of the protocol that owns the path, so a
+//! client of any protocol can parse what it gets.
+//!
+//! Protocols are told apart by path prefix only; this module must never
+//! depend on a protocol adapter (adapters may call it, e.g. to answer the
+//! engine's `TooManyRuns` the same way).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Json, Response};
+use serde_json::{Value, json};
+
+/// Which protocol's error shape a path gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// AgentOS (the root and everything not claimed below): `{"detail", "error_code"}`.
+    AgentOs,
+    /// AG-UI under /agui: `{"detail"}`.
+    Agui,
+    /// ACP under /runs and /acp: `{"code", "message", "data"}`.
+    Acp,
+    /// Codegen under /v1: `{"message", "status_code"}`.
+    Codegen,
+}
+
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+impl Shape {
+    pub fn for_path(path: &str) -> Shape {
+        if under(path, "/agui") {
+            Shape::Agui
+        } else if under(path, "/runs") || under(path, "/acp") {
+            Shape::Acp
+        } else if under(path, "/v1") {
+            Shape::Codegen
+        } else {
+            Shape::AgentOs
+        }
+    }
+
+    /// The error body for `status` with a human message.
+    pub fn body(self, status: StatusCode, message: &str) -> Value {
+        match self {
+            Shape::AgentOs => json!({"detail": message, "error_code": agentos_code(status)}),
+            Shape::Agui => json!({"detail": message}),
+            Shape::Acp => json!({"code": acp_code(status), "message": message, "data": null}),
+            Shape::Codegen => json!({"message": message, "status_code": status.as_u16()}),
+        }
+    }
+}
+
+fn agentos_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
+        StatusCode::REQUEST_TIMEOUT => "REQUEST_TIMEOUT",
+        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+        StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
+        StatusCode::SERVICE_UNAVAILABLE => "SERVICE_UNAVAILABLE",
+        s if s.is_server_error() => "INTERNAL_SERVER_ERROR",
+        _ => "BAD_REQUEST",
+    }
+}
+
+/// ACP clients accept any code string; the three the spec names are used
+/// as the SDK server does (400/422 `invalid_input`, 404 `not_found`, the
+/// rest `server_error`), with a plainer name for a missing key.
+fn acp_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
+        _ => "server_error",
+    }
+}
+
+/// A complete error response for `path`.
+pub fn response(path: &str, status: StatusCode, message: &str) -> Response {
+    (status, Json(Shape::for_path(path).body(status, message))).into_response()
+}
+
+/// A 429 (or 503) telling the client when to come back.
+pub fn retry_later(
+    path: &str,
+    status: StatusCode,
+    message: &str,
+    retry_after_secs: u64,
+) -> Response {
+    let mut resp = response(path, status, message);
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    resp
+}
+
+/// Rewrites the plain-text or empty error bodies that axum and tower-http
+/// produce (body limit 413, timeout 408, unknown route 404, wrong method
+/// 405) into the protocol's shape. Responses that already carry JSON, and
+/// every success, pass untouched.
+pub async fn reshape(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let rewrite = matches!(
+        status,
+        StatusCode::NOT_FOUND
+            | StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::REQUEST_TIMEOUT
+            | StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("json"));
+    if !rewrite || is_json {
+        return resp;
+    }
+    let message = match status {
+        StatusCode::NOT_FOUND => "Not Found",
+        StatusCode::METHOD_NOT_ALLOWED => "Method Not Allowed",
+        StatusCode::REQUEST_TIMEOUT => "The request took too long and was stopped",
+        _ => "The request body is larger than the server accepts",
+    };
+    let (mut parts, _) = resp.into_parts();
+    let new = response(&path, status, message);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, new.into_body())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_by_prefix() {
+        assert_eq!(Shape::for_path("/agents/a/runs"), Shape::AgentOs);
+        assert_eq!(Shape::for_path("/agui"), Shape::Agui);
+        assert_eq!(Shape::for_path("/agui/x"), Shape::Agui);
+        assert_eq!(Shape::for_path("/runs/1/events"), Shape::Acp);
+        assert_eq!(Shape::for_path("/acp/agents"), Shape::Acp);
+        assert_eq!(Shape::for_path("/runsx"), Shape::AgentOs);
+        assert_eq!(
+            Shape::for_path("/v1/organizations/1/agent/run"),
+            Shape::Codegen
+        );
+    }
+}

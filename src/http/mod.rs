@@ -1,0 +1,302 @@
+//! Router assembly: application state, the routes of every protocol, shared
+//! layers, health, and the OpenAPI document built from the handlers.
+
+pub mod auth;
+pub mod errors;
+pub mod keys;
+pub mod limits;
+pub mod metrics;
+pub mod rate_limit;
+pub mod sse;
+
+use std::sync::Arc;
+
+use std::future::Future;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Json};
+use serde::Serialize;
+use tower_http::cors::CorsLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::protocols;
+
+/// Shared by every handler: the engine (which owns config, models, tools and
+/// the store) and when this process started.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl AppState {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self {
+            engine,
+            started_at: chrono::Utc::now(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        self.engine.config()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "agentd",
+        description = "Runs AI agents over AgentOS, AG-UI, ACP and the Codegen agent API."
+    ),
+    tags(
+        (name = "agentos", description = "Agno AgentOS agent runs"),
+        (name = "acp", description = "Agent Communication Protocol (served under /acp; runs also at the root)"),
+        (name = "codegen", description = "Codegen agent API: background agent runs, organizations and users"),
+        (name = "agui", description = "AG-UI agent runs for browser frontends"),
+        (name = "health", description = "Liveness, readiness and metrics")
+    )
+)]
+struct ApiDoc;
+
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics::render))
+        .merge(protocols::agentos::router())
+        .merge(protocols::acp::router())
+        .merge(protocols::codegen::router())
+        .merge(protocols::agui::router())
+}
+
+/// The OpenAPI document of every route, as served at /openapi.json.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = routes().split_for_parts().1;
+    finish_document(&mut doc);
+    doc
+}
+
+/// What every route's document gets after the handlers described it: the
+/// auth scheme, and a description on every response (OpenAPI requires one;
+/// utoipa leaves it empty unless the handler wrote it), so the document
+/// passes a validator.
+fn finish_document(doc: &mut utoipa::openapi::OpenApi) {
+    auth::describe(doc);
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for op in ops.into_iter().flatten() {
+            for (status, response) in op.responses.responses.iter_mut() {
+                if let utoipa::openapi::RefOr::T(r) = response
+                    && r.description.is_empty()
+                {
+                    r.description = status
+                        .parse::<u16>()
+                        .ok()
+                        .and_then(|s| StatusCode::from_u16(s).ok())
+                        .and_then(|s| s.canonical_reason())
+                        .unwrap_or("Response")
+                        .to_string();
+                }
+            }
+        }
+    }
+}
+
+/// The whole application, ready to serve.
+pub fn app(state: AppState) -> Router {
+    metrics::handle();
+    let server = &state.config().server;
+    let max_body = server.max_body_bytes;
+    let timeout = Duration::from_secs(server.request_timeout_secs);
+    let keys = auth::ApiKeys::from_config(&state.config().auth);
+    let state_cors = server.cors_allowed_origins.clone();
+    let (router, mut doc) = routes().split_for_parts();
+    finish_document(&mut doc);
+    router
+        // /docs renders /openapi.json with Swagger UI's bundled assets (no CDN).
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .with_state(state)
+        // Layers run outside-in from the last one added:
+        // CORS answers browser preflights before anything else (AG-UI
+        // frontends run in browsers on other origins); the request id is
+        // set before the trace span opens so the span carries it, and
+        // echoed on the way out; metrics see the final status; `reshape`
+        // turns the plain-text refusals of the layers below it (413, 408,
+        // unknown routes) into the protocol's error shape; auth comes
+        // before the limits so an anonymous client learns nothing else.
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(from_fn(move |req: Request, next| {
+            limits::timeout(timeout, req, next)
+        }))
+        .layer(from_fn_with_state(keys, auth::require_key))
+        .layer(from_fn(errors::reshape))
+        .layer(from_fn(metrics::track))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                // One line per request at the default level (headers, where
+                // keys travel, are never logged).
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(cors(&state_cors))
+}
+
+/// CORS for browser frontends: any origin with `"*"` in the list, else only
+/// the listed ones (credentials are never allowed with a wildcard).
+fn cors(origins: &[String]) -> CorsLayer {
+    if origins.iter().any(|o| o == "*") {
+        return CorsLayer::permissive();
+    }
+    let list: Vec<axum::http::HeaderValue> = origins
+        .iter()
+        .filter_map(|o| axum::http::HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(tower_http::cors::AllowOrigin::list(list))
+        .allow_methods(tower_http::cors::Any)
+        .allow_headers(tower_http::cors::Any)
+        .expose_headers(tower_http::cors::Any)
+}
+
+/// The span every request's log lines carry: method, path and request id.
+fn request_span(req: &Request) -> tracing::Span {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %request_id,
+    )
+}
+
+/// Serves until `shutdown` resolves, then shuts down gracefully: stops
+/// accepting connections, lets live runs finish for up to
+/// `server.shutdown_grace_secs`, cancels the rest (their streams end with a
+/// cancelled event and the runs are stored as cancelled), waits for open
+/// responses to complete, and returns once every run is flushed.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let engine = state.engine.clone();
+    let grace = Duration::from_secs(state.config().server.shutdown_grace_secs);
+    let stop = tokio_util::sync::CancellationToken::new();
+    // The drain runs beside the server, since open SSE responses (which
+    // keep the server from finishing) end only when their runs end.
+    let drain = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            stop.cancelled().await;
+            engine.drain(grace).await;
+        }
+    });
+    let trigger = {
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            tracing::info!(
+                grace_secs = grace.as_secs(),
+                "shutting down: no new connections"
+            );
+            stop.cancel();
+        }
+    };
+    let served = axum::serve(listener, app(state))
+        .with_graceful_shutdown(trigger)
+        .await;
+    stop.cancel();
+    if let Err(e) = drain.await {
+        tracing::error!(error = %e, "the run drain task failed");
+    }
+    served
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`, or `unavailable` with the reason in `detail`.
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+/// Readiness: the config is loaded (it is, or the process would not serve),
+/// the store answers, and the server is not shutting down.
+#[utoipa::path(get, path = "/ready", tag = "health",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    let problem = if state.engine.is_draining() {
+        Some("shutting down".to_string())
+    } else {
+        state
+            .engine
+            .store()
+            .ping()
+            .await
+            .err()
+            .map(|e| e.to_string())
+    };
+    match problem {
+        None => (
+            StatusCode::OK,
+            Json(Readiness {
+                status: "ready",
+                detail: None,
+            }),
+        ),
+        Some(detail) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Readiness {
+                status: "unavailable",
+                detail: Some(detail),
+            }),
+        ),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` while the process serves requests.
+    status: &'static str,
+    instantiated_at: String,
+}
+
+/// Liveness: the process is up and serving.
+#[utoipa::path(get, path = "/health", tag = "health",
+    responses((status = 200, body = Health)))]
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    Json(Health {
+        status: "ok",
+        instantiated_at: state
+            .started_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    })
+}

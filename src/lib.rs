@@ -1,0 +1,16 @@
+//! agentd: one HTTP server that runs AI agents and speaks several agent-run
+//! protocols over one shared run engine.
+//!
+//! Layers, from the inside out: `engine` (runs, events, agent loop) over
+//! `models`, `tools` and `store`; `protocols` (one adapter per wire protocol)
+//! translate HTTP to engine calls; `http` assembles the router.
+
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod models;
+pub mod protocols;
+pub mod store;
+pub mod tools;
+
+pub use http::{AppState, app, openapi, serve};

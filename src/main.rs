@@ -1,0 +1,186 @@
+//! The agentd command line: serve, check-config, openapi.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use agentd::AppState;
+use agentd::config::{Config, DEFAULT_CONFIG_PATH, StoreKind};
+use agentd::engine::Engine;
+use agentd::models::ModelRegistry;
+use agentd::tools::ToolRegistry;
+
+#[derive(Parser)]
+#[command(
+    name = "agentd",
+    version,
+    about = "Runs AI agents over AgentOS, AG-UI, ACP and the Codegen agent API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server.
+    Serve {
+        /// The config file.
+        #[arg(long, env = "AGENTD_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// Address to listen on; overrides server.bind in the file.
+        #[arg(long, env = "AGENTD_BIND")]
+        bind: Option<String>,
+    },
+    /// Check a config file and exit non-zero if it is invalid.
+    CheckConfig {
+        #[arg(long, env = "AGENTD_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
+    /// Print the OpenAPI document (or write it to a file).
+    Openapi {
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => match Config::load(&config) {
+            Ok(cfg) => {
+                println!(
+                    "{}: ok ({} agents, {} models)",
+                    config.display(),
+                    cfg.agents.len(),
+                    cfg.models.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Openapi { output } => {
+            let doc = match agentd::openapi().to_pretty_json() {
+                Ok(d) => d + "\n",
+                Err(e) => {
+                    eprintln!("cannot render the OpenAPI document: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match output {
+                Some(path) => {
+                    if let Err(e) = std::fs::write(&path, doc) {
+                        eprintln!("{}: {e}", path.display());
+                        return ExitCode::FAILURE;
+                    }
+                }
+                None => print!("{doc}"),
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Serve { config, bind } => {
+            init_tracing();
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(serve(config, bind)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("agentd: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("AGENTD_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(config_path: PathBuf, bind: Option<String>) -> Result<(), String> {
+    let mut config = Config::load(&config_path).map_err(|e| e.to_string())?;
+    if let Some(bind) = bind {
+        config.server.bind = bind;
+    }
+    config
+        .apply_database_url(std::env::var("DATABASE_URL").ok().as_deref())
+        .map_err(|e| e.to_string())?;
+    let models = ModelRegistry::from_config(&config).map_err(|e| e.to_string())?;
+    let store = agentd::store::open(&config.store)
+        .await
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let config = Arc::new(config);
+    let engine = Engine::new(config.clone(), models, ToolRegistry::builtin(), store);
+    let interrupted = engine
+        .recover_interrupted()
+        .await
+        .map_err(|e| format!("cannot start: recovering interrupted runs: {e}"))?;
+    if !interrupted.is_empty() {
+        tracing::warn!(
+            count = interrupted.len(),
+            runs = ?interrupted,
+            "runs left in flight by the previous process were marked failed (interrupted)"
+        );
+    }
+    match config.store.kind {
+        StoreKind::Sqlite => {
+            tracing::info!(path = %config.store.path.display(), "store: sqlite")
+        }
+        StoreKind::Memory => tracing::info!("store: memory (nothing survives a restart)"),
+        StoreKind::Postgres => tracing::info!(
+            url = %agentd::store::postgres::redact(config.store.url.as_deref().unwrap_or("")),
+            lease_secs = config.store.lease_secs,
+            "store: postgres"
+        ),
+    }
+    engine.watch_orphans();
+    let listener = tokio::net::TcpListener::bind(&config.server.bind)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.server.bind))?;
+    tracing::info!(addr = %config.server.bind, config = %config_path.display(), "agentd listening");
+    let state = AppState::new(engine);
+    agentd::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!("shut down: every run finished or was cancelled and stored");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,270 @@
+//! The HTTP transport the remote backends share: one client with a connect
+//! timeout; sending with retries (exponential backoff with jitter, the
+//! provider's Retry-After honoured) only before any response has begun;
+//! HTTP statuses mapped to typed `ModelError`s; and an SSE body read with a
+//! timeout between chunks.
+//!
+//! It knows no provider's request or stream format, only the
+//! `{"error": {"message": ...}}` error body that OpenAI and Anthropic share.
+//! Once a response has begun streaming nothing here retries: output that
+//! reached a client cannot be taken back.
+
+use std::time::Duration;
+
+use eventsource_stream::{Event, EventStreamError, Eventsource};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use super::ModelError;
+use crate::config::ModelConfig;
+
+/// The longest Retry-After we wait out; a longer one fails the request at
+/// once (with the wait in the message) rather than stall a run silently.
+const MAX_RETRY_WAIT_SECS: u64 = 30;
+/// The first backoff step; each further attempt doubles it.
+const BACKOFF_BASE_MS: u64 = 200;
+
+pub struct Transport {
+    client: reqwest::Client,
+    read_timeout: Duration,
+    max_attempts: u32,
+}
+
+impl Transport {
+    pub fn new(cfg: &ModelConfig) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+        Ok(Self {
+            client,
+            read_timeout: Duration::from_secs(cfg.read_timeout_secs),
+            max_attempts: cfg.max_retries.saturating_add(1),
+        })
+    }
+
+    /// Sends the request `build` makes, again after retryable faults, and
+    /// returns the first successful response (its body not yet read).
+    pub async fn send(
+        &self,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ModelError> {
+        let mut attempt = 1;
+        loop {
+            let err =
+                match tokio::time::timeout(self.read_timeout, build(&self.client).send()).await {
+                    Err(_) => ModelError::Timeout(format!(
+                        "no response within {}s",
+                        self.read_timeout.as_secs()
+                    )),
+                    Ok(Err(e)) if e.is_timeout() => ModelError::Timeout(e.to_string()),
+                    Ok(Err(e)) => ModelError::Connect(error_chain(&e)),
+                    Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
+                    Ok(Ok(resp)) => self.status_error(resp).await,
+                };
+            if attempt >= self.max_attempts || !err.is_retryable() {
+                return Err(err);
+            }
+            let Some(wait) = backoff(attempt, &err) else {
+                return Err(err);
+            };
+            tracing::info!(attempt, error = %err, wait_ms = wait.as_millis() as u64, "retrying model request");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn status_error(&self, resp: reqwest::Response) -> ModelError {
+        let status = resp.status().as_u16();
+        let retry_after = retry_after_secs(resp.headers());
+        let body = tokio::time::timeout(self.read_timeout, resp.text())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        status_error(status, retry_after, &body)
+    }
+
+    /// The response body as SSE events. A silence longer than the read
+    /// timeout, a broken connection or undecodable bytes end it with a typed
+    /// error; the caller decides whether a clean end was complete.
+    pub fn events(&self, resp: reqwest::Response) -> BoxStream<'static, Result<Event, ModelError>> {
+        let read_timeout = self.read_timeout;
+        let mut events = resp.bytes_stream().eventsource();
+        async_stream::stream! {
+            loop {
+                match tokio::time::timeout(read_timeout, events.next()).await {
+                    Err(_) => {
+                        yield Err(ModelError::Timeout(format!(
+                            "no data from the model for {}s",
+                            read_timeout.as_secs()
+                        )));
+                        break;
+                    }
+                    Ok(None) => break,
+                    Ok(Some(Err(EventStreamError::Transport(e)))) => {
+                        yield Err(ModelError::StreamCut(error_chain(&e)));
+                        break;
+                    }
+                    Ok(Some(Err(e))) => {
+                        yield Err(ModelError::Malformed(e.to_string()));
+                        break;
+                    }
+                    Ok(Some(Ok(event))) => yield Ok(event),
+                }
+            }
+        }
+        .boxed()
+    }
+}
+
+/// reqwest's top-level message ("error sending request") hides the cause a
+/// user can act on (connection refused, DNS); include the whole chain.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Seconds from `retry-after-ms` or `retry-after` (delta-seconds form).
+pub fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = header("retry-after-ms").and_then(|v| v.parse::<f64>().ok())
+        && ms >= 0.0
+    {
+        return Some((ms / 1000.0).ceil() as u64);
+    }
+    header("retry-after").and_then(|v| v.parse().ok())
+}
+
+/// Maps an HTTP error status and body to the typed fault.
+pub fn status_error(status: u16, retry_after_secs: Option<u64>, body: &str) -> ModelError {
+    let message = error_message(body);
+    match status {
+        401 | 403 => ModelError::Auth { status, message },
+        408 => ModelError::Timeout(message),
+        429 => ModelError::RateLimited {
+            message,
+            retry_after_secs,
+        },
+        // 529 is Anthropic's "overloaded"; 503 means the same elsewhere.
+        503 | 529 => ModelError::Overloaded {
+            status,
+            message,
+            retry_after_secs,
+        },
+        s if s >= 500 => ModelError::Upstream { status, message },
+        _ => ModelError::BadRequest { status, message },
+    }
+}
+
+/// `error.message` of a JSON error body, else the start of the body.
+pub fn error_message(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .or_else(|| v.get("message"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| {
+            let text: String = body.chars().take(500).collect();
+            if text.trim().is_empty() {
+                "(empty response body)".to_string()
+            } else {
+                text
+            }
+        })
+}
+
+/// How long to wait before attempt `attempt + 1`: the provider's
+/// Retry-After when it gave one (None when that is too long to wait out),
+/// else exponential backoff with jitter so that many runs failing together
+/// do not retry in lockstep.
+pub fn backoff(attempt: u32, err: &ModelError) -> Option<Duration> {
+    if let Some(secs) = err.retry_after_secs() {
+        return (secs <= MAX_RETRY_WAIT_SECS).then(|| Duration::from_secs(secs));
+    }
+    let base = BACKOFF_BASE_MS.saturating_mul(1u64 << (attempt - 1).min(10));
+    let jitter = u64::from(u16::from_le_bytes(
+        uuid::Uuid::new_v4().as_bytes()[..2]
+            .try_into()
+            .unwrap_or([0, 0]),
+    )) % (base / 2 + 1);
+    Some(Duration::from_millis(base + jitter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_typed_faults() {
+        let body = r#"{"type":"error","error":{"type":"x","message":"nope"}}"#;
+        assert!(
+            matches!(status_error(401, None, body), ModelError::Auth { message, .. } if message == "nope")
+        );
+        assert!(matches!(
+            status_error(429, Some(3), body),
+            ModelError::RateLimited {
+                retry_after_secs: Some(3),
+                ..
+            }
+        ));
+        assert!(matches!(
+            status_error(529, None, body),
+            ModelError::Overloaded { status: 529, .. }
+        ));
+        assert!(matches!(
+            status_error(500, None, "oops"),
+            ModelError::Upstream { status: 500, message } if message == "oops"
+        ));
+        assert!(matches!(
+            status_error(400, None, ""),
+            ModelError::BadRequest { status: 400, .. }
+        ));
+    }
+
+    #[test]
+    fn backoff_grows_and_honours_retry_after() {
+        let up = ModelError::Upstream {
+            status: 500,
+            message: String::new(),
+        };
+        let first = backoff(1, &up).unwrap();
+        let third = backoff(3, &up).unwrap();
+        assert!(first >= Duration::from_millis(200) && first <= Duration::from_millis(300));
+        assert!(third >= Duration::from_millis(800) && third <= Duration::from_millis(1200));
+        let limited = |s| ModelError::RateLimited {
+            message: String::new(),
+            retry_after_secs: Some(s),
+        };
+        assert_eq!(backoff(1, &limited(2)), Some(Duration::from_secs(2)));
+        assert_eq!(backoff(1, &limited(3600)), None);
+    }
+
+    #[test]
+    fn retry_after_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after_secs(&h), Some(7));
+        h.insert("retry-after-ms", "1500".parse().unwrap());
+        assert_eq!(retry_after_secs(&h), Some(2));
+    }
+}

@@ -1,0 +1,569 @@
+//! ACP (Agent Communication Protocol, acp-sdk 1.0.3) adapter: agent
+//! manifests, runs in sync/async/stream mode, await/resume, cancel, event
+//! logs, sessions and their history resources (../shared/specs/acp.md).
+//!
+//! The whole API is served under `/acp` (so `Client(base_url=".../acp")`
+//! works unmodified); `/ping`, `/runs...` and `/resources/...` are also
+//! served at the root, where `/agents` and `/sessions` belong to AgentOS.
+//! Handlers stay thin: parse (`extract`, `convert`), call the engine,
+//! answer through the one fold of engine events (`fold`).
+
+mod convert;
+mod error;
+mod extract;
+mod fold;
+mod wire;
+
+use axum::extract::{OriginalUri, RawQuery, State};
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Json, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub use error::{AcpError, ErrorBody};
+use extract::{AcpJson, AcpPath};
+use fold::RunView;
+pub use wire::{AgentManifest, Run};
+
+use crate::config::{AgentConfig, TeamConfig};
+use crate::engine::{
+    CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunRecord, RunRequest,
+};
+use crate::http::{AppState, sse};
+use crate::store::RunFilter;
+
+/// Every ACP route under `/acp`, plus the root aliases that clash with no
+/// other protocol.
+pub fn router() -> OpenApiRouter<AppState> {
+    let full = OpenApiRouter::new()
+        .routes(routes!(ping))
+        .routes(routes!(list_agents))
+        .routes(routes!(get_agent))
+        .routes(routes!(create_run))
+        .routes(routes!(get_run, resume_run))
+        .routes(routes!(cancel_run))
+        .routes(routes!(run_events))
+        .routes(routes!(get_session))
+        .routes(routes!(get_resource));
+    let root = OpenApiRouter::new()
+        .routes(routes!(ping))
+        .routes(routes!(create_run))
+        .routes(routes!(get_run, resume_run))
+        .routes(routes!(cancel_run))
+        .routes(routes!(run_events))
+        .routes(routes!(get_resource));
+    OpenApiRouter::new()
+        .nest("/acp", with_acp_errors(full, true, ""))
+        // The nested fallback does not see the bare prefix with a slash.
+        .route("/acp/", axum::routing::any(error::unknown_path))
+        .merge(with_acp_errors(root, false, "_root"))
+}
+
+/// Makes wrong methods (and, under the prefix, unknown paths) answer with
+/// ACP errors; `op_suffix` keeps operation ids unique across the two mounts.
+fn with_acp_errors(
+    router: OpenApiRouter<AppState>,
+    unknown_paths: bool,
+    op_suffix: &str,
+) -> OpenApiRouter<AppState> {
+    let (router, mut doc) = router.split_for_parts();
+    let mut router = router.method_not_allowed_fallback(error::method_not_allowed);
+    if unknown_paths {
+        router = router.fallback(error::unknown_path);
+    }
+    if !op_suffix.is_empty() {
+        for item in doc.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                if let Some(id) = &mut op.operation_id {
+                    id.push_str(op_suffix);
+                }
+            }
+        }
+    }
+    OpenApiRouter::with_openapi(doc).merge(OpenApiRouter::from(router))
+}
+
+/// An ACP agent: a configured agent, or a team (to ACP clients a team is
+/// just another agent).
+enum Runnable<'a> {
+    Agent(&'a AgentConfig),
+    Team(&'a TeamConfig),
+}
+
+fn runnables(state: &AppState) -> impl Iterator<Item = Runnable<'_>> {
+    let engine = &state.engine;
+    let agents = engine.agents().iter().map(Runnable::Agent);
+    agents.chain(engine.teams().iter().map(Runnable::Team))
+}
+
+fn find_runnable<'a>(state: &'a AppState, name: &str) -> Result<Runnable<'a>, AcpError> {
+    let engine = &state.engine;
+    if let Some(agent) = engine.agent(name) {
+        return Ok(Runnable::Agent(agent));
+    }
+    engine
+        .team(name)
+        .map(Runnable::Team)
+        .ok_or_else(|| AcpError::NotFound(format!("Agent {name} not found")))
+}
+
+fn manifest(state: &AppState, runnable: &Runnable) -> AgentManifest {
+    let engine = &state.engine;
+    let (id, display_name, description, model_key, tools, members) = match runnable {
+        Runnable::Agent(a) => (
+            &a.id,
+            a.display_name(),
+            &a.description,
+            &a.model,
+            engine.agent_tools(a),
+            &[][..],
+        ),
+        Runnable::Team(t) => (
+            &t.id,
+            t.display_name(),
+            &t.description,
+            &t.model,
+            Vec::new(),
+            &t.members[..],
+        ),
+    };
+    let mut dependencies: Vec<wire::Dependency> = members
+        .iter()
+        .map(|m| wire::Dependency {
+            kind: "agent",
+            name: m.clone(),
+        })
+        .collect();
+    dependencies.extend(tools.iter().map(|t| wire::Dependency {
+        kind: "tool",
+        name: t.name.clone(),
+    }));
+    if let Some(model) = engine.agent_model_by_key(model_key) {
+        dependencies.push(wire::Dependency {
+            kind: "model",
+            name: model.name().to_string(),
+        });
+    }
+    let ui_tools: Vec<_> = tools
+        .iter()
+        .map(|t| json!({"name": t.name, "description": t.description}))
+        .collect();
+    AgentManifest {
+        name: id.clone(),
+        description: description.clone(),
+        metadata: wire::Metadata {
+            annotations: Some(json!({"beeai_ui": {
+                "ui_type": "chat",
+                "display_name": display_name,
+                "tools": ui_tools,
+            }})),
+            framework: Some("agentd".into()),
+            dependencies: Some(dependencies),
+            ..Default::default()
+        },
+        input_content_types: vec!["*/*".into()],
+        output_content_types: vec!["text/plain".into()],
+    }
+}
+
+/// Liveness for ACP clients.
+#[utoipa::path(get, operation_id = "acp_ping", path = "/ping", tag = "acp", responses((status = 200, body = wire::Ping)))]
+async fn ping() -> Json<wire::Ping> {
+    Json(wire::Ping {})
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// List the agents (and teams) as ACP manifests. `limit` (1-1000) and `offset` page the
+/// list when given; without them every agent is listed, as the SDK does.
+#[utoipa::path(get, operation_id = "acp_list_agents", path = "/agents", tag = "acp",
+    params(("limit" = Option<usize>, Query), ("offset" = Option<usize>, Query)),
+    responses((status = 200, body = wire::AgentsList), (status = 422, body = ErrorBody)))]
+async fn list_agents(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<wire::AgentsList>, AcpError> {
+    let page: Page = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| AcpError::InvalidInput(format!("Invalid query: {e}")))?;
+    if page.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
+        return Err(AcpError::InvalidInput(
+            "limit must be between 1 and 1000".into(),
+        ));
+    }
+    let agents = runnables(&state)
+        .skip(page.offset.unwrap_or(0))
+        .take(page.limit.unwrap_or(usize::MAX))
+        .map(|r| manifest(&state, &r))
+        .collect();
+    Ok(Json(wire::AgentsList { agents }))
+}
+
+/// Get one agent's manifest.
+#[utoipa::path(get, operation_id = "acp_get_agent", path = "/agents/{name}", tag = "acp",
+    params(("name" = String, Path, description = "Agent name")),
+    responses((status = 200, body = AgentManifest), (status = 404, body = ErrorBody)))]
+async fn get_agent(
+    State(state): State<AppState>,
+    AcpPath(name): AcpPath<String>,
+) -> Result<Json<AgentManifest>, AcpError> {
+    Ok(Json(manifest(&state, &find_runnable(&state, &name)?)))
+}
+
+/// The run as polling shows it: its record folded from its event log.
+async fn current_run(state: &AppState, run_id: &str) -> Result<Run, AcpError> {
+    let record = find_run(state, run_id).await?;
+    let events = state.engine.event_log(run_id).await?;
+    Ok(RunView::folded(&record, &events))
+}
+
+async fn find_run(state: &AppState, run_id: &str) -> Result<RunRecord, AcpError> {
+    state
+        .engine
+        .get_run(run_id)
+        .await?
+        .ok_or_else(|| AcpError::NotFound(format!("Run {run_id} not found")))
+}
+
+/// An SSE stream of ACP events: `view` holds what the client already knows
+/// (nothing for a new run, the run so far for a resume).
+fn event_stream(state: &AppState, mut view: RunView, mut events: EventStream) -> Response {
+    let frames = async_stream::stream! {
+        while let Some(ev) = events.next().await {
+            for event in view.apply(&ev) {
+                if let Ok(data) = serde_json::to_string(&event) {
+                    yield sse::Frame { id: None, event: None, data };
+                }
+            }
+        }
+    };
+    sse::response(frames, state.config().server.sse_keep_alive_secs)
+}
+
+/// Create a run: `sync` answers with the finished (or paused) Run, `async`
+/// with 202 at once, `stream` with SSE events. The body may come without a
+/// Content-Type (the acp-sdk Client sends none).
+#[utoipa::path(post, operation_id = "acp_create_run", path = "/runs", tag = "acp",
+    request_body(content = wire::RunCreateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "sync: the Run; stream: SSE of ACP events",
+            content((Run = "application/json"), (wire::Event = "text/event-stream")),
+            headers(("Run-ID" = String, description = "The new run's id"))),
+        (status = 202, body = Run, description = "async: the run, started in the background",
+            headers(("Run-ID" = String, description = "The new run's id"))),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn create_run(
+    State(state): State<AppState>,
+    AcpJson(req): AcpJson<wire::RunCreateRequest>,
+) -> Result<Response, AcpError> {
+    find_runnable(&state, &req.agent_name)?;
+    if let (Some(id), Some(session)) = (req.session_id, &req.session)
+        && id != session.id
+    {
+        return Err(AcpError::BadRequest("Session ID mismatch".into()));
+    }
+    // A session descriptor from the client names the session; history URLs
+    // it carries from other servers are not fetched (the engine keeps its own).
+    let session_id = req.session_id.or(req.session.as_ref().map(|s| s.id));
+    let input = req
+        .input
+        .iter()
+        .enumerate()
+        .map(|(i, m)| convert::input_message(m, i))
+        .collect::<Result<Vec<_>, _>>()?;
+    if input.is_empty() {
+        return Err(AcpError::InvalidInput(
+            "input must contain at least one message".into(),
+        ));
+    }
+    let handle = state
+        .engine
+        .start(RunRequest {
+            agent_id: req.agent_name.clone(),
+            input,
+            session_id: session_id.map(|s| s.to_string()),
+            origin: "acp".into(),
+            ..Default::default()
+        })
+        .await?;
+    let mut response = match req.mode {
+        wire::RunMode::Stream => {
+            // The stream's client is the run's foreground: a disconnect cancels it.
+            let view = RunView::new(&handle.record());
+            event_stream(&state, view, handle.events(true))
+        }
+        wire::RunMode::Sync => {
+            handle.finish(true).await;
+            Json(current_run(&state, &handle.run_id).await?).into_response()
+        }
+        wire::RunMode::Async => (
+            StatusCode::ACCEPTED,
+            Json(RunView::new(&handle.record()).run().clone()),
+        )
+            .into_response(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&handle.run_id) {
+        response.headers_mut().insert("run-id", v);
+    }
+    Ok(response)
+}
+
+/// Get a run: status, output so far, await request, error.
+#[utoipa::path(get, operation_id = "acp_get_run", path = "/runs/{run_id}", tag = "acp",
+    params(("run_id" = String, Path, description = "Run id (UUID)")),
+    responses((status = 200, body = Run), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn get_run(
+    State(state): State<AppState>,
+    AcpPath(run_id): AcpPath<Uuid>,
+) -> Result<Json<Run>, AcpError> {
+    Ok(Json(current_run(&state, &run_id.to_string()).await?))
+}
+
+/// Resume an awaiting run with the message it asked for; the answer follows
+/// `mode` as for create run (without a Run-ID header).
+#[utoipa::path(post, operation_id = "acp_resume_run", path = "/runs/{run_id}", tag = "acp",
+    params(("run_id" = String, Path, description = "Run id (UUID)")),
+    request_body(content = wire::RunResumeRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "sync: the Run; stream: SSE of the new ACP events",
+            content((Run = "application/json"), (wire::Event = "text/event-stream"))),
+        (status = 202, body = Run),
+        (status = 403, body = ErrorBody, description = "The run is not awaiting"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn resume_run(
+    State(state): State<AppState>,
+    AcpPath(run_id): AcpPath<Uuid>,
+    AcpJson(req): AcpJson<wire::RunResumeRequest>,
+) -> Result<Response, AcpError> {
+    let run_id = run_id.to_string();
+    let record = find_run(&state, &run_id).await?;
+    if record.status != crate::engine::RunStatus::Awaiting || record.cancel_requested {
+        return Err(AcpError::Forbidden(format!(
+            "Run {run_id} has no await request"
+        )));
+    }
+    if req.await_resume.kind != "message" {
+        return Err(AcpError::Forbidden(format!(
+            "Run {run_id} is expecting resume of type message"
+        )));
+    }
+    // A run awaits the answers to its pending calls (an `ask_user` question,
+    // a client-side tool): the resume message's text answers each of them.
+    let answer = convert::input_message(&req.await_resume.message, 0)?;
+    let tool_results = record
+        .pending
+        .iter()
+        .map(|p| Message::tool_result(&p.call_id, &p.name, answer.text.clone(), false))
+        .collect();
+    let before = state.engine.event_log(&run_id).await?;
+    let handle = state
+        .engine
+        .resume(
+            &run_id,
+            ResumeRequest {
+                tool_results,
+                message: None,
+            },
+        )
+        .await?;
+    Ok(match req.mode {
+        wire::RunMode::Stream => {
+            let mut view = RunView::new(&record);
+            for ev in &before {
+                view.apply(ev);
+            }
+            event_stream(&state, view, handle.events(true))
+        }
+        wire::RunMode::Sync => {
+            handle.finish(true).await;
+            Json(current_run(&state, &run_id).await?).into_response()
+        }
+        wire::RunMode::Async => (
+            StatusCode::ACCEPTED,
+            Json(current_run(&state, &run_id).await?),
+        )
+            .into_response(),
+    })
+}
+
+/// Cancel a run: 202 with the run `cancelling`; it reports `cancelled` once
+/// stopped. A run that already ended cannot be cancelled (403).
+#[utoipa::path(post, operation_id = "acp_cancel_run", path = "/runs/{run_id}/cancel", tag = "acp",
+    params(("run_id" = String, Path, description = "Run id (UUID)")),
+    responses((status = 202, body = Run), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn cancel_run(
+    State(state): State<AppState>,
+    AcpPath(run_id): AcpPath<Uuid>,
+) -> Result<Response, AcpError> {
+    let run_id = run_id.to_string();
+    let record = match state.engine.cancel(&run_id).await {
+        Ok(CancelOutcome::Cancelling(record)) => record,
+        Ok(CancelOutcome::AlreadyFinished(record)) => {
+            let run = RunView::folded(&record, &state.engine.event_log(&run_id).await?);
+            return Err(AcpError::Forbidden(format!(
+                "Run in terminal status {} can't be cancelled",
+                run.status.as_str()
+            )));
+        }
+        Err(EngineError::RunNotFound(_)) => {
+            return Err(AcpError::NotFound(format!("Run {run_id} not found")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut run = RunView::folded(&record, &state.engine.event_log(&run_id).await?);
+    run.status = wire::RunStatus::Cancelling;
+    Ok((StatusCode::ACCEPTED, Json(run)).into_response())
+}
+
+/// Every event of the run so far, in order.
+#[utoipa::path(get, operation_id = "acp_run_events", path = "/runs/{run_id}/events", tag = "acp",
+    params(("run_id" = String, Path, description = "Run id (UUID)")),
+    responses((status = 200, body = wire::EventsList), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn run_events(
+    State(state): State<AppState>,
+    AcpPath(run_id): AcpPath<Uuid>,
+) -> Result<Json<wire::EventsList>, AcpError> {
+    let run_id = run_id.to_string();
+    let record = find_run(&state, &run_id).await?;
+    let mut view = RunView::new(&record);
+    let events = state
+        .engine
+        .event_log(&run_id)
+        .await?
+        .iter()
+        .flat_map(|ev| view.apply(ev))
+        .collect();
+    Ok(Json(wire::EventsList { events }))
+}
+
+/// The URL prefix this request came through (`http://host/acp` or
+/// `http://host`), for absolute resource URLs.
+fn base_url(headers: &HeaderMap, original: &Uri, uri: &Uri) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    };
+    let scheme = match header("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let host = headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .or(original.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    let prefix = original.path().strip_suffix(uri.path()).unwrap_or_default();
+    format!("{scheme}://{host}{prefix}")
+}
+
+/// A session's history: the input and output messages of its completed
+/// runs, oldest first, each with its engine message id.
+async fn session_history(
+    state: &AppState,
+    session_id: &str,
+) -> Result<Vec<(Message, String)>, AcpError> {
+    let runs = state
+        .engine
+        .list_runs(&RunFilter {
+            session_id: Some(session_id.to_string()),
+            ..Default::default()
+        })
+        .await?;
+    Ok(runs
+        .into_iter()
+        .filter(|r| r.status == crate::engine::RunStatus::Completed)
+        .flat_map(|r| {
+            let outputs = r
+                .messages
+                .iter()
+                .skip(r.input.len())
+                .filter(|m| m.role == Role::Assistant && !m.text.is_empty())
+                .cloned()
+                .collect::<Vec<_>>();
+            let agent = r.agent_id.clone();
+            r.input
+                .into_iter()
+                .chain(outputs)
+                .map(move |m| (m, agent.clone()))
+        })
+        .collect())
+}
+
+/// Get a session: its id and the URLs of its history messages.
+#[utoipa::path(get, operation_id = "acp_get_session", path = "/sessions/{session_id}", tag = "acp",
+    params(("session_id" = String, Path, description = "Session id (UUID)")),
+    responses((status = 200, body = wire::Session), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn get_session(
+    State(state): State<AppState>,
+    AcpPath(session_id): AcpPath<Uuid>,
+    headers: HeaderMap,
+    OriginalUri(original): OriginalUri,
+    uri: Uri,
+) -> Result<Json<wire::Session>, AcpError> {
+    let id = session_id.to_string();
+    if state
+        .engine
+        .store()
+        .get_session(&id)
+        .await
+        .map_err(EngineError::from)?
+        .is_none()
+    {
+        return Err(AcpError::NotFound(format!("Session {id} not found")));
+    }
+    let base = base_url(&headers, &original, &uri);
+    let history = session_history(&state, &id)
+        .await?
+        .iter()
+        .map(|(m, _)| format!("{base}/resources/{}?session_id={id}", m.id))
+        .collect();
+    Ok(Json(wire::Session {
+        id: session_id,
+        history,
+        state: None,
+    }))
+}
+
+#[derive(Deserialize)]
+struct ResourceQuery {
+    session_id: Option<String>,
+}
+
+/// A session-history message as ACP Message JSON. History URLs carry the
+/// session (`?session_id=`), whose runs hold the message.
+#[utoipa::path(get, operation_id = "acp_get_resource", path = "/resources/{resource_id}", tag = "acp",
+    params(("resource_id" = String, Path), ("session_id" = Option<String>, Query, description = "The session the message belongs to")),
+    responses((status = 200, body = wire::Message), (status = 404, body = ErrorBody)))]
+async fn get_resource(
+    State(state): State<AppState>,
+    AcpPath(resource_id): AcpPath<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<wire::Message>, AcpError> {
+    let not_found = || AcpError::NotFound(format!("Resource {resource_id} not found"));
+    let q: ResourceQuery = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
+        .map_err(|e| AcpError::InvalidInput(format!("Invalid query: {e}")))?;
+    let Some(session_id) = q.session_id.filter(|s| !s.is_empty()) else {
+        return Err(not_found());
+    };
+    session_history(&state, &session_id)
+        .await?
+        .into_iter()
+        .find(|(m, _)| m.id == resource_id)
+        .map(|(m, agent)| Json(convert::resource_message(&m, &agent)))
+        .ok_or_else(not_found)
+}

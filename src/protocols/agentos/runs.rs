@@ -1,0 +1,312 @@
+//! Run handling shared by agent and team routes: the two differ only in
+//! which ids they accept, their defaults and the names on the wire.
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json, Response};
+use futures::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::IntoParams;
+
+use super::error::AgentOsError;
+use super::form::{self, Form};
+use super::wire::{self, BackgroundRun};
+use crate::engine::{
+    EngineError, EventStream, Message, ResumeRequest, Role, RunRecord, RunRequest,
+};
+use crate::http::{AppState, sse};
+use crate::store::RunFilter;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Agent,
+    Team,
+}
+
+impl Kind {
+    fn exists(self, state: &AppState, id: &str) -> bool {
+        match self {
+            Kind::Agent => state.engine.agent(id).is_some(),
+            Kind::Team => state.engine.team(id).is_some(),
+        }
+    }
+
+    pub fn check(self, state: &AppState, id: &str) -> Result<(), AgentOsError> {
+        if self.exists(state, id) {
+            return Ok(());
+        }
+        Err(match self {
+            Kind::Agent => AgentOsError::AgentNotFound,
+            Kind::Team => AgentOsError::TeamNotFound,
+        })
+    }
+
+    /// Agent runs answer JSON unless asked to stream (curl's default is the
+    /// friendlier one); team runs stream by default, as the seed says.
+    fn stream_default(self) -> bool {
+        self == Kind::Team
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SessionQuery {
+    /// The session the run belongs to.
+    session_id: Option<String>,
+}
+
+fn require_session(q: &SessionQuery) -> Result<&str, AgentOsError> {
+    q.session_id
+        .as_deref()
+        .ok_or_else(|| AgentOsError::missing(&["query", "session_id"]))
+}
+
+pub async fn create(
+    state: &AppState,
+    kind: Kind,
+    id: &str,
+    req: Request,
+) -> Result<Response, AgentOsError> {
+    let form = Form::from_request(req, &state.config().files).await?;
+    let message = form.required("message")?;
+    let stream = form.bool("stream", kind.stream_default())?;
+    let background = form.bool("background", false)?;
+    let metadata = form.metadata()?;
+    kind.check(state, id)?;
+    let mut attachments = form.json_media()?;
+    for upload in &form.files {
+        attachments.extend(form::classify(upload)?);
+    }
+    let mut input = Message::user(message);
+    input.attachments = attachments;
+    let handle = state
+        .engine
+        .start(RunRequest {
+            agent_id: id.to_string(),
+            input: vec![input],
+            session_id: form.text("session_id"),
+            user_id: form.text("user_id"),
+            metadata,
+            origin: "agentos".into(),
+            ..Default::default()
+        })
+        .await?;
+    if stream {
+        // A background stream outlives its client; a foreground one does not.
+        let events = handle.events(!background);
+        return Ok(sse_response(state, events, handle.record()));
+    }
+    if background {
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(BackgroundRun {
+                run_id: handle.run_id.clone(),
+                session_id: handle.session_id.clone(),
+                status: "PENDING",
+            }),
+        )
+            .into_response());
+    }
+    let record = handle.finish(true).await;
+    Ok(Json(output(state, &record).await?).into_response())
+}
+
+/// The run output document: an agent's RunOutput, or a team's with its
+/// members' outputs.
+async fn output(state: &AppState, run: &RunRecord) -> Result<Value, AgentOsError> {
+    if !run.team {
+        return Ok(serde_json::to_value(wire::run_output(run)).unwrap_or_default());
+    }
+    let members: Vec<RunRecord> = state
+        .engine
+        .list_runs(&RunFilter {
+            session_id: Some(run.session_id.clone()),
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|r| r.parent_run_id.as_deref() == Some(&run.run_id))
+        .collect();
+    Ok(wire::team_run_output(run, &members))
+}
+
+pub fn sse_response(state: &AppState, mut events: EventStream, run: RunRecord) -> Response {
+    let ctx = wire::FrameContext::of(&run);
+    let engine = state.engine.clone();
+    let frames = async_stream::stream! {
+        while let Some(ev) = events.next().await {
+            let record = if ev.kind.ends_stream() {
+                engine.get_run(&ev.run_id).await.ok().flatten()
+            } else {
+                None
+            };
+            // One engine event may become two frames (RunContentCompleted,
+            // RunCompleted): only the last carries the event's id, so a client
+            // cut off between them resumes from the previous id and gets both.
+            let frames = wire::translate(&ev, &ctx, record.as_ref());
+            let last = frames.len().saturating_sub(1);
+            for (i, (name, data)) in frames.into_iter().enumerate() {
+                let id = (i == last).then_some(ev.seq);
+                yield sse::Frame { id, event: Some(name), data: data.to_string() };
+            }
+        }
+    };
+    sse::response(frames, state.config().server.sse_keep_alive_secs)
+}
+
+/// The run, if it exists and belongs to this agent/team and session.
+async fn owned_run(
+    state: &AppState,
+    id: &str,
+    run_id: &str,
+    session_id: Option<&str>,
+) -> Result<RunRecord, AgentOsError> {
+    let not_found = || AgentOsError::NotFound(format!("No runs found for run ID {run_id}"));
+    let run = state.engine.get_run(run_id).await?.ok_or_else(not_found)?;
+    if run.agent_id != id || session_id.is_some_and(|s| s != run.session_id) {
+        return Err(not_found());
+    }
+    Ok(run)
+}
+
+pub async fn get(
+    state: &AppState,
+    kind: Kind,
+    id: &str,
+    run_id: &str,
+    q: &SessionQuery,
+) -> Result<Json<Value>, AgentOsError> {
+    kind.check(state, id)?;
+    let session_id = require_session(q)?;
+    let run = owned_run(state, id, run_id, Some(session_id)).await?;
+    Ok(Json(output(state, &run).await?))
+}
+
+pub async fn list(
+    state: &AppState,
+    kind: Kind,
+    id: &str,
+    q: &SessionQuery,
+) -> Result<Json<Vec<Value>>, AgentOsError> {
+    kind.check(state, id)?;
+    let session_id = require_session(q)?;
+    let runs = state
+        .engine
+        .list_runs(&RunFilter {
+            session_id: Some(session_id.to_string()),
+            agent_id: Some(id.to_string()),
+            ..Default::default()
+        })
+        .await?;
+    Ok(Json(
+        runs.iter()
+            .filter(|r| r.parent_run_id.is_none())
+            .map(|r| {
+                let mut v = wire::run_schema(r);
+                if r.team
+                    && let Value::Object(o) = &mut v
+                    && let Some(id) = o.remove("agent_id")
+                {
+                    o.insert("team_id".into(), id);
+                }
+                v
+            })
+            .collect(),
+    ))
+}
+
+pub async fn cancel(
+    state: &AppState,
+    kind: Kind,
+    id: &str,
+    run_id: &str,
+) -> Result<Json<Value>, AgentOsError> {
+    kind.check(state, id)?;
+    match state.engine.cancel(run_id).await {
+        Ok(_) | Err(EngineError::RunNotFound(_)) => Ok(Json(json!({}))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn continue_run(
+    state: &AppState,
+    kind: Kind,
+    id: &str,
+    run_id: &str,
+    req: Request,
+) -> Result<Response, AgentOsError> {
+    kind.check(state, id)?;
+    let form = Form::from_request(req, &state.config().files).await?;
+    let session_id = form
+        .text("session_id")
+        .ok_or_else(|| AgentOsError::BadRequest("session_id is required for this action".into()))?;
+    let stream = form.bool("stream", true)?;
+    let tools: Vec<Value> = match form.text("tools") {
+        Some(raw) => serde_json::from_str(&raw)
+            .map_err(|_| AgentOsError::BadRequest("Invalid JSON in tools field".into()))?,
+        None => Vec::new(),
+    };
+    owned_run(state, id, run_id, Some(&session_id)).await?;
+    let tool_results = tools
+        .iter()
+        .filter_map(|t| {
+            let call_id = t.get("tool_call_id")?.as_str()?;
+            let name = t.get("tool_name").and_then(Value::as_str).unwrap_or("");
+            let result = match t.get("result")? {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some(Message::tool_result(call_id, name, result, false))
+        })
+        .collect();
+    let message = form
+        .text("input")
+        .map(|text| Message::new(Role::User, text));
+    let handle = state
+        .engine
+        .resume(
+            run_id,
+            ResumeRequest {
+                tool_results,
+                message,
+            },
+        )
+        .await?;
+    if stream {
+        return Ok(sse_response(state, handle.events(true), handle.record()));
+    }
+    let record = handle.finish(true).await;
+    Ok(Json(output(state, &record).await?).into_response())
+}
+
+pub async fn resume(
+    state: &AppState,
+    kind: Kind,
+    id: &str,
+    run_id: &str,
+    headers: &HeaderMap,
+    req: Request,
+) -> Result<Response, AgentOsError> {
+    kind.check(state, id)?;
+    let form = Form::from_request(req, &state.config().files).await?;
+    let raw = form.text("last_event_index").or_else(|| {
+        headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
+    let after = match raw {
+        None => 0,
+        Some(raw) => raw.trim().parse::<u64>().map_err(|_| {
+            AgentOsError::validation(
+                "int_parsing",
+                &["body", "last_event_index"],
+                "Input should be a valid integer, unable to parse string as an integer",
+                Value::String(raw.clone()),
+            )
+        })?,
+    };
+    let run = owned_run(state, id, run_id, form.text("session_id").as_deref()).await?;
+    let events = state.engine.subscribe(run_id, after).await?;
+    Ok(sse_response(state, events, run))
+}

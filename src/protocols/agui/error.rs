@@ -1,0 +1,123 @@
+//! AG-UI error bodies, in one place. Before a stream starts, errors are plain
+//! HTTP answers in FastAPI's shape (what Agno's `/agui` sends): 422 with a
+//! list of `{type, loc, msg, input}` for a bad body, `{"detail": "..."}`
+//! otherwise. Once streaming, failures are RUN_ERROR events instead (wire.rs).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json, Response};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::engine::EngineError;
+
+/// One FastAPI validation error.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct FieldError {
+    /// e.g. `missing`, `string_type`, `list_type`, `json_invalid`, `value_error`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Where: `["body", "messages", 0, "content"]`.
+    #[schema(value_type = Vec<Object>)]
+    pub loc: Vec<Value>,
+    pub msg: String,
+    /// The offending value (omitted when the field is missing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub input: Option<Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AguiError {
+    #[error("invalid request body")]
+    Validation(Vec<FieldError>),
+    #[error("Agent '{0}' not found")]
+    AgentNotFound(String),
+    /// 400: input the run cannot use (e.g. media the model cannot take).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 413: files over the configured size limits.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 429 with Retry-After: the server runs as many runs as it may.
+    #[error("Too many runs in progress; retry in {0} seconds")]
+    TooManyRuns(u64),
+    /// 503: the server is shutting down.
+    #[error("The server is shutting down")]
+    Unavailable,
+    #[error("Internal server error ({0})")]
+    Internal(String),
+}
+
+/// The error body: a message, or the list of validation errors on 422.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    #[schema(value_type = Object)]
+    pub detail: Value,
+}
+
+impl IntoResponse for AguiError {
+    fn into_response(self) -> Response {
+        let (status, detail) = match self {
+            AguiError::Validation(errors) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                serde_json::to_value(errors).unwrap_or(Value::Null),
+            ),
+            AguiError::AgentNotFound(_) => (StatusCode::NOT_FOUND, Value::String(self.to_string())),
+            AguiError::BadRequest(m) => (StatusCode::BAD_REQUEST, Value::String(m)),
+            AguiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, Value::String(m)),
+            AguiError::TooManyRuns(secs) => {
+                let mut resp = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(ErrorBody {
+                        detail: Value::String(self.to_string()),
+                    }),
+                )
+                    .into_response();
+                resp.headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+                return resp;
+            }
+            AguiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Value::String(self.to_string()),
+            ),
+            AguiError::Internal(e) => {
+                tracing::error!(error = %e, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Value::String("Internal server error".into()),
+                )
+            }
+        };
+        (status, Json(ErrorBody { detail })).into_response()
+    }
+}
+
+impl From<EngineError> for AguiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::AgentNotFound(id) => AguiError::AgentNotFound(id),
+            EngineError::InvalidInput(msg) => AguiError::Validation(vec![FieldError {
+                kind: "value_error",
+                loc: vec!["body".into(), "messages".into()],
+                msg,
+                input: None,
+            }]),
+            // The handler retries a taken run id, and AG-UI never resumes by
+            // run id, so these mean a bug rather than a client mistake.
+            EngineError::RunExists(_) | EngineError::RunNotFound(_) => {
+                AguiError::Internal(e.to_string())
+            }
+            EngineError::NotAwaiting { .. } | EngineError::Store(_) => {
+                AguiError::Internal(e.to_string())
+            }
+            EngineError::UnsupportedMedia { .. } => AguiError::BadRequest(e.to_string()),
+            EngineError::TooLarge { .. } => AguiError::PayloadTooLarge(e.to_string()),
+            EngineError::TooManyRuns {
+                retry_after_secs, ..
+            } => AguiError::TooManyRuns(retry_after_secs),
+            EngineError::ShuttingDown => AguiError::Unavailable,
+        }
+    }
+}

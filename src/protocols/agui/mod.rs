@@ -1,0 +1,159 @@
+//! AG-UI adapter (protocol 1.0, ../shared/specs/agui.md): `POST /agui` and
+//! `POST /agui/{agent_id}` run an agent from a `RunAgentInput` and answer with
+//! an SSE stream of AG-UI events; `GET /status` is Agno's availability probe.
+//!
+//! The client owns the transcript and resends it each run, so a run is always
+//! a fresh engine run whose history is the client's messages; a frontend tool
+//! call ends the run (RUN_FINISHED with the pending call ids) and the next
+//! request carries its result. Handlers only parse, start and translate.
+
+mod error;
+mod input;
+mod translate;
+mod wire;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{Json, Response};
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::{AguiError, ErrorBody, FieldError};
+pub use input::RunAgentInput;
+
+use crate::engine::{EngineError, RunHandle, RunRequest};
+use crate::http::{AppState, sse};
+use translate::Translator;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(run_default_agent))
+        .routes(routes!(run_agent))
+        .routes(routes!(status))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    /// Always `available`.
+    status: &'static str,
+}
+
+/// Whether the AG-UI interface is up.
+#[utoipa::path(get, path = "/status", tag = "agui",
+    responses((status = 200, body = Status)))]
+async fn status() -> Json<Status> {
+    Json(Status {
+        status: "available",
+    })
+}
+
+/// Run the default agent or team (`[agui] default_agent`, else the first agent).
+#[utoipa::path(post, path = "/agui", tag = "agui",
+    request_body = RunAgentInput,
+    responses(
+        (status = 200, description = "An SSE stream of AG-UI events", content_type = "text/event-stream", body = String),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "Invalid body (FastAPI validation shape)", body = ErrorBody)))]
+async fn run_default_agent(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, AguiError> {
+    let agent_id = state
+        .config()
+        .agui_default_agent()
+        .map(str::to_string)
+        .ok_or_else(|| AguiError::AgentNotFound("default".into()))?;
+    run(&state, agent_id, &body).await
+}
+
+/// Run an agent or team by id.
+#[utoipa::path(post, path = "/agui/{agent_id}", tag = "agui",
+    params(("agent_id" = String, Path, description = "Agent id")),
+    request_body = RunAgentInput,
+    responses(
+        (status = 200, description = "An SSE stream of AG-UI events", content_type = "text/event-stream", body = String),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "Invalid body (FastAPI validation shape)", body = ErrorBody)))]
+async fn run_agent(
+    State(state): State<AppState>,
+    Path(agent_id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AguiError> {
+    run(&state, agent_id, &body).await
+}
+
+async fn run(state: &AppState, agent_id: String, body: &[u8]) -> Result<Response, AguiError> {
+    // As FastAPI does: the body is validated before anything else.
+    let input = input::parse(body)?;
+    if !state.engine.is_runnable(&agent_id) {
+        return Err(AguiError::AgentNotFound(agent_id));
+    }
+    if !input.has_messages() {
+        return Err(AguiError::Validation(vec![FieldError {
+            kind: "too_short",
+            loc: vec!["body".into(), "messages".into()],
+            msg: "List should have at least 1 message for the model".into(),
+            input: None,
+        }]));
+    }
+    let conversation = input.conversation();
+    let request = RunRequest {
+        agent_id,
+        input: conversation.input,
+        session_id: Some(input.thread_id.clone()),
+        run_id: Some(input.run_id.clone()).filter(|id| !id.is_empty()),
+        user_id: input.user_id(),
+        history: Some(conversation.history),
+        client_tools: input.client_tools(),
+        state: input.shared_state(),
+        metadata: None,
+        origin: "agui".into(),
+        ..Default::default()
+    };
+    let handle = start(state, request).await?;
+    let translator = Translator::new(
+        input.thread_id.clone(),
+        input.run_id.clone(),
+        input.parent_run_id.clone(),
+    );
+    Ok(stream(state, &handle, translator))
+}
+
+/// Starts the run under the client's run id. AG-UI clients mint a new id per
+/// run, but one that retries (or fixes its ids) reuses it: the run then gets
+/// a fresh engine id, and the stream still echoes the client's.
+async fn start(state: &AppState, request: RunRequest) -> Result<RunHandle, AguiError> {
+    match state.engine.start(request.clone()).await {
+        Err(EngineError::RunExists(client_run_id)) => {
+            let retry = RunRequest {
+                run_id: None,
+                metadata: Some(json!({"agui_run_id": client_run_id})),
+                ..request
+            };
+            Ok(state.engine.start(retry).await?)
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The run's events as AG-UI frames. The client going away (a closed fetch,
+/// `abortRun()`) drops the stream, which cancels the run.
+fn stream(state: &AppState, handle: &RunHandle, mut translator: Translator) -> Response {
+    let mut events = handle.events(true);
+    let frames = async_stream::stream! {
+        while let Some(event) = events.next().await {
+            for out in translator.translate(&event) {
+                yield sse::Frame { id: Some(event.seq), event: None, data: out.to_json(event.at).to_string() };
+            }
+        }
+        let now = crate::engine::now_ms();
+        for out in translator.unterminated() {
+            yield sse::Frame { id: None, event: None, data: out.to_json(now).to_string() };
+        }
+    };
+    sse::response(frames, state.config().server.sse_keep_alive_secs)
+}

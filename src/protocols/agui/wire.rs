@@ -1,0 +1,226 @@
+//! AG-UI 1.0 events as they go on the wire: `type` in SCREAMING_SNAKE_CASE,
+//! camelCase fields, and optional fields omitted rather than `null` (the 1.0
+//! client's schemas reject `null` there). Also the JSON Patch diff behind
+//! STATE_DELTA. Nothing here knows about the engine's run lifecycle.
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+pub const PROTOCOL_VERSION: &str = "1.0";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "SCREAMING_SNAKE_CASE",
+    rename_all_fields = "camelCase"
+)]
+pub enum AguiEvent {
+    RunStarted {
+        thread_id: String,
+        run_id: String,
+        protocol_version: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        parent_run_id: Option<String>,
+    },
+    RunFinished {
+        thread_id: String,
+        run_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        outcome: Option<Outcome>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        usage: Vec<TokenUsage>,
+    },
+    RunError {
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
+    TextMessageStart {
+        message_id: String,
+        role: &'static str,
+    },
+    TextMessageContent {
+        message_id: String,
+        delta: String,
+    },
+    TextMessageEnd {
+        message_id: String,
+    },
+    ToolCallStart {
+        tool_call_id: String,
+        tool_call_name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        parent_message_id: Option<String>,
+    },
+    ToolCallArgs {
+        tool_call_id: String,
+        delta: String,
+    },
+    ToolCallEnd {
+        tool_call_id: String,
+    },
+    ToolCallResult {
+        message_id: String,
+        tool_call_id: String,
+        content: String,
+        role: &'static str,
+    },
+    StepStarted {
+        step_name: String,
+    },
+    StepFinished {
+        step_name: String,
+    },
+    StateSnapshot {
+        snapshot: Value,
+    },
+    StateDelta {
+        delta: Vec<Value>,
+    },
+    ReasoningStart {
+        message_id: String,
+    },
+    ReasoningMessageStart {
+        message_id: String,
+        role: &'static str,
+    },
+    ReasoningMessageContent {
+        message_id: String,
+        delta: String,
+    },
+    ReasoningMessageEnd {
+        message_id: String,
+    },
+    ReasoningEnd {
+        message_id: String,
+    },
+}
+
+impl AguiEvent {
+    /// The frame's JSON, stamped with the engine event's time (ms).
+    pub fn to_json(&self, timestamp: i64) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or_else(|_| json!({"type": "RAW"}));
+        if let Value::Object(map) = &mut v {
+            map.insert("timestamp".into(), json!(timestamp));
+        }
+        v
+    }
+}
+
+/// Why a run ended, on RUN_FINISHED (absent means success).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Outcome {
+    Success {
+        /// Frontend tool calls the client must answer in its next run.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        pending_tool_call_ids: Vec<String>,
+    },
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenUsage {
+    pub provider: String,
+    pub model: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
+}
+
+/// RFC 6902 operations turning `old` into `new`: objects are compared key by
+/// key, anything else is replaced whole. Empty when they are equal.
+pub fn diff(old: &Value, new: &Value) -> Vec<Value> {
+    let mut ops = Vec::new();
+    diff_at(old, new, "", &mut ops);
+    ops
+}
+
+fn diff_at(old: &Value, new: &Value, path: &str, ops: &mut Vec<Value>) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => diff_objects(a, b, path, ops),
+        _ => ops.push(json!({"op": "replace", "path": path, "value": new})),
+    }
+}
+
+fn diff_objects(a: &Map<String, Value>, b: &Map<String, Value>, path: &str, ops: &mut Vec<Value>) {
+    for (k, old) in a {
+        let p = format!("{path}/{}", pointer_escape(k));
+        match b.get(k) {
+            Some(new) => diff_at(old, new, &p, ops),
+            None => ops.push(json!({"op": "remove", "path": p})),
+        }
+    }
+    for (k, new) in b {
+        if !a.contains_key(k) {
+            let p = format!("{path}/{}", pointer_escape(k));
+            ops.push(json!({"op": "add", "path": p, "value": new}));
+        }
+    }
+}
+
+/// RFC 6901: `~` and `/` in a key are escaped.
+fn pointer_escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn optional_fields_are_omitted_not_null() {
+        let e = AguiEvent::ToolCallStart {
+            tool_call_id: "c".into(),
+            tool_call_name: "f".into(),
+            parent_message_id: None,
+        };
+        assert_eq!(
+            e.to_json(7),
+            json!({"type": "TOOL_CALL_START", "toolCallId": "c", "toolCallName": "f", "timestamp": 7})
+        );
+        let done = AguiEvent::RunFinished {
+            thread_id: "t".into(),
+            run_id: "r".into(),
+            outcome: Some(Outcome::Success {
+                pending_tool_call_ids: vec!["c".into()],
+            }),
+            usage: Vec::new(),
+        };
+        assert_eq!(
+            serde_json::to_value(&done).unwrap(),
+            json!({"type": "RUN_FINISHED", "threadId": "t", "runId": "r",
+                   "outcome": {"type": "success", "pendingToolCallIds": ["c"]}})
+        );
+    }
+
+    #[test]
+    fn diff_is_a_json_patch() {
+        let old = json!({"a": 1, "b": {"c": [1], "d/e": true}, "gone": 0});
+        let new = json!({"a": 2, "b": {"c": [1, 2], "d/e": true}, "new": "x"});
+        assert_eq!(
+            diff(&old, &new),
+            vec![
+                json!({"op": "replace", "path": "/a", "value": 2}),
+                json!({"op": "replace", "path": "/b/c", "value": [1, 2]}),
+                json!({"op": "remove", "path": "/gone"}),
+                json!({"op": "add", "path": "/new", "value": "x"}),
+            ]
+        );
+        assert!(diff(&new, &new).is_empty());
+        assert_eq!(
+            diff(&json!(1), &json!([2])),
+            vec![json!({"op": "replace", "path": "", "value": [2]})]
+        );
+    }
+}

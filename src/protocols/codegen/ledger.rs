@@ -1,0 +1,251 @@
+//! Codegen's integer run ids over the engine's string run ids.
+//!
+//! A Codegen run is one engine *session*, `codegen-run-<id>`: its first
+//! engine run answers the create call, and each resume with a follow-up
+//! prompt adds another engine run to the same session (so the model sees the
+//! conversation so far). The session's `metadata` holds the `Ledger`: the
+//! Codegen id, organization, creator, options, and the engine run ids in
+//! order; the last one is the run the Codegen id currently shows.
+//!
+//! Why a session and not a new store table: it needs no change to the
+//! `Store` trait (every backend persists sessions already), a Codegen id is
+//! found with one keyed `get_session`, and "resume continues the same
+//! conversation" is exactly what sessions are for. Ids are allocated by an
+//! in-process counter seeded from the store's highest id, so they survive a
+//! restart; allocation across replicas sharing one database is issue 8.
+//!
+//! Depends on the engine and store only; never on HTTP types.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::CodegenError;
+use crate::engine::{
+    Engine, Message, ResumeRequest, RunRecord, RunRequest, RunStatus, SessionRecord, new_id, now_ms,
+};
+use crate::store::{SessionFilter, StoreError};
+
+const SESSION_PREFIX: &str = "codegen-run-";
+/// The key of the ledger inside the session's metadata.
+const METADATA_KEY: &str = "codegen_run";
+/// The engine runs' `origin` label.
+pub const ORIGIN: &str = "codegen";
+
+/// What agentd remembers of a Codegen run beyond its engine runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ledger {
+    pub id: u64,
+    pub organization_id: i64,
+    /// The Codegen user who created it.
+    pub user_id: i64,
+    pub repo_id: Option<i64>,
+    pub agent_type: String,
+    pub agent_id: String,
+    /// The `[models]` key it runs on, when the request overrode the agent's.
+    pub model: Option<String>,
+    /// The client's metadata, returned as given.
+    pub metadata: Option<Value>,
+    /// Engine run ids, oldest first.
+    pub runs: Vec<String>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+impl Ledger {
+    pub fn latest_run(&self) -> Option<&str> {
+        self.runs.last().map(String::as_str)
+    }
+
+    fn run_request(&self, run_id: &str, input: Message) -> RunRequest {
+        RunRequest {
+            agent_id: self.agent_id.clone(),
+            input: vec![input],
+            session_id: Some(session_id(self.id)),
+            run_id: Some(run_id.to_string()),
+            user_id: Some(self.user_id.to_string()),
+            metadata: self.metadata.clone(),
+            model: self.model.clone(),
+            origin: ORIGIN.into(),
+            ..Default::default()
+        }
+    }
+}
+
+fn session_id(id: u64) -> String {
+    format!("{SESSION_PREFIX}{id}")
+}
+
+fn ledger_of(session: &SessionRecord) -> Option<Ledger> {
+    session.session_id.strip_prefix(SESSION_PREFIX)?;
+    let value = session.metadata.as_ref()?.get(METADATA_KEY)?;
+    serde_json::from_value(value.clone()).ok()
+}
+
+fn store_err(e: StoreError) -> CodegenError {
+    CodegenError::Internal(e.to_string())
+}
+
+/// Allocates ids and serializes the writes that change ledgers.
+#[derive(Default)]
+pub struct Ledgers {
+    /// The next id to hand out; `None` until read from the store.
+    next: tokio::sync::Mutex<Option<u64>>,
+}
+
+impl Ledgers {
+    /// The Codegen run `id`, if it exists and belongs to `org_id`.
+    pub async fn get(
+        &self,
+        engine: &Engine,
+        org_id: i64,
+        id: u64,
+    ) -> Result<Option<Ledger>, CodegenError> {
+        let session = engine
+            .store()
+            .get_session(&session_id(id))
+            .await
+            .map_err(store_err)?;
+        Ok(session
+            .as_ref()
+            .and_then(ledger_of)
+            .filter(|l| l.id == id && l.organization_id == org_id))
+    }
+
+    /// Every Codegen run in the store.
+    pub async fn all(&self, engine: &Engine) -> Result<Vec<Ledger>, CodegenError> {
+        let sessions = engine
+            .store()
+            .list_sessions(&SessionFilter::default())
+            .await
+            .map_err(store_err)?;
+        Ok(sessions.iter().filter_map(ledger_of).collect())
+    }
+
+    /// Records a new Codegen run and starts its first engine run in the
+    /// background. `quota` caps the organization's Codegen runs (402).
+    pub async fn create(
+        &self,
+        engine: &Arc<Engine>,
+        quota: Option<u64>,
+        mut ledger: Ledger,
+        input: Message,
+    ) -> Result<(Ledger, RunRecord), CodegenError> {
+        let mut next = self.next.lock().await;
+        let all = self.all(engine).await?;
+        if let Some(quota) = quota {
+            let used = all
+                .iter()
+                .filter(|l| l.organization_id == ledger.organization_id)
+                .count() as u64;
+            if used >= quota {
+                return Err(CodegenError::QuotaReached);
+            }
+        }
+        let mut id = match *next {
+            Some(n) => n,
+            None => all.iter().map(|l| l.id).max().unwrap_or(0) + 1,
+        };
+        let store = engine.store();
+        // Another replica may have taken an id since we counted.
+        while store
+            .get_session(&session_id(id))
+            .await
+            .map_err(store_err)?
+            .is_some()
+        {
+            id += 1;
+        }
+        *next = Some(id + 1);
+        let run_id = new_id();
+        let now = now_ms();
+        ledger.id = id;
+        ledger.runs = vec![run_id.clone()];
+        ledger.created_at = now;
+        let session = SessionRecord {
+            session_id: session_id(id),
+            agent_id: Some(ledger.agent_id.clone()),
+            user_id: Some(ledger.user_id.to_string()),
+            name: Some(input.text.clone()),
+            state: None,
+            metadata: Some(serde_json::json!({ METADATA_KEY: &ledger })),
+            created_at: now,
+            updated_at: now,
+        };
+        store.put_session(&session).await.map_err(store_err)?;
+        match engine.start(ledger.run_request(&run_id, input)).await {
+            Ok(handle) => Ok((ledger, handle.record())),
+            Err(e) => {
+                if let Err(e) = store.delete_session(&session.session_id).await {
+                    tracing::warn!(error = %e, "could not remove the ledger of a run that did not start");
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Continues a Codegen run with a follow-up message: a paused engine run
+    /// resumes; a finished one is followed by a new engine run in the same
+    /// session, which the Codegen id then shows. A run still working is a 409.
+    pub async fn resume(
+        &self,
+        engine: &Arc<Engine>,
+        org_id: i64,
+        id: u64,
+        message: Message,
+    ) -> Result<(Ledger, RunRecord), CodegenError> {
+        let _guard = self.next.lock().await;
+        let store = engine.store();
+        let mut session = store
+            .get_session(&session_id(id))
+            .await
+            .map_err(store_err)?
+            .ok_or(CodegenError::RunNotFound)?;
+        let mut ledger = ledger_of(&session)
+            .filter(|l| l.id == id && l.organization_id == org_id)
+            .ok_or(CodegenError::RunNotFound)?;
+        let latest_id = ledger
+            .latest_run()
+            .ok_or(CodegenError::RunNotFound)?
+            .to_string();
+        let latest = engine
+            .get_run(&latest_id)
+            .await?
+            .ok_or(CodegenError::RunNotFound)?;
+        match latest.status {
+            RunStatus::Awaiting => {
+                let handle = engine
+                    .resume(
+                        &latest_id,
+                        ResumeRequest {
+                            tool_results: Vec::new(),
+                            message: Some(message),
+                        },
+                    )
+                    .await?;
+                Ok((ledger, handle.record()))
+            }
+            RunStatus::Pending | RunStatus::Running => Err(CodegenError::Conflict(
+                "Agent run is still running; resume it once it has finished.".into(),
+            )),
+            RunStatus::Completed | RunStatus::Failed | RunStatus::Cancelled => {
+                let run_id = new_id();
+                ledger.runs.push(run_id.clone());
+                let before = session.metadata.clone();
+                session.metadata = Some(serde_json::json!({ METADATA_KEY: &ledger }));
+                store.put_session(&session).await.map_err(store_err)?;
+                match engine.start(ledger.run_request(&run_id, message)).await {
+                    Ok(handle) => Ok((ledger, handle.record())),
+                    Err(e) => {
+                        session.metadata = before;
+                        if let Err(e) = store.put_session(&session).await {
+                            tracing::warn!(error = %e, "could not roll back a failed resume");
+                        }
+                        Err(e.into())
+                    }
+                }
+            }
+        }
+    }
+}

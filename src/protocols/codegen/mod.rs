@@ -1,0 +1,545 @@
+//! Codegen agent API adapter: background agent runs addressed by integer ids,
+//! with bearer-key auth, organizations, users and a create-run rate limit
+//! (../shared/specs/codegen.md).
+//!
+//! Handlers stay thin: `access` says who is calling, `wire` parses and
+//! shapes JSON, `ledger` maps Codegen ids to engine sessions and runs.
+
+mod access;
+mod error;
+mod ledger;
+mod wire;
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Json;
+use futures::{FutureExt, StreamExt};
+use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::{CodegenError, ErrorBody, RateLimitBody, ValidationErrorBody};
+pub use wire::{AgentRunResponse, AgentRunWithLogsResponse, PageAgentRunResponse, UserResponse};
+
+use access::{Access, Caller};
+use error::ValidationIssue;
+use ledger::{Ledger, Ledgers};
+
+use crate::config::{CodegenOrganization, CodegenUser, Config};
+use crate::engine::{Engine, Event, Message, RunRecord};
+use crate::http::AppState;
+
+/// Per-app Codegen state, shared by the handlers through an extension so the
+/// app state stays protocol-neutral.
+#[derive(Default)]
+struct Runtime {
+    access: Access,
+    ledgers: Ledgers,
+}
+
+type Rt = Extension<Arc<Runtime>>;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_agent_run))
+        .routes(routes!(get_agent_run))
+        .routes(routes!(list_agent_runs))
+        .routes(routes!(resume_agent_run))
+        .routes(routes!(get_agent_run_logs))
+        .routes(routes!(get_me))
+        .routes(routes!(list_organizations))
+        .routes(routes!(list_users))
+        .routes(routes!(get_user))
+        .layer(Extension(Arc::new(Runtime::default())))
+}
+
+/// Where agentd's pages are, for `web_url`: the configured public base URL,
+/// else the scheme and host the request came in on.
+fn web_base(config: &Config, headers: &HeaderMap) -> String {
+    if let Some(base) = config
+        .codegen
+        .as_ref()
+        .and_then(|c| c.public_base_url.as_deref())
+        .filter(|b| !b.is_empty())
+    {
+        return base.trim_end_matches('/').to_string();
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| {
+                !v.is_empty()
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+            })
+    };
+    let host = header("x-forwarded-host").or_else(|| header("host"));
+    let proto = header("x-forwarded-proto")
+        .filter(|p| *p == "http" || *p == "https")
+        .unwrap_or("http");
+    host.map(|h| format!("{proto}://{h}")).unwrap_or_default()
+}
+
+fn view(
+    state: &AppState,
+    headers: &HeaderMap,
+    ledger: &Ledger,
+    latest: Option<&RunRecord>,
+) -> AgentRunResponse {
+    let web_url = format!(
+        "{}/ui/runs/{}",
+        web_base(state.config(), headers),
+        ledger.latest_run().unwrap_or_default()
+    );
+    wire::agent_run(
+        &wire::RunView {
+            id: ledger.id,
+            organization_id: ledger.organization_id,
+            created_at_ms: ledger.created_at,
+            metadata: ledger.metadata.as_ref(),
+            web_url,
+        },
+        latest,
+    )
+}
+
+async fn latest_record(
+    engine: &Engine,
+    ledger: &Ledger,
+) -> Result<Option<RunRecord>, CodegenError> {
+    match ledger.latest_run() {
+        Some(id) => Ok(engine.get_run(id).await?),
+        None => Ok(None),
+    }
+}
+
+/// The events a run has so far, without waiting for more.
+async fn events_so_far(engine: &Engine, run_id: &str) -> Result<Vec<Arc<Event>>, CodegenError> {
+    let mut stream = engine.subscribe(run_id, 0).await?;
+    let mut out = Vec::new();
+    while let Some(Some(event)) = stream.next().now_or_never() {
+        out.push(event);
+    }
+    Ok(out)
+}
+
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, CodegenError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            CodegenError::PayloadTooLarge
+        } else {
+            CodegenError::invalid(ValidationIssue::new(
+                vec![json!("body")],
+                "value_error",
+                format!("The request body could not be read: {e}"),
+                serde_json::Value::Null,
+            ))
+        }
+    })
+}
+
+/// A path run id; a negative one names no run.
+fn run_id_param(raw: &str) -> Result<Option<u64>, CodegenError> {
+    Ok(u64::try_from(wire::path_int("agent_run_id", raw)?).ok())
+}
+
+/// Turns a validated create body into the run's ledger and first message.
+fn plan_create(
+    config: &Config,
+    caller: &Caller<'_>,
+    org: &CodegenOrganization,
+    input: wire::CreateRun,
+) -> Result<(Ledger, Message), CodegenError> {
+    let cg = caller.config;
+    let model = match input.model {
+        None => None,
+        Some(name) => match cg.models.get(&name) {
+            Some(key) => Some(key.clone()),
+            None => {
+                let known: Vec<&str> = cg.models.keys().map(String::as_str).collect();
+                return Err(CodegenError::invalid(ValidationIssue::new(
+                    vec![json!("body"), json!("model")],
+                    "value_error",
+                    if known.is_empty() {
+                        format!(
+                            "Value error, model '{name}' is not available: this server allows no model override"
+                        )
+                    } else {
+                        format!(
+                            "Value error, model '{name}' is not available (available: {})",
+                            known.join(", ")
+                        )
+                    },
+                    json!(name),
+                )));
+            }
+        },
+    };
+    if let Some(repo_id) = input.repo_id
+        && !org.repositories.iter().any(|r| r.id == repo_id)
+    {
+        return Err(CodegenError::RepoNotFound);
+    }
+    let agent_type = input.agent_type.unwrap_or(cg.default_agent_type);
+    let agent_id = cg
+        .agent_types
+        .get(agent_type)
+        .or_else(|| config.agents.first().map(|a| a.id.as_str()))
+        .ok_or_else(|| CodegenError::Internal("no agent is configured".into()))?
+        .to_string();
+    let mut message = Message::user(input.prompt);
+    message.attachments = input.images;
+    let ledger = Ledger {
+        id: 0,
+        organization_id: org.id,
+        user_id: caller.user.id,
+        repo_id: input.repo_id,
+        agent_type: agent_type.as_str().to_string(),
+        agent_id,
+        model,
+        metadata: input.metadata,
+        runs: Vec::new(),
+        created_at: 0,
+    };
+    Ok((ledger, message))
+}
+
+/// Create an agent run. It starts in the background; poll it by id.
+#[utoipa::path(post, path = "/v1/organizations/{org_id}/agent/run", tag = "codegen",
+    params(("org_id" = i64, Path, description = "Organization id")),
+    request_body = wire::CreateAgentRunInput,
+    responses(
+        (status = 200, body = AgentRunResponse),
+        (status = 401, body = ErrorBody), (status = 402, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "The repository is not in the organization"),
+        (status = 422, body = ValidationErrorBody), (status = 429, body = RateLimitBody)))]
+async fn create_agent_run(
+    State(state): State<AppState>,
+    Extension(rt): Rt,
+    Path(org_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AgentRunResponse>, CodegenError> {
+    let org_id = wire::path_int("org_id", &org_id)?;
+    let caller = rt.access.authenticate(state.config(), &headers)?;
+    rt.access.count_create(&caller)?;
+    let org = caller.organization(org_id)?;
+    let input = wire::parse_create(&body_bytes(body)?)?;
+    let (ledger, message) = plan_create(state.config(), &caller, org, input)?;
+    let (ledger, record) = rt
+        .ledgers
+        .create(&state.engine, org.run_quota, ledger, message)
+        .await?;
+    Ok(Json(view(&state, &headers, &ledger, Some(&record))))
+}
+
+/// Get an agent run: status, and the result once complete.
+#[utoipa::path(get, path = "/v1/organizations/{org_id}/agent/run/{agent_run_id}", tag = "codegen",
+    params(("org_id" = i64, Path), ("agent_run_id" = i64, Path)),
+    responses(
+        (status = 200, body = AgentRunResponse),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
+async fn get_agent_run(
+    State(state): State<AppState>,
+    Extension(rt): Rt,
+    Path((org_id, run_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<AgentRunResponse>, CodegenError> {
+    let org_id = wire::path_int("org_id", &org_id)?;
+    let run_id = run_id_param(&run_id)?;
+    let caller = rt.access.authenticate(state.config(), &headers)?;
+    caller.organization(org_id)?;
+    let ledger = match run_id {
+        Some(id) => rt.ledgers.get(&state.engine, org_id, id).await?,
+        None => None,
+    }
+    .ok_or(CodegenError::RunNotFound)?;
+    let latest = latest_record(&state.engine, &ledger).await?;
+    Ok(Json(view(&state, &headers, &ledger, latest.as_ref())))
+}
+
+/// List an organization's agent runs, newest first.
+#[utoipa::path(get, path = "/v1/organizations/{org_id}/agent/runs", tag = "codegen",
+    params(("org_id" = i64, Path), wire::ListRunsParams),
+    responses(
+        (status = 200, body = PageAgentRunResponse),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody)))]
+async fn list_agent_runs(
+    State(state): State<AppState>,
+    Extension(rt): Rt,
+    Path(org_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<PageAgentRunResponse>, CodegenError> {
+    let org_id = wire::path_int("org_id", &org_id)?;
+    let mut q = wire::Query::parse(query.as_deref());
+    let user_id = q.int("user_id", None, None);
+    let source_type = q.source_type();
+    let (skip, limit) = wire::paging(&mut q);
+    q.finish()?;
+    let caller = rt.access.authenticate(state.config(), &headers)?;
+    caller.organization(org_id)?;
+    let mut ledgers: Vec<Ledger> = rt
+        .ledgers
+        .all(&state.engine)
+        .await?
+        .into_iter()
+        .filter(|l| l.organization_id == org_id)
+        .filter(|l| user_id.is_none_or(|u| l.user_id == u))
+        .filter(|_| source_type.as_deref().is_none_or(|s| s == wire::SOURCE_API))
+        .collect();
+    ledgers.sort_by_key(|l| std::cmp::Reverse(l.id));
+    let total = ledgers.len();
+    let mut items = Vec::new();
+    for ledger in ledgers.iter().skip(skip).take(limit) {
+        let latest = latest_record(&state.engine, ledger).await?;
+        items.push(view(&state, &headers, ledger, latest.as_ref()));
+    }
+    let (page, pages) = wire::page_numbers(total, skip, limit);
+    Ok(Json(PageAgentRunResponse {
+        items,
+        total,
+        page,
+        size: limit,
+        pages,
+    }))
+}
+
+/// Resume an agent run with a follow-up prompt. A finished run continues its
+/// conversation in a new step that the same id then shows.
+#[utoipa::path(post, path = "/v1/organizations/{org_id}/agent/run/resume", tag = "codegen",
+    params(("org_id" = i64, Path)),
+    request_body = wire::ResumeAgentRunInput,
+    responses(
+        (status = 200, body = AgentRunResponse),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The run is still working"),
+        (status = 422, body = ValidationErrorBody)))]
+async fn resume_agent_run(
+    State(state): State<AppState>,
+    Extension(rt): Rt,
+    Path(org_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<AgentRunResponse>, CodegenError> {
+    let org_id = wire::path_int("org_id", &org_id)?;
+    let caller = rt.access.authenticate(state.config(), &headers)?;
+    caller.organization(org_id)?;
+    let input = wire::parse_resume(&body_bytes(body)?)?;
+    let mut message = Message::user(input.prompt);
+    message.attachments = input.images;
+    let (ledger, record) = rt
+        .ledgers
+        .resume(&state.engine, org_id, input.agent_run_id, message)
+        .await?;
+    Ok(Json(view(&state, &headers, &ledger, Some(&record))))
+}
+
+/// An agent run with its trace: prompts, reasoning, tool calls, the answer.
+#[utoipa::path(get, path = "/v1/alpha/organizations/{org_id}/agent/run/{agent_run_id}/logs",
+    tag = "codegen",
+    params(("org_id" = i64, Path), ("agent_run_id" = i64, Path), wire::LogsParams),
+    responses(
+        (status = 200, body = AgentRunWithLogsResponse),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
+async fn get_agent_run_logs(
+    State(state): State<AppState>,
+    Extension(rt): Rt,
+    Path((org_id, run_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<AgentRunWithLogsResponse>, CodegenError> {
+    let org_id = wire::path_int("org_id", &org_id)?;
+    let run_id = run_id_param(&run_id)?;
+    let mut q = wire::Query::parse(query.as_deref());
+    let (skip, limit) = wire::paging(&mut q);
+    let reverse = q.bool("reverse", false);
+    q.finish()?;
+    let caller = rt.access.authenticate(state.config(), &headers)?;
+    caller.organization(org_id)?;
+    let ledger = match run_id {
+        Some(id) => rt.ledgers.get(&state.engine, org_id, id).await?,
+        None => None,
+    }
+    .ok_or(CodegenError::RunNotFound)?;
+    let mut runs = Vec::new();
+    for engine_run in &ledger.runs {
+        if let Some(record) = state.engine.get_run(engine_run).await? {
+            let events = events_so_far(&state.engine, engine_run).await?;
+            runs.push((record, events));
+        }
+    }
+    let mut logs = wire::logs(ledger.id, &runs);
+    if reverse {
+        logs.reverse();
+    }
+    let total_logs = logs.len();
+    let (page, pages) = wire::page_numbers(total_logs, skip, limit);
+    let run = view(&state, &headers, &ledger, runs.last().map(|(r, _)| r));
+    Ok(Json(AgentRunWithLogsResponse {
+        id: run.id,
+        organization_id: run.organization_id,
+        status: run.status,
+        created_at: run.created_at,
+        web_url: run.web_url,
+        result: run.result,
+        metadata: run.metadata,
+        logs: logs.into_iter().skip(skip).take(limit).collect(),
+        total_logs,
+        page,
+        size: limit,
+        pages,
+    }))
+}
+
+fn user_response(user: &CodegenUser) -> UserResponse {
+    UserResponse {
+        id: user.id,
+        email: user.email.clone(),
+        github_user_id: user
+            .github_user_id
+            .clone()
+            .unwrap_or_else(|| user.id.to_string()),
+        github_username: user
+            .github_username
+            .clone()
+            .unwrap_or_else(|| format!("user-{}", user.id)),
+        avatar_url: user.avatar_url.clone(),
+        full_name: user.full_name.clone(),
+        role: user.role.clone(),
+        is_admin: Some(user.is_admin),
+    }
+}
+
+/// The user the API key belongs to.
+#[utoipa::path(get, path = "/v1/users/me", tag = "codegen",
+    responses((status = 200, body = UserResponse), (status = 401, body = ErrorBody)))]
+async fn get_me(
+    State(state): State<AppState>,
+    Extension(rt): Rt,
+    headers: HeaderMap,
+) -> Result<Json<UserResponse>, CodegenError> {
+    let caller = rt.access.authenticate(state.config(), &headers)?;
+    Ok(Json(user_response(caller.user)))
+}
+
+/// The organizations the caller is a member of.
+#[utoipa::path(get, path = "/v1/organizations", tag = "codegen",
+    params(wire::PageParams),
+    responses((status = 200, body = wire::PageOrganizationResponse),
+        (status = 401, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
+async fn list_organizations(
+    State(state): State<AppState>,
+    Extension(rt): Rt,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<wire::PageOrganizationResponse>, CodegenError> {
+    let mut q = wire::Query::parse(query.as_deref());
+    let (skip, limit) = wire::paging(&mut q);
+    q.finish()?;
+    let caller = rt.access.authenticate(state.config(), &headers)?;
+    let orgs = caller.organizations();
+    let total = orgs.len();
+    let (page, pages) = wire::page_numbers(total, skip, limit);
+    Ok(Json(wire::PageOrganizationResponse {
+        items: orgs
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(|o| wire::OrganizationResponse {
+                id: o.id,
+                name: o.name.clone(),
+                settings: wire::OrganizationSettings {
+                    enable_pr_creation: true,
+                    enable_rules_detection: true,
+                },
+            })
+            .collect(),
+        total,
+        page,
+        size: limit,
+        pages,
+    }))
+}
+
+/// Members of `org_id`, in config order.
+fn members<'a>(caller: &Caller<'a>, org_id: i64) -> Vec<&'a CodegenUser> {
+    caller
+        .config
+        .users
+        .iter()
+        .filter(|u| u.organizations.contains(&org_id))
+        .collect()
+}
+
+/// The members of an organization.
+#[utoipa::path(get, path = "/v1/organizations/{org_id}/users", tag = "codegen",
+    params(("org_id" = i64, Path), wire::PageParams),
+    responses((status = 200, body = wire::PageUserResponse),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ValidationErrorBody)))]
+async fn list_users(
+    State(state): State<AppState>,
+    Extension(rt): Rt,
+    Path(org_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Json<wire::PageUserResponse>, CodegenError> {
+    let org_id = wire::path_int("org_id", &org_id)?;
+    let mut q = wire::Query::parse(query.as_deref());
+    let (skip, limit) = wire::paging(&mut q);
+    q.finish()?;
+    let caller = rt.access.authenticate(state.config(), &headers)?;
+    caller.organization(org_id)?;
+    let users = members(&caller, org_id);
+    let total = users.len();
+    let (page, pages) = wire::page_numbers(total, skip, limit);
+    Ok(Json(wire::PageUserResponse {
+        items: users
+            .into_iter()
+            .skip(skip)
+            .take(limit)
+            .map(user_response)
+            .collect(),
+        total,
+        page,
+        size: limit,
+        pages,
+    }))
+}
+
+/// One member of an organization.
+#[utoipa::path(get, path = "/v1/organizations/{org_id}/users/{user_id}", tag = "codegen",
+    params(("org_id" = i64, Path), ("user_id" = i64, Path)),
+    responses((status = 200, body = UserResponse),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 422, body = ValidationErrorBody)))]
+async fn get_user(
+    State(state): State<AppState>,
+    Extension(rt): Rt,
+    Path((org_id, user_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<UserResponse>, CodegenError> {
+    let org_id = wire::path_int("org_id", &org_id)?;
+    let user_id = wire::path_int("user_id", &user_id)?;
+    let caller = rt.access.authenticate(state.config(), &headers)?;
+    caller.organization(org_id)?;
+    members(&caller, org_id)
+        .into_iter()
+        .find(|u| u.id == user_id)
+        .map(|u| Json(user_response(u)))
+        .ok_or(CodegenError::UserNotFound)
+}

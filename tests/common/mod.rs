@@ -1,0 +1,146 @@
+//! Shared test helpers: the real agentd app on an ephemeral loopback port, a
+//! scriptable mock OpenAI-compatible upstream, and an SSE reader.
+#![allow(dead_code)]
+
+pub mod clients;
+pub mod fixtures;
+pub mod mock_anthropic;
+pub mod mock_llm;
+pub mod sse;
+
+use std::sync::Arc;
+
+use agentd::config::Config;
+use agentd::engine::Engine;
+use agentd::models::ModelRegistry;
+use agentd::store::Store;
+use agentd::store::memory::MemoryStore;
+use agentd::tools::ToolRegistry;
+use agentd::{AppState, app};
+
+#[allow(unused_imports)] // not every test binary uses the mock upstream
+pub use mock_llm::{MockLlm, Reply};
+
+/// A config with the builtin model and the `assistant` agent, plus `extra`
+/// TOML appended (more models or agents).
+pub fn config_with(extra: &str) -> String {
+    format!(
+        r#"
+[models.builtin]
+provider = "builtin"
+
+[[agents]]
+id = "assistant"
+name = "Assistant"
+description = "Test assistant"
+instructions = "Be brief."
+model = "builtin"
+tools = ["current_time", "calculator"]
+{extra}
+"#
+    )
+}
+
+/// Adds an agent `upstream` on an OpenAI-compatible model at `base_url`.
+pub fn upstream_config(base_url: &str, extra: &str) -> String {
+    config_with(&format!(
+        r#"
+[models.mock]
+provider = "openai"
+model = "mock-model"
+base_url = "{base_url}"
+api_key = "test-key"
+read_timeout_secs = 5
+
+[[agents]]
+id = "upstream"
+name = "Upstream"
+model = "mock"
+tools = ["calculator"]
+{extra}
+"#
+    ))
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub engine: Arc<Engine>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(config_toml: &str) -> Self {
+        Self::start_with_store(config_toml, Arc::new(MemoryStore::new())).await
+    }
+
+    pub async fn start_with_store(config_toml: &str, store: Arc<dyn Store>) -> Self {
+        let config = Config::from_toml_str(config_toml, "test.toml".as_ref(), &|_| None)
+            .expect("test config is valid");
+        let models = ModelRegistry::from_config(&config).expect("models build");
+        let engine = Engine::new(Arc::new(config), models, ToolRegistry::builtin(), store);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let router = app(AppState::new(engine.clone()));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router).await.expect("server runs");
+        });
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            engine,
+            task,
+        }
+    }
+
+    /// Starts on the store the config's `[store]` section names (as `agentd
+    /// serve` does), after ending the runs a previous server left in flight.
+    pub async fn start_from_config(config_toml: &str) -> Self {
+        let config = Config::from_toml_str(config_toml, "test.toml".as_ref(), &|_| None)
+            .expect("test config is valid");
+        let store = agentd::store::open(&config.store)
+            .await
+            .expect("store opens");
+        let server = Self::start_with_store(config_toml, store).await;
+        server
+            .engine
+            .recover_interrupted()
+            .await
+            .expect("recovery runs");
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops serving (in-flight runs keep their state in the engine/store).
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// A `[store]` section for a SQLite file (TOML literal string: no escapes).
+pub fn sqlite_store(path: &std::path::Path) -> String {
+    format!(
+        "\n[store]\nkind = \"sqlite\"\npath = '{}'\n",
+        path.display()
+    )
+}
+
+/// Polls `check` every 20 ms until it returns Some, or panics after 10 s.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..500 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
