@@ -1,9 +1,7 @@
 //! AgentOS agent runs over real HTTP: the stories of curl users and of Agno's
 //! AgentOSClient (urlencoded posts, `data: ` lines, event names from JSON).
 
-mod common;
-
-use common::{MockLlm, Reply, TestServer, config_with, sse, upstream_config};
+use crate::common::{MockLlm, Reply, TestServer, config_with, sse, upstream_config};
 use serde_json::Value;
 
 fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
@@ -391,7 +389,7 @@ async fn client_disconnect_cancels_the_run_and_upstream() {
     let run_id = frames[0].data["run_id"].as_str().unwrap().to_string();
     let session_id = frames[0].data["session_id"].as_str().unwrap().to_string();
     // The response was dropped: the run must end as cancelled.
-    let out: Value = common::eventually("the run to be cancelled", || async {
+    let out: Value = crate::common::eventually("the run to be cancelled", || async {
         let out: Value = server
             .client
             .get(server.url(&format!(
@@ -674,7 +672,7 @@ async fn background_run_is_polled_to_completion() {
         receipt["run_id"].as_str().unwrap(),
         receipt["session_id"].as_str().unwrap()
     ));
-    let out = common::eventually("completion", || async {
+    let out = crate::common::eventually("completion", || async {
         let out: Value = server
             .client
             .get(&url)

@@ -1,9 +1,7 @@
 //! Teams over AgentOS: each mode, member attribution in the stream, a failing
 //! member, and cancel reaching the members.
 
-mod common;
-
-use common::{MockLlm, Reply, TestServer, config_with, sse, upstream_config};
+use crate::common::{MockLlm, Reply, TestServer, config_with, sse, upstream_config};
 use serde_json::Value;
 
 const TEAMS: &str = r#"
@@ -280,7 +278,7 @@ async fn cancelling_a_team_cancels_its_members() {
     })
     .await;
     assert_eq!(frames.last().unwrap().data["event"], "TeamRunCancelled");
-    let member = common::eventually("the member to stop", || async {
+    let member = crate::common::eventually("the member to stop", || async {
         let run = server.engine.get_run(&member_run).await.ok().flatten()?;
         run.status.is_terminal().then_some(run)
     })

@@ -4,9 +4,7 @@
 //! and the 404 the ACP client also reads. Every story runs against the
 //! SQLite store and the memory store.
 
-mod common;
-
-use common::{TestServer, config_with, sqlite_store};
+use crate::common::{TestServer, config_with, sqlite_store};
 use serde_json::{Value, json};
 
 fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {

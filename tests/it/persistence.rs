@@ -6,17 +6,15 @@
 //! run, not the server. The SQLite store and the memory store pass the same
 //! continuity and replay stories.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::common::{MockLlm, Reply, TestServer, config_with, sqlite_store, sse};
 use agentd::config::{StoreConfig, StoreKind};
 use agentd::engine::{Event, EventKind, FailureKind, RunRecord, SessionRecord};
 use agentd::store::memory::MemoryStore;
 use agentd::store::{RunFilter, SessionFilter, Store, StoreError};
 use async_trait::async_trait;
-use common::{MockLlm, Reply, TestServer, config_with, sqlite_store, sse};
 use serde_json::Value;
 
 fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
@@ -236,7 +234,7 @@ async fn replay_mid_run(server: &TestServer, mock: &MockLlm) {
 #[tokio::test]
 async fn last_event_id_resumes_mid_run_memory_store() {
     let mock = MockLlm::start().await;
-    let server = TestServer::start(&common::upstream_config(&mock.base_url, "")).await;
+    let server = TestServer::start(&crate::common::upstream_config(&mock.base_url, "")).await;
     replay_mid_run(&server, &mock).await;
 }
 
@@ -244,7 +242,8 @@ async fn last_event_id_resumes_mid_run_memory_store() {
 async fn last_event_id_resumes_mid_run_sqlite_store() {
     let mock = MockLlm::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = common::upstream_config(&mock.base_url, &sqlite_store(&dir.path().join("a.db")));
+    let config =
+        crate::common::upstream_config(&mock.base_url, &sqlite_store(&dir.path().join("a.db")));
     let server = TestServer::start_from_config(&config).await;
     replay_mid_run(&server, &mock).await;
 }
@@ -309,7 +308,8 @@ async fn last_event_id_replays_after_the_end_and_after_a_restart() {
 async fn restart_keeps_finished_runs_and_fails_interrupted_ones() {
     let mock = MockLlm::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = common::upstream_config(&mock.base_url, &sqlite_store(&dir.path().join("a.db")));
+    let config =
+        crate::common::upstream_config(&mock.base_url, &sqlite_store(&dir.path().join("a.db")));
     let crashed = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -357,7 +357,7 @@ async fn restart_keeps_finished_runs_and_fails_interrupted_ones() {
         .unwrap();
     let stuck_id = str_of(&receipt, "run_id");
     let store = first.engine.store().clone();
-    common::eventually("the tool step's checkpoint", || async {
+    crate::common::eventually("the tool step's checkpoint", || async {
         let events = store.events(&stuck_id, 0).await.ok()?;
         events
             .iter()

@@ -2,12 +2,10 @@
 //! bare @ag-ui/client HttpAgent) that owns the transcript, resends it every
 //! run, declares frontend tools and keeps shared state.
 
-mod common;
-
 use std::collections::HashSet;
 
+use crate::common::{MockLlm, Reply, TestServer, config_with, sse, upstream_config};
 use agentd::engine::RunStatus;
-use common::{MockLlm, Reply, TestServer, config_with, sse, upstream_config};
 use serde_json::{Value, json};
 
 /// The builtin model with a pause between tokens, for runs that must still
@@ -643,7 +641,7 @@ async fn client_disconnect_cancels_the_run() {
     assert_eq!(frames[0].data["type"], "RUN_STARTED");
     // read_until dropped the connection.
     let engine = server.engine.clone();
-    let record = common::eventually("the run to be cancelled", || {
+    let record = crate::common::eventually("the run to be cancelled", || {
         let engine = engine.clone();
         async move {
             let r = engine.get_run("r-dc").await.ok()??;

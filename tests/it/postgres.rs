@@ -8,16 +8,14 @@
 //! the URL's `options=-c search_path=...`) and drops it at the end. Without
 //! DATABASE_URL the tests fail when CI=true and are skipped otherwise.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{TestServer, config_with, eventually, sse};
 use agentd::engine::{
     Event, EventKind, FailureKind, RunFailure, RunRecord, RunStatus, SessionRecord, Usage,
 };
 use agentd::store::postgres::PgStore;
 use agentd::store::{RunFilter, SessionFilter, SessionSort, Store};
-use common::{TestServer, config_with, eventually, sse};
 use serde_json::Value;
 
 /// A fresh schema on the test server, and a URL whose connections use it.
@@ -441,16 +439,16 @@ async fn a_run_in_flight_on_one_server_is_tailed_from_the_other() {
     let Some(schema) = Schema::create().await else {
         return;
     };
-    let mock = common::MockLlm::start().await;
-    mock.push(common::Reply::ToolCall {
+    let mock = crate::common::MockLlm::start().await;
+    mock.push(crate::common::Reply::ToolCall {
         name: "calculator".into(),
         arguments: r#"{"expression":"2+2"}"#.into(),
     });
-    mock.push(common::Reply::Slow {
+    mock.push(crate::common::Reply::Slow {
         text: "the answer is four and that is all there is to say".into(),
         delay_ms: 100,
     });
-    let config = common::upstream_config(&mock.base_url, &schema.store_config(30));
+    let config = crate::common::upstream_config(&mock.base_url, &schema.store_config(30));
     let a = TestServer::start_from_config(&config).await;
     let b = TestServer::start_from_config(&config).await;
 

@@ -1,9 +1,7 @@
 //! One engine under every protocol: a conversation started through one
 //! protocol continues through another, and browser access is configurable.
 
-mod common;
-
-use common::{TestServer, config_with};
+use crate::common::{TestServer, config_with};
 use serde_json::{Value, json};
 
 async fn agentos_run(server: &TestServer, message: &str, session: Option<&str>) -> Value {

@@ -3,11 +3,9 @@
 //! streaming text, tool use, images, thinking/reasoning, structured output,
 //! each failure kind, retries, fallback, and no retry after output began.
 
-mod common;
-
-use common::mock_anthropic::{AnthropicReply, MockAnthropic};
-use common::sse::{self, Frame};
-use common::{MockLlm, Reply, TestServer, config_with};
+use crate::common::mock_anthropic::{AnthropicReply, MockAnthropic};
+use crate::common::sse::{self, Frame};
+use crate::common::{MockLlm, Reply, TestServer, config_with};
 use serde_json::{Value, json};
 
 fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
@@ -320,7 +318,7 @@ read_timeout_secs = 600
     assert_eq!(resp.status(), 202);
     let receipt: Value = resp.json().await.unwrap();
     let run_id = receipt["run_id"].as_str().unwrap().to_string();
-    common::eventually("the upstream request to be open", || async {
+    crate::common::eventually("the upstream request to be open", || async {
         (mock.open_streams() == 1).then_some(())
     })
     .await;
@@ -331,11 +329,11 @@ read_timeout_secs = 600
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    common::eventually("the upstream request to be dropped", || async {
+    crate::common::eventually("the upstream request to be dropped", || async {
         (mock.open_streams() == 0).then_some(())
     })
     .await;
-    let run = common::eventually("the run to be cancelled", || async {
+    let run = crate::common::eventually("the run to be cancelled", || async {
         let run = server.engine.get_run(&run_id).await.ok()??;
         (run.status == agentd::engine::RunStatus::Cancelled).then_some(run)
     })
@@ -463,7 +461,7 @@ fn reasoning_chunk(key: &str, text: &str) -> Value {
 #[tokio::test]
 async fn openai_reasoning_streams_as_reasoning_not_answer() {
     let mock = MockLlm::start().await;
-    let server = TestServer::start(&common::upstream_config(&mock.base_url, "")).await;
+    let server = TestServer::start(&crate::common::upstream_config(&mock.base_url, "")).await;
     let chunks = vec![
         reasoning_chunk("reasoning_content", "Two plus two "),
         reasoning_chunk("reasoning", "is four."),
@@ -502,7 +500,7 @@ async fn openai_reasoning_streams_as_reasoning_not_answer() {
 
 /// An agent `structured` with an inline-table schema on the OpenAI mock.
 fn structured_config(base_url: &str) -> String {
-    common::upstream_config(
+    crate::common::upstream_config(
         base_url,
         r#"
 [[agents]]
@@ -680,7 +678,7 @@ fallback = "backup"
 async fn no_retry_or_fallback_once_output_began() {
     let primary = MockLlm::start().await;
     let backup = MockAnthropic::start().await;
-    let config = common::upstream_config(
+    let config = crate::common::upstream_config(
         &primary.base_url,
         &format!(
             r#"fallback = "backup"
@@ -713,7 +711,7 @@ base_url = "{}"
 async fn auth_errors_do_not_fall_back() {
     let primary = MockLlm::start().await;
     let backup = MockAnthropic::start().await;
-    let config = common::upstream_config(
+    let config = crate::common::upstream_config(
         &primary.base_url,
         &format!(
             r#"fallback = "backup"

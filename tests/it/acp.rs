@@ -2,9 +2,7 @@
 //! Content-Type, base URL `.../acp`, sessions checked before the first run)
 //! and of ACP platforms (root `/runs`), plus the real Python client itself.
 
-mod common;
-
-use common::{TestServer, config_with, eventually, sse};
+use crate::common::{TestServer, config_with, eventually, sse};
 use serde_json::{Value, json};
 
 /// `assistant` (builtin, with tools), `asker` (can pause with ask_user),
@@ -926,7 +924,7 @@ async fn an_oversized_body_is_an_acp_413() {
 /// two runs, run_cancel, and await + run_resume_sync.
 #[tokio::test]
 async fn python_acp_sdk_client_works_unmodified() {
-    let Some(python) = common::clients::python_with("acp_sdk") else {
+    let Some(python) = crate::common::clients::python_with("acp_sdk") else {
         return;
     };
     let server = start().await;

@@ -3,11 +3,11 @@
 //! model receives, how the run records the files, and every refusal (wrong
 //! type, video, corrupt content, size limits) as a clear 400 or 413.
 
-mod common;
-
+use crate::common::fixtures::{
+    docx_with_paragraphs, mp4_header, pdf_with_text, png_1x1, wav_silence,
+};
+use crate::common::{MockLlm, TestServer, upstream_config};
 use base64::Engine as _;
-use common::fixtures::{docx_with_paragraphs, mp4_header, pdf_with_text, png_1x1, wav_silence};
-use common::{MockLlm, TestServer, upstream_config};
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 

@@ -2,12 +2,10 @@
 //! the published API (create, poll, list, resume, logs) and of every error a
 //! caller can meet (401, 402, 403, 404, 409, 422, 429).
 
-mod common;
-
 use std::sync::Arc;
 
+use crate::common::{MockLlm, Reply, TestServer, config_with, eventually, upstream_config};
 use agentd::store::memory::MemoryStore;
-use common::{MockLlm, Reply, TestServer, config_with, eventually, upstream_config};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -1059,7 +1057,7 @@ async fn openapi_documents_the_codegen_routes() {
 /// exception classes it expects for 404, 401 and 403.
 #[tokio::test]
 async fn python_codegen_api_client_works_unmodified() {
-    let Some(python) = common::clients::python_with("codegen_api_client") else {
+    let Some(python) = crate::common::clients::python_with("codegen_api_client") else {
         return;
     };
     let server = start().await;

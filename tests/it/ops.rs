@@ -1,9 +1,7 @@
 //! The operable service over real HTTP: the offline docs page, auth on every
 //! route, request ids, limits, readiness, metrics and graceful shutdown.
 
-mod common;
-
-use common::{TestServer, config_with};
+use crate::common::{TestServer, config_with};
 
 #[tokio::test]
 async fn docs_page_renders_offline_from_the_served_document() {
@@ -38,6 +36,7 @@ async fn docs_page_renders_offline_from_the_served_document() {
 
 use std::sync::Arc;
 
+use crate::common::sse;
 use agentd::config::Config;
 use agentd::engine::{Engine, Event, RunRecord, SessionRecord};
 use agentd::models::ModelRegistry;
@@ -45,7 +44,6 @@ use agentd::store::memory::MemoryStore;
 use agentd::store::{RunFilter, SessionFilter, Store, StoreError};
 use agentd::tools::ToolRegistry;
 use agentd::{AppState, openapi};
-use common::sse;
 use serde_json::Value;
 
 const KEY: &str = "s3cret-key";
@@ -396,7 +394,7 @@ async fn global_run_limit_answers_429_with_retry_after() {
     assert_eq!(body["error_code"], "TOO_MANY_REQUESTS", "{body}");
     // The refused run left no trace, and once the first ends there is room.
     let run_id = first["run_id"].as_str().unwrap().to_string();
-    common::eventually("the first run to end", || async {
+    crate::common::eventually("the first run to end", || async {
         let run = server.engine.get_run(&run_id).await.ok()??;
         (run.status.is_terminal() && server.engine.active_runs() == 0).then_some(())
     })
@@ -541,7 +539,7 @@ async fn metrics_cover_http_runs_models_and_tools() {
         .await
         .unwrap();
     sse::read_all(stream).await;
-    let text = common::eventually("run metrics", || async {
+    let text = crate::common::eventually("run metrics", || async {
         let r = server
             .client
             .get(server.url("/metrics"))
@@ -668,7 +666,7 @@ async fn shutdown_lets_runs_finish_within_the_grace_period() {
         .await
         .unwrap();
     let reader = tokio::spawn(sse::read_all(resp));
-    common::eventually("the run to be live", || async {
+    crate::common::eventually("the run to be live", || async {
         (engine.active_runs() == 1).then_some(())
     })
     .await;

@@ -2,9 +2,7 @@
 //! served one is the same: regenerate with
 //! `cargo run -- openapi --output openapi/openapi.json` when this fails.
 
-mod common;
-
-use common::{TestServer, config_with};
+use crate::common::{TestServer, config_with};
 
 #[test]
 fn checked_in_openapi_is_current() {

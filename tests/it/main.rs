@@ -1,0 +1,25 @@
+//! agentd's black-box tests, one binary for all of them.
+//!
+//! Each module is one area's client story told over real HTTP: a real server
+//! on an ephemeral loopback port, mock upstream models beside it. They share
+//! one test binary on purpose: a binary per file links every dependency again
+//! (gigabytes of debug artifacts and minutes of linking on a 2-core CI box),
+//! while one binary links once and nextest still runs each test in its own
+//! process.
+
+mod common;
+
+mod acp;
+mod agentos;
+mod agui;
+mod bench_smoke;
+mod codegen;
+mod cross_protocol;
+mod files;
+mod models;
+mod openapi;
+mod ops;
+mod persistence;
+mod postgres;
+mod sessions;
+mod teams;
