@@ -361,12 +361,15 @@ impl Engine {
             None => Some(self.acquire_slot()?),
             Some(_) => None,
         };
-        let run_id = req
-            .run_id
-            .clone()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(new_id);
-        if self.live_run(&run_id).is_some() || self.store.get_run(&run_id).await?.is_some() {
+        // Ids we make are fresh UUIDs: only a client's id can be taken
+        // already, so only a client's id costs a store read.
+        let (run_id, client_run_id) = match req.run_id.clone().filter(|s| !s.is_empty()) {
+            Some(id) => (id, true),
+            None => (new_id(), false),
+        };
+        if client_run_id
+            && (self.live_run(&run_id).is_some() || self.store.get_run(&run_id).await?.is_some())
+        {
             return Err(EngineError::RunExists(run_id));
         }
         let prepared = attachments::prepare(&self.config.files, &model, req.input.clone()).await?;
@@ -380,18 +383,20 @@ impl Engine {
             ),
             None => None,
         };
-        let session_id = req
-            .session_id
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(new_id);
+        // A session id we make names a new, empty session: nothing to read.
+        let (session_id, new_session) =
+            match req.session_id.clone().filter(|s| !s.trim().is_empty()) {
+                Some(id) => (id, false),
+                None => (new_id(), true),
+            };
         let now = now_ms();
         if parent.is_none() {
-            self.touch_session(&session_id, &agent.id, &req, now)
+            self.touch_session(&session_id, new_session, &agent.id, &req, now)
                 .await?;
         }
         let history = match client_history {
             Some(h) => h,
+            None if new_session => Vec::new(),
             None => self.session_history(&session_id).await?,
         };
         let record = RunRecord {
@@ -465,6 +470,7 @@ impl Engine {
     async fn touch_session(
         &self,
         session_id: &str,
+        new_session: bool,
         agent_id: &str,
         req: &RunRequest,
         now: i64,
@@ -474,7 +480,12 @@ impl Engine {
             .iter()
             .find(|m| m.role == Role::User)
             .map(|m| m.text.clone());
-        let session = match self.store.get_session(session_id).await? {
+        let stored = if new_session {
+            None
+        } else {
+            self.store.get_session(session_id).await?
+        };
+        let session = match stored {
             Some(mut s) => {
                 s.updated_at = now;
                 if s.name.is_none() {

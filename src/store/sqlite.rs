@@ -16,6 +16,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, SqlSafeStr, Sqlite};
 
+mod writer;
+
+use self::writer::{RunRow, SessionRow, Write, Writer};
 use super::codec::{from_json, to_json};
 use super::{RunFilter, SessionFilter, SessionSort, Store, StoreError};
 use crate::engine::{Event, RunRecord, SessionRecord, now_ms};
@@ -32,18 +35,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 const SQLITE_CORRUPT: i64 = 11;
 const SQLITE_NOTADB: i64 = 26;
 
-/// Events per INSERT statement: 3 bound values each, far below SQLite's limit.
-const EVENTS_PER_STATEMENT: usize = 300;
-
-/// Readers and the one writer are separate pools. SQLite lets one
-/// connection write at a time; with writes spread over a shared pool the
-/// losers of the write lock sat in SQLite's busy handler, which sleeps in
-/// 1-100 ms steps: runs took ~90 ms at concurrency 32 for a 4 ms upstream.
-/// One writer connection queues writes in order, without sleeping, while WAL
-/// lets the readers go on beside it.
+/// Readers share a pool; all writes go through one writer task on its own
+/// connection (see `writer`). SQLite lets one connection write at a time:
+/// with writes spread over a shared pool the losers of the write lock sat in
+/// SQLite's busy handler, which sleeps in 1-100 ms steps (runs took ~90 ms at
+/// concurrency 32 for a 4 ms upstream). WAL lets the readers go on beside
+/// the writer.
 pub struct SqliteStore {
     pool: SqlitePool,
-    writer: SqlitePool,
+    write_pool: SqlitePool,
+    writer: Writer,
     path: PathBuf,
 }
 
@@ -88,26 +89,30 @@ impl SqliteStore {
             .map_err(|e| open_error(&shown, "cannot open", e))?;
         let store = Self {
             pool,
-            writer,
+            writer: Writer::start(writer.clone()),
+            write_pool: writer,
             path: path.to_path_buf(),
         };
         store.check_integrity().await?;
-        migrator().run(&store.writer).await.map_err(|e| match e {
-            sqlx::migrate::MigrateError::Execute(e)
-            | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => {
-                open_error(&shown, "cannot apply migrations to", e)
-            }
-            other => StoreError::Unavailable(format!(
-                "database {shown}: its schema does not match this agentd ({other})"
-            )),
-        })?;
+        migrator()
+            .run(&store.write_pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::migrate::MigrateError::Execute(e)
+                | sqlx::migrate::MigrateError::ExecuteMigration(e, _) => {
+                    open_error(&shown, "cannot apply migrations to", e)
+                }
+                other => StoreError::Unavailable(format!(
+                    "database {shown}: its schema does not match this agentd ({other})"
+                )),
+            })?;
         // A read-only file or directory only shows on the first write: find out now.
         sqlx::query(
             "INSERT INTO agentd_meta (key, value) VALUES ('last_opened_at', ?) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(now_ms().to_string())
-        .execute(&store.writer)
+        .execute(&store.write_pool)
         .await
         .map_err(|e| open_error(&shown, "cannot write to", e))?;
         Ok(store)
@@ -137,7 +142,7 @@ impl SqliteStore {
     /// Closes the pool (waits for in-flight statements).
     pub async fn close(&self) {
         self.pool.close().await;
-        self.writer.close().await;
+        self.write_pool.close().await;
     }
 }
 
@@ -203,25 +208,17 @@ fn push_session_filter(q: &mut QueryBuilder<Sqlite>, filter: &SessionFilter) {
 #[async_trait]
 impl Store for SqliteStore {
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, updated_at, record) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (run_id) DO UPDATE SET session_id = excluded.session_id, \
-             agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
-             created_at = excluded.created_at, updated_at = excluded.updated_at, record = excluded.record",
-        )
-        .bind(&run.run_id)
-        .bind(&run.session_id)
-        .bind(&run.agent_id)
-        .bind(&run.user_id)
-        .bind(run.status.as_str())
-        .bind(run.created_at)
-        .bind(run.updated_at)
-        .bind(to_json(run)?)
-        .execute(&self.writer)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+        let row = RunRow {
+            run_id: run.run_id.clone(),
+            session_id: run.session_id.clone(),
+            agent_id: run.agent_id.clone(),
+            user_id: run.user_id.clone(),
+            status: run.status.as_str(),
+            created_at: run.created_at,
+            updated_at: run.updated_at,
+            record: to_json(run)?,
+        };
+        self.writer.write(Write::Run(row)).await.map(drop)
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
@@ -262,29 +259,19 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
-        let encoded: Vec<(i64, String)> = events
+        let events: Vec<(i64, String)> = events
             .iter()
             .map(|e| Ok((e.seq as i64, to_json(e)?)))
             .collect::<Result<_, StoreError>>()?;
-        // One transaction: a batch is stored whole or not at all, so the log
-        // never has a gap for a later flush to paper over.
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
+        // One write: a batch is stored whole or not at all, so the log never
+        // has a gap for a later flush to paper over.
+        self.writer
+            .write(Write::Events {
+                run_id: run_id.to_string(),
+                events,
+            })
             .await
-            .map_err(db_error)?;
-        for chunk in encoded.chunks(EVENTS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (run_id, seq, event) ");
-            q.push_values(chunk, |mut row, (seq, json)| {
-                row.push_bind(run_id.to_string())
-                    .push_bind(*seq)
-                    .push_bind(json.clone());
-            });
-            // Already stored events (a retried flush) are kept as they were.
-            q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
-            q.build().execute(&mut *tx).await.map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)
+            .map(drop)
     }
 
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
@@ -300,24 +287,16 @@ impl Store for SqliteStore {
     }
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (session_id) DO UPDATE SET agent_id = excluded.agent_id, \
-             user_id = excluded.user_id, name = excluded.name, created_at = excluded.created_at, \
-             updated_at = excluded.updated_at, record = excluded.record",
-        )
-        .bind(&session.session_id)
-        .bind(&session.agent_id)
-        .bind(&session.user_id)
-        .bind(&session.name)
-        .bind(session.created_at)
-        .bind(session.updated_at)
-        .bind(to_json(session)?)
-        .execute(&self.writer)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+        let row = SessionRow {
+            session_id: session.session_id.clone(),
+            agent_id: session.agent_id.clone(),
+            user_id: session.user_id.clone(),
+            name: session.name.clone(),
+            created_at: session.created_at,
+            updated_at: session.updated_at,
+            record: to_json(session)?,
+        };
+        self.writer.write(Write::Session(row)).await.map(drop)
     }
 
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -368,30 +347,10 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, session_id: &str) -> Result<bool, StoreError> {
-        let mut tx = self
+        let deleted = self
             .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
-        sqlx::query(
-            "DELETE FROM events WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = ?)",
-        )
-        .bind(session_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        sqlx::query("DELETE FROM runs WHERE session_id = ?")
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let deleted = sqlx::query("DELETE FROM sessions WHERE session_id = ?")
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .rows_affected();
-        tx.commit().await.map_err(db_error)?;
+            .write(Write::DeleteSession(session_id.to_string()))
+            .await?;
         Ok(deleted > 0)
     }
 

@@ -1,0 +1,224 @@
+//! The SQLite store's single writer: group commit.
+//!
+//! SQLite takes one writer at a time and a commit costs far more than the
+//! statements in it, so every write goes through one task that owns the write
+//! connection. Whatever writes are waiting when it finishes a commit go into
+//! the next transaction together, each inside its own savepoint so one bad
+//! write fails alone. Each caller still waits for the commit that holds its
+//! write: group commit changes throughput, not durability. Under light load a
+//! batch is a single write, exactly as before.
+//!
+//! Knows SQL and encoded rows only; the store encodes records before they
+//! get here so the JSON work stays on the callers' threads.
+
+use sqlx::{Executor, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::{mpsc, oneshot};
+
+use super::db_error;
+use crate::store::StoreError;
+
+/// Events per INSERT statement: 3 bound values each, far below SQLite's limit.
+const EVENTS_PER_STATEMENT: usize = 300;
+/// Writes per transaction at most: bounds how long one commit holds the lock.
+const MAX_BATCH: usize = 256;
+/// Writes queued for the writer before callers wait to enqueue.
+const QUEUE: usize = 4096;
+
+/// One row of `runs` or `sessions`, encoded.
+pub(super) struct RunRow {
+    pub run_id: String,
+    pub session_id: String,
+    pub agent_id: String,
+    pub user_id: Option<String>,
+    pub status: &'static str,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub record: String,
+}
+
+pub(super) struct SessionRow {
+    pub session_id: String,
+    pub agent_id: Option<String>,
+    pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub record: String,
+}
+
+pub(super) enum Write {
+    Run(RunRow),
+    Events {
+        run_id: String,
+        events: Vec<(i64, String)>,
+    },
+    Session(SessionRow),
+    DeleteSession(String),
+}
+
+struct Job {
+    write: Write,
+    /// Rows affected, once the transaction holding the write has committed.
+    done: oneshot::Sender<Result<u64, StoreError>>,
+}
+
+#[derive(Clone)]
+pub(super) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer task on `pool` (which should hold one connection).
+    /// The task ends when the last `Writer` is dropped.
+    pub(super) fn start(pool: SqlitePool) -> Self {
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(write_loop(pool, rx));
+        Self { jobs }
+    }
+
+    /// Queues a write and waits until it is committed (or failed).
+    pub(super) async fn write(&self, write: Write) -> Result<u64, StoreError> {
+        let (done, outcome) = oneshot::channel();
+        self.jobs
+            .send(Job { write, done })
+            .await
+            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| StoreError::Unavailable("the database writer has stopped".into()))?
+    }
+}
+
+async fn write_loop(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        commit(&pool, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// Writes a batch in one transaction and answers every job in it.
+async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
+    let mut conn = match pool.acquire().await {
+        Ok(c) => c,
+        Err(e) => return fail_all(jobs, db_error(e)),
+    };
+    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+        return fail_all(jobs, db_error(e));
+    }
+    let alone = jobs.len() == 1;
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        outcomes.push(if alone {
+            apply(&mut conn, &job.write).await
+        } else {
+            isolated(&mut conn, &job.write).await
+        });
+    }
+    match conn.execute("COMMIT").await {
+        Ok(_) => {
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                let _ = job.done.send(outcome.map_err(db_error));
+            }
+        }
+        Err(e) => {
+            // Leave the connection clean for the next batch; if even the
+            // rollback fails, the pool replaces a broken connection.
+            let _ = conn.execute("ROLLBACK").await;
+            fail_all(jobs, db_error(e));
+        }
+    }
+}
+
+/// A write inside its own savepoint: its failure undoes only itself.
+async fn isolated(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::Error> {
+    conn.execute("SAVEPOINT w").await?;
+    let outcome = apply(conn, write).await;
+    if outcome.is_err() {
+        conn.execute("ROLLBACK TO w").await?;
+    }
+    conn.execute("RELEASE w").await?;
+    outcome
+}
+
+fn fail_all(jobs: Vec<Job>, error: StoreError) {
+    let message = error.to_string();
+    for job in jobs {
+        let _ = job.done.send(Err(match &error {
+            StoreError::Corrupt(_) => StoreError::Corrupt(message.clone()),
+            StoreError::Unavailable(_) => StoreError::Unavailable(message.clone()),
+        }));
+    }
+}
+
+async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::Error> {
+    let affected = match write {
+        Write::Run(r) => sqlx::query(
+            "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, updated_at, record) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (run_id) DO UPDATE SET session_id = excluded.session_id, \
+             agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
+             created_at = excluded.created_at, updated_at = excluded.updated_at, record = excluded.record",
+        )
+        .bind(&r.run_id)
+        .bind(&r.session_id)
+        .bind(&r.agent_id)
+        .bind(&r.user_id)
+        .bind(r.status)
+        .bind(r.created_at)
+        .bind(r.updated_at)
+        .bind(&r.record)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
+        Write::Events { run_id, events } => {
+            let mut affected = 0;
+            for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+                let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (run_id, seq, event) ");
+                q.push_values(chunk, |mut row, (seq, json)| {
+                    row.push_bind(run_id.as_str())
+                        .push_bind(*seq)
+                        .push_bind(json.as_str());
+                });
+                // Already stored events (a retried flush) are kept as they were.
+                q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
+                affected += q.build().execute(&mut *conn).await?.rows_affected();
+            }
+            affected
+        }
+        Write::Session(s) => sqlx::query(
+            "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (session_id) DO UPDATE SET agent_id = excluded.agent_id, \
+             user_id = excluded.user_id, name = excluded.name, created_at = excluded.created_at, \
+             updated_at = excluded.updated_at, record = excluded.record",
+        )
+        .bind(&s.session_id)
+        .bind(&s.agent_id)
+        .bind(&s.user_id)
+        .bind(&s.name)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .bind(&s.record)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
+        Write::DeleteSession(id) => {
+            sqlx::query(
+                "DELETE FROM events WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = ?)",
+            )
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("DELETE FROM runs WHERE session_id = ?")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("DELETE FROM sessions WHERE session_id = ?")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        }
+    };
+    Ok(affected)
+}
