@@ -829,8 +829,9 @@ impl Engine {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
+            // Compare before cloning: records carry whole transcripts.
+            .filter(|l| l.lock().record.session_id == session_id)
             .map(|l| l.record())
-            .filter(|r| r.session_id == session_id)
             .collect();
         runs.retain(|r| !live.iter().any(|l| l.run_id == r.run_id));
         runs.extend(
@@ -857,7 +858,7 @@ impl Engine {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .values()
-            .filter(|l| l.record().session_id == session_id)
+            .filter(|l| l.lock().record.session_id == session_id)
             .cloned()
             .collect();
         for live in &lives {
