@@ -1706,6 +1706,96 @@ mod tests {
     }
 
     #[test]
+    fn agent_tools_name_builtin_and_mcp_tools() {
+        let base = r#"
+            [mcp_servers.files]
+            command = "mcp-files"
+            args = ["--root", "/srv"]
+            [mcp_servers.remote]
+            url = "https://mcp.example.com/mcp"
+            headers = { Authorization = "Bearer t" }
+            [models.m]
+            provider = "builtin"
+            [[agents]]
+            id = "a"
+            model = "m"
+        "#;
+        let text = format!(
+            "{base}tools = [\"calculator\", {{ name = \"current_time\", confirm = true }}, {{ mcp = \"files\" }}, {{ mcp = \"remote\", tools = [\"search\"], confirm = true }}]\n"
+        );
+        let cfg = Config::from_toml_str(&text, Path::new("x.toml"), &env).unwrap();
+        let tools = &cfg.agents[0].tools;
+        assert_eq!(tools[0], AgentTool::builtin("calculator"));
+        assert!(tools[1].confirm);
+        assert_eq!(
+            tools[2].source,
+            ToolSource::Mcp {
+                server: "files".into(),
+                tools: None
+            }
+        );
+        assert_eq!(
+            tools[3],
+            AgentTool {
+                source: ToolSource::Mcp {
+                    server: "remote".into(),
+                    tools: Some(vec!["search".into()])
+                },
+                confirm: true
+            }
+        );
+        for (tools, field, says) in [
+            ("[\"nope\"]", "agents[0].tools", "unknown tool 'nope'"),
+            (
+                "[{ mcp = \"gone\" }]",
+                "agents[0].tools",
+                "unknown MCP server 'gone'",
+            ),
+            (
+                "[{ mcp = \"files\", tools = [] }]",
+                "agents[0].tools",
+                "non-empty",
+            ),
+            (
+                "[{ name = \"ask_user\", confirm = true }]",
+                "agents[0].tools",
+                "does not apply",
+            ),
+        ] {
+            let text = format!("{base}tools = {tools}\n");
+            let msg = Config::from_toml_str(&text, Path::new("x.toml"), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with(&format!("x.toml: {field}:")), "{msg}");
+            assert!(msg.contains(says), "{msg}");
+        }
+        for tools in [
+            "[{ name = \"calculator\", mcp = \"files\" }]",
+            "[{ confirm = true }]",
+            "[{ name = \"calculator\", colour = 1 }]",
+        ] {
+            let text = format!("{base}tools = {tools}\n");
+            assert!(
+                Config::from_toml_str(&text, Path::new("x.toml"), &env).is_err(),
+                "{tools}"
+            );
+        }
+        let both = base.replace(
+            "command = \"mcp-files\"",
+            "command = \"x\"\nurl = \"http://h/mcp\"",
+        );
+        let msg = Config::from_toml_str(&both, Path::new("x.toml"), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("x.toml: mcp_servers.files:"), "{msg}");
+        let bad_host = format!("{base}[tools.http_fetch]\nallowed_hosts = [\"http://x\"]\n");
+        let msg = Config::from_toml_str(&bad_host, Path::new("x.toml"), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("tools.http_fetch.allowed_hosts[0]"), "{msg}");
+    }
+
+    #[test]
     fn auto_provider_resolves() {
         let text = r#"
             [models.m]
