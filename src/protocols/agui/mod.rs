@@ -133,7 +133,8 @@ async fn run(state: &AppState, agent_id: String, body: &[u8]) -> Result<Response
 /// Continues the thread's paused run with the client's answers to its
 /// interrupts (approvals of tool calls). The stream is the continued run's,
 /// under the client's new run id; the run's transcript is the server's, so
-/// the request's messages are not read again.
+/// of the request's messages only tool results (for frontend tools paused
+/// alongside) are read.
 async fn resume(
     state: &AppState,
     agent_id: String,
@@ -211,13 +212,22 @@ async fn resume(
                 .map(str::to_string),
         });
     }
+    // Frontend tool calls paused alongside are answered by the request's
+    // tool messages, as in any follow-up run.
+    let tool_results = input
+        .conversation()
+        .input
+        .into_iter()
+        .filter(|m| m.tool_call_id.is_some())
+        .collect();
     let handle = state
         .engine
         .resume(
             &run.run_id,
             ResumeRequest {
+                tool_results,
                 decisions,
-                ..Default::default()
+                message: None,
             },
         )
         .await?;
