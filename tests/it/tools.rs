@@ -548,11 +548,34 @@ async fn agentos_confirmation_pauses_then_approve_or_reject() {
     assert_eq!(names.last().unwrap(), "RunCompleted");
     assert_eq!(result_of(&llm, "call_mock_1"), "42");
 
-    // Reject, with a note: the model hears why, and the run goes on.
+    // Reject, with a note: the model hears why, and the run goes on. This
+    // time the pause is streamed.
     llm.push(call("echo", json!({"text": "secret"})));
-    let paused = agentos_run(&server, "worker", "echo").await;
-    assert_eq!(paused["status"], "PAUSED");
-    let mut rejected = paused["requirements"][0]["tool_execution"].clone();
+    let frames = sse::read_all(
+        server
+            .client
+            .post(server.url("/agents/worker/runs"))
+            .form(&[("message", "echo"), ("stream", "true")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let pause = frames.last().unwrap();
+    assert_eq!(
+        pause.data["event"],
+        "RunPaused",
+        "{:?}",
+        sse::names(&frames, "event")
+    );
+    assert!(
+        !sse::names(&frames, "event").contains(&"ToolCallStarted".to_string()),
+        "a call waiting for approval has not started"
+    );
+    assert_eq!(pause.data["tools"][0]["tool_name"], "echo");
+    assert_eq!(pause.data["tools"][0]["requires_confirmation"], true);
+    let paused = json!({"run_id": pause.data["run_id"], "session_id": pause.data["session_id"]});
+    let mut rejected = pause.data["tools"][0].clone();
     rejected["confirmed"] = json!(false);
     rejected["confirmation_note"] = json!("not that text");
     llm.push(Reply::Text("Understood.".into()));
