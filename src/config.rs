@@ -62,6 +62,12 @@ pub struct Config {
     pub agui: AguiConfig,
     #[serde(default)]
     pub auth: AuthConfig,
+    /// Settings of built-in tools that need them (`[tools.http_fetch]`).
+    #[serde(default)]
+    pub tools: ToolsConfig,
+    /// MCP servers whose tools agents may use, by name (`[mcp_servers.NAME]`).
+    #[serde(default)]
+    pub mcp_servers: BTreeMap<String, McpServerConfig>,
     /// Where the file came from, for error messages and `check-config` output.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -197,6 +203,10 @@ pub struct EngineConfig {
     /// Seconds a tool call may take before it is answered with a timeout error.
     #[serde(default = "default_tool_timeout")]
     pub tool_timeout_secs: u64,
+    /// Characters of one tool result the model is shown; a longer result is
+    /// cut there and ends with a marker saying how much was left out.
+    #[serde(default = "default_tool_result_max_chars")]
+    pub tool_result_max_chars: usize,
 }
 
 impl Default for EngineConfig {
@@ -205,8 +215,13 @@ impl Default for EngineConfig {
             max_steps: default_max_steps(),
             history_messages: default_history(),
             tool_timeout_secs: default_tool_timeout(),
+            tool_result_max_chars: default_tool_result_max_chars(),
         }
     }
+}
+
+fn default_tool_result_max_chars() -> usize {
+    20_000
 }
 
 fn default_max_steps() -> u32 {
@@ -449,9 +464,11 @@ pub struct AgentConfig {
     pub instructions: Option<String>,
     /// Key into `[models]`.
     pub model: String,
-    /// Names of built-in tools this agent may call.
+    /// The tools this agent may call: built-in tool names, or tables naming
+    /// a built-in tool or an MCP server's tools, optionally behind a
+    /// person's approval (`confirm = true`).
     #[serde(default)]
-    pub tools: Vec<String>,
+    pub tools: Vec<AgentTool>,
     /// Overrides `engine.max_steps` for this agent.
     #[serde(default)]
     pub max_steps: Option<u32>,
@@ -488,6 +505,198 @@ where
             .map(Some)
             .map_err(|e| serde::de::Error::custom(format!("response_schema is not JSON: {e}"))),
         other => Ok(other),
+    }
+}
+
+/// One entry of an agent's `tools`: `"calculator"`, `{ name = "http_fetch",
+/// confirm = true }`, `{ mcp = "files" }` (all of that server's tools) or
+/// `{ mcp = "files", tools = ["read_file"], confirm = true }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentTool {
+    pub source: ToolSource,
+    /// Each call waits for a person's approval before it runs.
+    pub confirm: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolSource {
+    /// A built-in tool by name.
+    Builtin(String),
+    /// Tools of the MCP server `server`: all of them, or only `tools`.
+    Mcp {
+        server: String,
+        tools: Option<Vec<String>>,
+    },
+}
+
+impl AgentTool {
+    pub fn builtin(name: impl Into<String>) -> Self {
+        Self {
+            source: ToolSource::Builtin(name.into()),
+            confirm: false,
+        }
+    }
+}
+
+/// The table form of an agent's tool entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ToolEntry {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    mcp: Option<String>,
+    #[serde(default)]
+    tools: Option<Vec<String>>,
+    #[serde(default)]
+    confirm: bool,
+}
+
+impl TryFrom<ToolEntry> for AgentTool {
+    type Error = String;
+
+    fn try_from(e: ToolEntry) -> Result<Self, String> {
+        let source = match (e.name, e.mcp, e.tools) {
+            (Some(name), None, None) => ToolSource::Builtin(name),
+            (None, Some(server), tools) => ToolSource::Mcp { server, tools },
+            (Some(_), Some(_), _) => {
+                return Err(
+                    "a tool entry names either a built-in tool (`name`) or an MCP server (`mcp`), not both; pick an MCP server's tools with `tools = [...]`".into(),
+                );
+            }
+            (None, None, _) => {
+                return Err(
+                    "a tool entry needs `name` (a built-in tool) or `mcp` (an MCP server)".into(),
+                );
+            }
+            (Some(_), None, Some(_)) => {
+                return Err("`tools` goes with `mcp`, not with `name`".into());
+            }
+        };
+        Ok(AgentTool {
+            source,
+            confirm: e.confirm,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for AgentTool {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = AgentTool;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a built-in tool name, or a table like { mcp = \"server\" }")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AgentTool, E> {
+                Ok(AgentTool::builtin(v))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<AgentTool, A::Error> {
+                let entry =
+                    ToolEntry::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                AgentTool::try_from(entry).map_err(serde::de::Error::custom)
+            }
+        }
+        de.deserialize_any(Visitor)
+    }
+}
+
+/// `[tools]`: settings of the built-in tools that need them.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsConfig {
+    #[serde(default)]
+    pub http_fetch: HttpFetchConfig,
+}
+
+/// `[tools.http_fetch]`: the `http_fetch` tool is off until `allowed_hosts`
+/// names at least one host.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpFetchConfig {
+    /// Hosts the tool may fetch from: `example.com` (any port),
+    /// `example.com:8080` (that port only) or `*.example.com` (its
+    /// subdomains). Every redirect must stay on these hosts.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Bytes of a response body read at most; the rest is cut off.
+    #[serde(default = "default_fetch_max_bytes")]
+    pub max_response_bytes: u64,
+    /// Seconds one fetch may take in all (connect, redirects, body).
+    #[serde(default = "default_fetch_timeout")]
+    pub timeout_secs: u64,
+    /// Redirects followed at most.
+    #[serde(default = "default_fetch_redirects")]
+    pub max_redirects: usize,
+}
+
+impl Default for HttpFetchConfig {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: Vec::new(),
+            max_response_bytes: default_fetch_max_bytes(),
+            timeout_secs: default_fetch_timeout(),
+            max_redirects: default_fetch_redirects(),
+        }
+    }
+}
+
+fn default_fetch_max_bytes() -> u64 {
+    256 * 1024
+}
+fn default_fetch_timeout() -> u64 {
+    10
+}
+fn default_fetch_redirects() -> usize {
+    5
+}
+
+/// `[mcp_servers.NAME]`: an MCP server whose tools agents may use. Either
+/// `command` (a stdio server agentd starts as a child process and stops
+/// when it shuts down) or `url` (a streamable-HTTP server).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpServerConfig {
+    /// The program to run (looked up on PATH).
+    #[serde(default)]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Variables added to the child's environment (agentd's own are inherited).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// The child's working directory (default: agentd's).
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    /// The streamable-HTTP endpoint, e.g. `https://mcp.example.com/mcp`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Headers sent with every request to `url` (e.g. Authorization).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Seconds to connect and list the tools, at start and on reconnects.
+    #[serde(default = "default_mcp_startup_timeout")]
+    pub startup_timeout_secs: u64,
+}
+
+fn default_mcp_startup_timeout() -> u64 {
+    20
+}
+
+impl McpServerConfig {
+    /// What kind of server this is, for logs.
+    pub fn transport(&self) -> &'static str {
+        if self.command.is_some() {
+            "stdio"
+        } else {
+            "streamable-http"
+        }
     }
 }
 
@@ -880,15 +1089,7 @@ impl Config {
                 ));
             }
             for tool in &agent.tools {
-                if !crate::tools::builtin::NAMES.contains(&tool.as_str()) {
-                    return Err(self.invalid(
-                        field("tools"),
-                        format!(
-                            "unknown tool '{tool}' (built-in tools: {})",
-                            crate::tools::builtin::NAMES.join(", ")
-                        ),
-                    ));
-                }
+                self.validate_agent_tool(&field("tools"), tool)?;
             }
             if agent.max_steps == Some(0) {
                 return Err(self.invalid(field("max_steps"), "must be at least 1"));
@@ -908,7 +1109,165 @@ impl Config {
         if let Some(codegen) = &self.codegen {
             self.validate_codegen(codegen)?;
         }
+        self.validate_tools()?;
         self.validate_teams(seen)
+    }
+
+    /// One entry of an agent's `tools`.
+    fn validate_agent_tool(&self, field: &str, tool: &AgentTool) -> Result<(), ConfigError> {
+        match &tool.source {
+            ToolSource::Builtin(name) => {
+                if !crate::tools::builtin::NAMES.contains(&name.as_str()) {
+                    return Err(self.invalid(
+                        field,
+                        format!(
+                            "unknown tool '{name}' (built-in tools: {}; MCP tools are listed as {{ mcp = \"server\" }})",
+                            crate::tools::builtin::NAMES.join(", ")
+                        ),
+                    ));
+                }
+                if name == crate::tools::builtin::HTTP_FETCH
+                    && self.tools.http_fetch.allowed_hosts.is_empty()
+                {
+                    return Err(self.invalid(
+                        field,
+                        "http_fetch is off until [tools.http_fetch] allowed_hosts names the hosts it may fetch from",
+                    ));
+                }
+                if name == crate::tools::builtin::ASK_USER && tool.confirm {
+                    return Err(self.invalid(
+                        field,
+                        "ask_user is answered by a person already; confirm = true does not apply",
+                    ));
+                }
+            }
+            ToolSource::Mcp { server, tools } => {
+                if !self.mcp_servers.contains_key(server) {
+                    let known: Vec<_> = self.mcp_servers.keys().map(String::as_str).collect();
+                    return Err(self.invalid(
+                        field,
+                        format!(
+                            "unknown MCP server '{server}' (declared in [mcp_servers]: {})",
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
+                }
+                if tools
+                    .as_ref()
+                    .is_some_and(|t| t.is_empty() || t.iter().any(|n| n.trim().is_empty()))
+                {
+                    return Err(self.invalid(
+                        field,
+                        format!("the tools of MCP server '{server}' must be non-empty names (leave `tools` out for all of them)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `[tools]` and `[mcp_servers]`.
+    fn validate_tools(&self) -> Result<(), ConfigError> {
+        let fetch = &self.tools.http_fetch;
+        for (i, host) in fetch.allowed_hosts.iter().enumerate() {
+            if !crate::tools::fetch::valid_host_pattern(host) {
+                return Err(self.invalid(
+                    format!("tools.http_fetch.allowed_hosts[{i}]"),
+                    format!(
+                        "'{host}' is not a host like example.com, example.com:8080 or *.example.com"
+                    ),
+                ));
+            }
+        }
+        for (field, value) in [
+            (
+                "tools.http_fetch.max_response_bytes",
+                fetch.max_response_bytes,
+            ),
+            ("tools.http_fetch.timeout_secs", fetch.timeout_secs),
+            ("engine.tool_timeout_secs", self.engine.tool_timeout_secs),
+            (
+                "engine.tool_result_max_chars",
+                self.engine.tool_result_max_chars as u64,
+            ),
+        ] {
+            if value == 0 {
+                return Err(self.invalid(field, "must be at least 1"));
+            }
+        }
+        for (name, server) in &self.mcp_servers {
+            let field = |f: &str| format!("mcp_servers.{name}.{f}");
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(self.invalid(
+                    format!("mcp_servers.{name}"),
+                    "server names are letters, digits, '-' and '_'",
+                ));
+            }
+            match (&server.command, &server.url) {
+                (Some(_), Some(_)) => {
+                    return Err(self.invalid(
+                        format!("mcp_servers.{name}"),
+                        "set either `command` (a stdio server) or `url` (a streamable-HTTP server), not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(self.invalid(
+                        format!("mcp_servers.{name}"),
+                        "needs `command` (a stdio server) or `url` (a streamable-HTTP server)",
+                    ));
+                }
+                (Some(command), None) => {
+                    if command.trim().is_empty() {
+                        return Err(self.invalid(field("command"), "must name a program"));
+                    }
+                    if !server.headers.is_empty() {
+                        return Err(
+                            self.invalid(field("headers"), "headers go with `url`, not `command`")
+                        );
+                    }
+                }
+                (None, Some(url)) => {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        return Err(self.invalid(
+                            field("url"),
+                            format!("'{url}' must start with http:// or https://"),
+                        ));
+                    }
+                    if !server.args.is_empty() || !server.env.is_empty() || server.cwd.is_some() {
+                        return Err(self.invalid(
+                            format!("mcp_servers.{name}"),
+                            "args, env and cwd go with `command`, not `url`",
+                        ));
+                    }
+                    for (header, value) in &server.headers {
+                        if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                            return Err(self.invalid(
+                                field("headers"),
+                                format!("'{header}' is not a valid header name"),
+                            ));
+                        }
+                        if axum::http::HeaderValue::from_str(value).is_err() {
+                            return Err(self.invalid(
+                                field("headers"),
+                                format!("the value of '{header}' is not a valid header value"),
+                            ));
+                        }
+                    }
+                }
+            }
+            if server.startup_timeout_secs == 0 {
+                return Err(self.invalid(field("startup_timeout_secs"), "must be at least 1"));
+            }
+        }
+        Ok(())
     }
 
     /// Checks the generation settings an agent or a model may carry.
@@ -1344,6 +1703,96 @@ mod tests {
         let mut cfg = Config::from_toml_str(&text, Path::new("x.toml"), &env).unwrap();
         cfg.apply_database_url(Some("postgres://h/db")).unwrap();
         assert_eq!(cfg.store.kind, StoreKind::Memory);
+    }
+
+    #[test]
+    fn agent_tools_name_builtin_and_mcp_tools() {
+        let base = r#"
+            [mcp_servers.files]
+            command = "mcp-files"
+            args = ["--root", "/srv"]
+            [mcp_servers.remote]
+            url = "https://mcp.example.com/mcp"
+            headers = { Authorization = "Bearer t" }
+            [models.m]
+            provider = "builtin"
+            [[agents]]
+            id = "a"
+            model = "m"
+        "#;
+        let text = format!(
+            "{base}tools = [\"calculator\", {{ name = \"current_time\", confirm = true }}, {{ mcp = \"files\" }}, {{ mcp = \"remote\", tools = [\"search\"], confirm = true }}]\n"
+        );
+        let cfg = Config::from_toml_str(&text, Path::new("x.toml"), &env).unwrap();
+        let tools = &cfg.agents[0].tools;
+        assert_eq!(tools[0], AgentTool::builtin("calculator"));
+        assert!(tools[1].confirm);
+        assert_eq!(
+            tools[2].source,
+            ToolSource::Mcp {
+                server: "files".into(),
+                tools: None
+            }
+        );
+        assert_eq!(
+            tools[3],
+            AgentTool {
+                source: ToolSource::Mcp {
+                    server: "remote".into(),
+                    tools: Some(vec!["search".into()])
+                },
+                confirm: true
+            }
+        );
+        for (tools, field, says) in [
+            ("[\"nope\"]", "agents[0].tools", "unknown tool 'nope'"),
+            (
+                "[{ mcp = \"gone\" }]",
+                "agents[0].tools",
+                "unknown MCP server 'gone'",
+            ),
+            (
+                "[{ mcp = \"files\", tools = [] }]",
+                "agents[0].tools",
+                "non-empty",
+            ),
+            (
+                "[{ name = \"ask_user\", confirm = true }]",
+                "agents[0].tools",
+                "does not apply",
+            ),
+        ] {
+            let text = format!("{base}tools = {tools}\n");
+            let msg = Config::from_toml_str(&text, Path::new("x.toml"), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with(&format!("x.toml: {field}:")), "{msg}");
+            assert!(msg.contains(says), "{msg}");
+        }
+        for tools in [
+            "[{ name = \"calculator\", mcp = \"files\" }]",
+            "[{ confirm = true }]",
+            "[{ name = \"calculator\", colour = 1 }]",
+        ] {
+            let text = format!("{base}tools = {tools}\n");
+            assert!(
+                Config::from_toml_str(&text, Path::new("x.toml"), &env).is_err(),
+                "{tools}"
+            );
+        }
+        let both = base.replace(
+            "command = \"mcp-files\"",
+            "command = \"x\"\nurl = \"http://h/mcp\"",
+        );
+        let msg = Config::from_toml_str(&both, Path::new("x.toml"), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("x.toml: mcp_servers.files:"), "{msg}");
+        let bad_host = format!("{base}[tools.http_fetch]\nallowed_hosts = [\"http://x\"]\n");
+        let msg = Config::from_toml_str(&bad_host, Path::new("x.toml"), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("tools.http_fetch.allowed_hosts[0]"), "{msg}");
     }
 
     #[test]

@@ -127,8 +127,12 @@ async fn serve(config_path: PathBuf, bind: Option<String>) -> Result<(), String>
     let store = agentd::store::open(&config.store)
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
+    // MCP servers are connected before serving; one that cannot start is a
+    // warning, and its tools answer with errors until it can be reached.
+    let tools = ToolRegistry::from_config(&config);
+    tools.start().await;
     let config = Arc::new(config);
-    let engine = Engine::new(config.clone(), models, ToolRegistry::builtin(), store);
+    let engine = Engine::new(config.clone(), models, tools, store);
     let interrupted = engine
         .recover_interrupted()
         .await

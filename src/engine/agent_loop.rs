@@ -17,13 +17,15 @@ use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
 use super::Engine;
-use super::event::{EventKind, FailureKind, PendingCall, RunFailure};
+use super::event::{EventKind, FailureKind, PendingCall, PendingKind, RunFailure};
 use super::live::LiveRun;
 use super::message::{Message, Role, ToolCall, ToolSpec, Usage, new_id, now_ms};
+use super::run::ToolDecision;
 use super::team::{DELEGATE_TOOL, DelegateTool};
+use super::tool_call::{check_arguments, truncate};
 use crate::config::{AgentConfig, TeamConfig, TeamMode};
 use crate::models::{Model, ModelDelta, ModelError, ModelRequest, ModelSettings};
-use crate::tools::Tool;
+use crate::tools::{AgentToolHandle, Tool};
 
 pub(crate) struct RunContext {
     pub agent: AgentConfig,
@@ -38,6 +40,23 @@ pub(crate) struct RunContext {
     /// This run's messages so far; grows as the loop goes.
     pub transcript: Vec<Message>,
     pub client_tools: Vec<ToolSpec>,
+    /// Set when the run continues after a pause.
+    pub resumed: Option<Resumed>,
+}
+
+/// What a resumed run does before its next model call.
+pub(crate) struct Resumed {
+    /// The calls that waited for approval, with the decision each got (none:
+    /// nobody approved it, so it is not run).
+    pub decided: Vec<(PendingCall, Option<ToolDecision>)>,
+    /// A follow-up from the user, after the calls' results.
+    pub follow_up: Vec<Message>,
+}
+
+/// How far a run goes with tool calls and their results.
+struct ToolLimits {
+    timeout: Duration,
+    max_chars: usize,
 }
 
 enum Outcome {
@@ -114,13 +133,11 @@ async fn run_steps(
         .agent
         .max_steps
         .unwrap_or(engine.config.engine.max_steps);
-    let mut server_tools: Vec<Arc<dyn Tool>> = ctx
-        .agent
-        .tools
-        .iter()
-        .filter_map(|n| engine.tools.get(n))
-        .collect();
-    let timeout = Duration::from_secs(engine.config.engine.tool_timeout_secs);
+    let mut server_tools: Vec<AgentToolHandle> = engine.tools.for_agent(&ctx.agent.tools);
+    let limits = ToolLimits {
+        timeout: Duration::from_secs(engine.config.engine.tool_timeout_secs),
+        max_chars: engine.config.engine.tool_result_max_chars,
+    };
     if let Some(team) = ctx.team.clone() {
         let delegate: Arc<dyn Tool> = Arc::new(DelegateTool {
             engine: engine.clone(),
@@ -135,13 +152,19 @@ async fn run_steps(
         let fresh = ctx.transcript.last().is_some_and(|m| m.role == Role::User);
         if team.mode == TeamMode::Broadcast {
             if fresh {
-                broadcast(live, ctx, &delegate, &team, timeout).await?;
+                broadcast(live, ctx, &delegate, &team, &limits).await?;
             }
         } else {
-            server_tools.push(delegate);
+            server_tools.push(AgentToolHandle {
+                tool: delegate,
+                confirm: false,
+            });
         }
     }
-    let mut specs: Vec<ToolSpec> = server_tools.iter().map(|t| t.spec()).collect();
+    if let Some(resumed) = ctx.resumed.take() {
+        settle_decisions(live, ctx, &server_tools, resumed, &limits).await?;
+    }
+    let mut specs: Vec<ToolSpec> = server_tools.iter().map(|t| t.tool.spec()).collect();
     specs.extend(
         ctx.client_tools
             .iter()
@@ -195,31 +218,43 @@ async fn run_steps(
             let arguments = parse_arguments(&call.arguments);
             let server = server_tools
                 .iter()
-                .find(|t| t.spec().name == call.name)
+                .find(|t| t.tool.spec().name == call.name)
                 .cloned();
             // Answered from outside: a tool the client declared, or a server
             // tool whose answer only a person can give.
             let client_side = match &server {
-                Some(tool) => tool.answered_by_client(),
+                Some(t) => t.tool.answered_by_client(),
                 None => ctx.client_tools.iter().any(|t| t.name == call.name),
             };
+            // A call that waits for a person's approval; one with bad
+            // arguments goes back to the model instead of to the person.
+            let needs_approval = !client_side
+                && server.as_ref().is_some_and(|t| {
+                    t.confirm && check_arguments(t.tool.as_ref(), &arguments).is_ok()
+                });
             live.emit(EventKind::ToolCallEnded {
                 call_id: call.id.clone(),
                 name: call.name.clone(),
                 arguments: arguments.clone(),
                 client_side,
+                needs_approval,
             });
-            if client_side {
+            if client_side || needs_approval {
                 pending.push(PendingCall {
                     call_id: call.id.clone(),
                     name: call.name.clone(),
                     arguments,
+                    kind: if needs_approval {
+                        PendingKind::Approval
+                    } else {
+                        PendingKind::Result
+                    },
                 });
             } else {
-                to_run.push((call.clone(), arguments, server));
+                to_run.push((call.clone(), arguments, server.map(|t| t.tool)));
             }
         }
-        let results = execute_tools(live, to_run, timeout).await?;
+        let results = execute_tools(live, to_run, &limits).await?;
         // Tool messages follow the order of the calls, whatever order they finished in.
         for call in &calls {
             if let Some(msg) = results
@@ -268,6 +303,79 @@ async fn run_steps(
     }))
 }
 
+/// A resumed run's calls that waited for approval: each decision is an
+/// event; approved calls run now (concurrently, like any turn's calls),
+/// rejected ones are answered with the rejection. Their results reach the
+/// transcript before the user's follow-up, right after the model's turn.
+async fn settle_decisions(
+    live: &LiveRun,
+    ctx: &mut RunContext,
+    server_tools: &[AgentToolHandle],
+    resumed: Resumed,
+    limits: &ToolLimits,
+) -> Result<(), StepError> {
+    let mut to_run = Vec::new();
+    let mut refused = Vec::new();
+    for (call, decision) in &resumed.decided {
+        let approved = decision.as_ref().is_some_and(|d| d.approved);
+        let note = decision
+            .as_ref()
+            .and_then(|d| d.note.clone())
+            .filter(|n| !n.trim().is_empty());
+        live.emit(EventKind::ToolCallDecided {
+            call_id: call.call_id.clone(),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+            approved,
+            note: note.clone(),
+        });
+        if approved {
+            let tool = server_tools
+                .iter()
+                .find(|t| t.tool.spec().name == call.name)
+                .map(|t| t.tool.clone());
+            let as_call = ToolCall {
+                id: call.call_id.clone(),
+                name: call.name.clone(),
+                arguments: call.arguments.to_string(),
+            };
+            to_run.push((as_call, call.arguments.clone(), tool));
+            continue;
+        }
+        let mut text = match decision {
+            Some(_) => "The user rejected this tool call, so it was not run.".to_string(),
+            None => "Nobody approved this tool call, so it was not run.".to_string(),
+        };
+        if let Some(note) = &note {
+            text.push_str(&format!(" Their note: {note}"));
+        }
+        let now = now_ms();
+        live.emit(EventKind::ToolResult {
+            call_id: call.call_id.clone(),
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+            result: text.clone(),
+            is_error: true,
+            started_at: now,
+            finished_at: now,
+        });
+        refused.push(Message::tool_result(&call.call_id, &call.name, text, true));
+    }
+    let mut results = execute_tools(live, to_run, limits).await?;
+    results.extend(refused);
+    for (call, _) in &resumed.decided {
+        if let Some(m) = results
+            .iter()
+            .find(|m| m.tool_call_id.as_deref() == Some(&call.call_id))
+        {
+            ctx.transcript.push(m.clone());
+        }
+    }
+    ctx.transcript.extend(resumed.follow_up);
+    live.lock().record.messages = ctx.transcript.clone();
+    Ok(())
+}
+
 /// Broadcast: every member gets the user's task at once, as if the leader
 /// had called the delegate tool for each; the leader then synthesizes.
 async fn broadcast(
@@ -275,7 +383,7 @@ async fn broadcast(
     ctx: &mut RunContext,
     delegate: &Arc<dyn Tool>,
     team: &TeamConfig,
-    timeout: Duration,
+    limits: &ToolLimits,
 ) -> Result<(), StepError> {
     let task: String = ctx
         .transcript
@@ -307,13 +415,14 @@ async fn broadcast(
             name: call.name.clone(),
             arguments: arguments.clone(),
             client_side: false,
+            needs_approval: false,
         });
         message.tool_calls.push(call.clone());
         to_run.push((call, arguments, Some(delegate.clone())));
     }
     let calls = message.tool_calls.clone();
     ctx.transcript.push(message);
-    let results = execute_tools(live, to_run, timeout).await?;
+    let results = execute_tools(live, to_run, limits).await?;
     for call in &calls {
         if let Some(m) = results
             .iter()
@@ -567,42 +676,44 @@ fn close_reasoning(live: &LiveRun, reasoning: &mut Option<(String, String)>) {
     }
 }
 
-/// Runs server-side calls concurrently; each result is an event as soon as it
-/// is known. Unknown tools and bad arguments are answered as errors for the
-/// model to correct, not run failures.
 /// A call to execute: the call, its parsed arguments, and the server tool
 /// (None when no such tool exists).
 type ServerCall = (ToolCall, Value, Option<Arc<dyn Tool>>);
 
+/// Runs server-side calls concurrently; each result is an event as soon as it
+/// is known. Unknown tools, arguments that do not match the tool's schema,
+/// failures and timeouts are answered as errors for the model to correct,
+/// not run failures; every result is cut to `limits.max_chars`.
 async fn execute_tools(
     live: &LiveRun,
     calls: Vec<ServerCall>,
-    timeout: Duration,
+    limits: &ToolLimits,
 ) -> Result<Vec<Message>, StepError> {
+    let (timeout, max_chars) = (limits.timeout, limits.max_chars);
     let mut running: FuturesUnordered<_> = calls
         .into_iter()
         .map(|(call, arguments, tool)| async move {
             let started_at = now_ms();
-            let (result, is_error) = match (&tool, &arguments) {
-                (None, _) => (format!("Unknown tool '{}'.", call.name), true),
-                (Some(_), Value::String(_)) => (
-                    "The arguments are not valid JSON; send a JSON object.".to_string(),
-                    true,
-                ),
-                (Some(tool), args) => {
-                    match tokio::time::timeout(timeout, tool.call(args.clone())).await {
-                        Ok(Ok(out)) => (out, false),
-                        Ok(Err(e)) => (format!("Error: {e}"), true),
-                        Err(_) => (
-                            format!(
-                                "Error: the tool did not answer within {}s",
-                                timeout.as_secs()
+            let (result, is_error) = match &tool {
+                None => (format!("Unknown tool '{}'.", call.name), true),
+                Some(tool) => match check_arguments(tool.as_ref(), &arguments) {
+                    Err(message) => (message, true),
+                    Ok(()) => {
+                        match tokio::time::timeout(timeout, tool.call(arguments.clone())).await {
+                            Ok(Ok(out)) => (out, false),
+                            Ok(Err(e)) => (format!("Error: {e}"), true),
+                            Err(_) => (
+                                format!(
+                                    "Error: the tool did not answer within {}s",
+                                    timeout.as_secs()
+                                ),
+                                true,
                             ),
-                            true,
-                        ),
+                        }
                     }
-                }
+                },
             };
+            let result = truncate(result, max_chars);
             (call, arguments, result, is_error, started_at)
         })
         .collect();

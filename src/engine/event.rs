@@ -77,12 +77,28 @@ pub enum EventKind {
     },
     /// The model finished the call; `arguments` is the parsed JSON (or the
     /// raw text as a string when it did not parse). `client_side` calls are
-    /// executed by the client, not the server.
+    /// executed by the client, not the server. `needs_approval` calls are
+    /// server tools that wait for a person's approval before they run: the
+    /// run pauses for them (Awaiting), and a `ToolCallDecided` follows on
+    /// resume.
     ToolCallEnded {
         call_id: String,
         name: String,
         arguments: Value,
         client_side: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        needs_approval: bool,
+    },
+    /// A person approved (the call runs now; its `ToolResult` follows) or
+    /// rejected (the rejection is its `ToolResult`) a call that waited for
+    /// approval.
+    ToolCallDecided {
+        call_id: String,
+        name: String,
+        arguments: Value,
+        approved: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
     },
     ToolResult {
         call_id: String,
@@ -96,7 +112,8 @@ pub enum EventKind {
     StateSnapshot {
         snapshot: Value,
     },
-    /// The run paused for answers from outside (client-side tool results).
+    /// The run paused for answers from outside: client-side tool results,
+    /// a person's answer, or approvals of calls (see `PendingCall::kind`).
     Awaiting {
         pending: Vec<PendingCall>,
     },
@@ -156,6 +173,28 @@ pub struct PendingCall {
     pub call_id: String,
     pub name: String,
     pub arguments: Value,
+    #[serde(default)]
+    pub kind: PendingKind,
+}
+
+/// What a paused run waits for on one call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingKind {
+    /// The call's result, from outside the server: a client-side tool the
+    /// client runs, or a question only the user can answer (`ask_user`).
+    #[default]
+    Result,
+    /// A person's approval of a server tool call before it runs (a tool
+    /// configured with `confirm = true`). Approved, the server runs it;
+    /// rejected, the model is told so.
+    Approval,
+}
+
+impl PendingCall {
+    pub fn needs_approval(&self) -> bool {
+        self.kind == PendingKind::Approval
+    }
 }
 
 /// Why a run failed, typed so each protocol can pick its own error code.

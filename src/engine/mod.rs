@@ -14,6 +14,7 @@ mod metrics;
 mod run;
 mod structured;
 mod team;
+mod tool_call;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -21,13 +22,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use attachments::FileSummary;
-pub use event::{Event, EventKind, FailureKind, MemberRef, PendingCall, RunFailure};
+pub use event::{Event, EventKind, FailureKind, MemberRef, PendingCall, PendingKind, RunFailure};
 pub use live::EventStream;
 pub use message::{
     Attachment, MediaKind, Message, Role, ToolCall, ToolSpec, Usage, empty_object_schema, new_id,
     now_ms,
 };
-pub use run::{ResumeRequest, RunRecord, RunRequest, RunStatus, SessionRecord, ToolExecution};
+pub use run::{
+    ResumeRequest, RunRecord, RunRequest, RunStatus, SessionRecord, ToolDecision, ToolExecution,
+};
 
 use futures::StreamExt;
 use tokio_util::task::TaskTracker;
@@ -243,11 +246,10 @@ impl Engine {
 
     /// Tool specs the agent offers its model, for discovery endpoints.
     pub fn agent_tools(&self, agent: &AgentConfig) -> Vec<ToolSpec> {
-        agent
-            .tools
+        self.tools
+            .for_agent(&agent.tools)
             .iter()
-            .filter_map(|name| self.tools.get(name))
-            .map(|t| t.spec())
+            .map(|t| t.tool.spec())
             .collect()
     }
 
@@ -456,6 +458,7 @@ impl Engine {
             history,
             transcript: prepared.messages,
             client_tools: req.client_tools,
+            resumed: None,
         };
         self.spawn(live.clone(), ctx, slot);
         Ok(RunHandle {
@@ -556,7 +559,18 @@ impl Engine {
             Some(_) => None,
         };
         let mut transcript = record.messages.clone();
+        let mut decided = Vec::new();
         for pending in &record.pending {
+            if pending.needs_approval() {
+                // Run (or refused) by the agent loop, which reports each.
+                let decision = req
+                    .decisions
+                    .iter()
+                    .find(|d| d.call_id == pending.call_id)
+                    .cloned();
+                decided.push((pending.clone(), decision));
+                continue;
+            }
             let answer = req
                 .tool_results
                 .iter()
@@ -575,7 +589,6 @@ impl Engine {
                 ),
             });
         }
-        transcript.extend(follow_up.messages);
         let history = self.session_history(&record.session_id).await?;
         let events = self.store.events(run_id, 0).await?;
         let after = events.last().map_or(0, |e| e.seq);
@@ -592,6 +605,10 @@ impl Engine {
             history,
             transcript,
             client_tools: Vec::new(),
+            resumed: Some(agent_loop::Resumed {
+                decided,
+                follow_up: follow_up.messages,
+            }),
         };
         self.spawn(live.clone(), ctx, slot);
         Ok(RunHandle {
@@ -877,6 +894,27 @@ impl Engine {
         })
     }
 
+    /// The paused run of a session that waits on one of these tool calls,
+    /// for clients that answer a pause by naming its calls rather than the
+    /// run (AG-UI interrupts). The newest such run wins.
+    pub async fn awaiting_run_for_calls(
+        &self,
+        session_id: &str,
+        call_ids: &[String],
+    ) -> Result<Option<RunRecord>, EngineError> {
+        let runs = self
+            .list_runs(&crate::store::RunFilter {
+                session_id: Some(session_id.to_string()),
+                statuses: vec![RunStatus::Awaiting],
+                ..Default::default()
+            })
+            .await?;
+        Ok(runs.into_iter().rev().find(|r| {
+            r.status == RunStatus::Awaiting
+                && r.pending.iter().any(|p| call_ids.contains(&p.call_id))
+        }))
+    }
+
     /// Runs of a session (or all), oldest first.
     pub async fn list_runs(
         &self,
@@ -903,9 +941,17 @@ impl Engine {
     pub async fn drain(&self, grace: Duration) {
         self.stopping.store(true, Ordering::SeqCst);
         self.tasks.close();
-        if tokio::time::timeout(grace, self.tasks.wait()).await.is_ok() {
-            return;
+        if tokio::time::timeout(grace, self.tasks.wait())
+            .await
+            .is_err()
+        {
+            self.cancel_live_runs().await;
         }
+        // Last, once no run can call a tool: MCP servers, children included.
+        self.tools.shutdown().await;
+    }
+
+    async fn cancel_live_runs(&self) {
         let lives: Vec<Arc<LiveRun>> = self
             .live
             .lock()

@@ -43,8 +43,20 @@ pub struct RunRequest {
 pub struct ResumeRequest {
     /// Results of the client-side tool calls the run waits for (tool messages).
     pub tool_results: Vec<Message>,
+    /// Approvals or rejections of the calls that wait for one. A call left
+    /// without a decision is not run (the model is told no approval came).
+    pub decisions: Vec<ToolDecision>,
     /// A follow-up message from the user, if any.
     pub message: Option<Message>,
+}
+
+/// A person's answer to a call waiting for approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolDecision {
+    pub call_id: String,
+    pub approved: bool,
+    /// Why, in the person's words; a rejection's note reaches the model.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,6 +211,13 @@ impl RunRecord {
                 name,
                 arguments,
                 client_side: false,
+                needs_approval: false,
+            }
+            | K::ToolCallDecided {
+                call_id,
+                name,
+                arguments,
+                ..
             } => self.tools.push(ToolExecution {
                 call_id: call_id.clone(),
                 name: name.clone(),

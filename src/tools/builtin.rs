@@ -7,6 +7,8 @@
 //! - `ask_user`: asks the person behind the client a question. It never runs
 //!   on the server: calling it pauses the run (status awaiting) until a client
 //!   resumes it with the answer, through any protocol's resume/continue route.
+//! - `http_fetch` (see `fetch`): GETs a URL on a configured allow-list of
+//!   hosts, with size and time limits; off until hosts are configured.
 
 use std::sync::Arc;
 
@@ -14,17 +16,27 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::{Tool, ToolError};
+use crate::config::ToolsConfig;
 use crate::engine::ToolSpec;
 
-/// Names accepted in an agent's `tools` list.
-pub const NAMES: &[&str] = &["current_time", "calculator", "ask_user"];
+pub const HTTP_FETCH: &str = super::fetch::NAME;
+pub const ASK_USER: &str = "ask_user";
 
-pub fn all() -> Vec<Arc<dyn Tool>> {
-    vec![
+/// Names accepted in an agent's `tools` list.
+pub const NAMES: &[&str] = &["current_time", "calculator", ASK_USER, HTTP_FETCH];
+
+/// The built-in tools `config` turns on (all but `http_fetch`, which needs
+/// its allow-list of hosts).
+pub fn all(config: &ToolsConfig) -> Vec<Arc<dyn Tool>> {
+    let mut tools: Vec<Arc<dyn Tool>> = vec![
         Arc::new(CurrentTime),
         Arc::new(Calculator),
         Arc::new(AskUser),
-    ]
+    ];
+    if let Some(fetch) = super::fetch::HttpFetch::from_config(&config.http_fetch) {
+        tools.push(Arc::new(fetch));
+    }
+    tools
 }
 
 pub struct CurrentTime;
@@ -102,7 +114,7 @@ pub struct AskUser;
 impl Tool for AskUser {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "ask_user".into(),
+            name: ASK_USER.into(),
             description: "Asks the user a question and waits for the answer. Use it when you need information only the user has.".into(),
             parameters: json!({
                 "type": "object",

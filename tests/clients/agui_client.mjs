@@ -174,6 +174,29 @@ const scenarios = {
     const tool = agent.messages.find((m) => m.role === "tool");
     check(tool?.content === "You said: find facts", "the member's answer", tool);
   },
+
+  // Needs an agent `careful` whose calculator waits for approval (agentd's test config).
+  async tool_approval() {
+    const agent = newAgent({}, "/agui/careful");
+    agent.addMessage({ id: randomUUID(), role: "user", content: '/tool calculator {"expression": "6*7"}' });
+    const first = await run(agent);
+    check(first.finished?.outcome === "interrupt", "the run stops for approval", first.finished);
+    const interrupt = first.finished.event.outcome.interrupts[0];
+    check(interrupt.reason === "tool_approval", "the interrupt says why", interrupt);
+    check(agent.pendingInterrupts.length === 1, "the client holds the interrupt", agent.pendingInterrupts);
+    const call = lastAssistant(agent)?.toolCalls?.[0];
+    check(call?.id === interrupt.toolCallId, "the call waiting for approval is shown", lastAssistant(agent));
+    check(!first.types.includes("TOOL_CALL_RESULT"), "nothing ran yet", first.types);
+
+    const second = await run(agent, {
+      resume: [{ interruptId: interrupt.id, status: "resolved", payload: { approved: true } }],
+    });
+    check(second.finished?.outcome === "success", "the approved run finishes", second.finished);
+    check(agent.pendingInterrupts.length === 0, "no interrupt left", agent.pendingInterrupts);
+    const tool = agent.messages.find((m) => m.role === "tool" && m.toolCallId === call.id);
+    check(tool?.content === "42", "the approved call ran", agent.messages);
+    check(lastAssistant(agent)?.content === "The calculator tool returned: 42.", "the answer", lastAssistant(agent));
+  },
 };
 
 const only = process.argv.slice(3);

@@ -703,8 +703,8 @@ async fn browsers_may_call_agui_from_another_origin() {
 
 /// The real npm client (@ag-ui/client 1.0.0's HttpAgent, with its schema
 /// enforcement and event verifier) runs text, multi-turn, state, frontend
-/// tool, server tool, reasoning, multimodal, error and team runs against the
-/// server.
+/// tool, server tool, reasoning, multimodal, error, team and tool-approval
+/// (interrupt and resume) runs against the server.
 /// Install it with `npm ci --prefix tests/clients`.
 #[tokio::test]
 async fn the_real_ag_ui_client_accepts_every_stream() {
@@ -742,6 +742,7 @@ async fn the_real_ag_ui_client_accepts_every_stream() {
         "multimodal",
         "upstream_failure",
         "team_steps",
+        "tool_approval",
     ] {
         assert!(
             stdout.contains(&format!("ok {scenario}")),
@@ -760,6 +761,12 @@ model = "builtin"
 id = "writer"
 name = "Writer"
 model = "builtin"
+
+[[agents]]
+id = "careful"
+name = "Careful"
+model = "builtin"
+tools = [{ name = "calculator", confirm = true }]
 
 [[teams]]
 id = "crew"

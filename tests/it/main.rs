@@ -23,3 +23,4 @@ mod persistence;
 mod postgres;
 mod sessions;
 mod teams;
+mod tools;

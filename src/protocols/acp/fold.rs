@@ -134,9 +134,21 @@ impl RunView {
                 name,
                 arguments,
                 client_side: false,
+                needs_approval,
             } => vec![generic(json!({
                 "kind": "tool_call", "tool_call_id": call_id,
                 "tool_name": name, "tool_input": arguments,
+                "requires_approval": needs_approval,
+            }))],
+            EventKind::ToolCallDecided {
+                call_id,
+                name,
+                approved,
+                note,
+                ..
+            } => vec![generic(json!({
+                "kind": "tool_decision", "tool_call_id": call_id,
+                "tool_name": name, "approved": approved, "note": note,
             }))],
             EventKind::ToolResult {
                 call_id,
@@ -220,12 +232,18 @@ fn generic(generic: Value) -> wire::Event {
 }
 
 /// What a paused run asks its client for, as one message: the question of
-/// an `ask_user`-style call as text, any other pending call as a JSON part
-/// named after the tool. The resume message's text answers them.
+/// an `ask_user`-style call as text, a call waiting for approval as a text
+/// question plus a JSON part describing the call, any other pending call as
+/// a JSON part named after the tool. The resume message answers them (see
+/// `resume::decisions` for approvals).
 fn await_request(role: &str, pending: &[PendingCall], at: &str) -> Await {
     let parts = pending
         .iter()
-        .map(|p| match p.arguments.get("question").and_then(Value::as_str) {
+        .flat_map(|p| {
+            if p.needs_approval() {
+                return approval_parts(p);
+            }
+            vec![match p.arguments.get("question").and_then(Value::as_str) {
             Some(question) => MessagePart::text(question),
             None => MessagePart {
                 name: Some(p.name.clone()),
@@ -240,6 +258,7 @@ fn await_request(role: &str, pending: &[PendingCall], at: &str) -> Await {
                 })),
                 ..MessagePart::text("")
             },
+        }]
         })
         .collect();
     Await {
@@ -251,4 +270,31 @@ fn await_request(role: &str, pending: &[PendingCall], at: &str) -> Await {
             completed_at: Some(Value::String(at.to_string())),
         },
     }
+}
+
+/// The question a call waiting for approval puts to the client, and the
+/// call itself as JSON (`approval_required: true`) with trajectory metadata.
+fn approval_parts(p: &PendingCall) -> Vec<MessagePart> {
+    vec![
+        MessagePart::text(format!(
+            "May I run the tool {} with {}? Answer yes to run it, or no (with a reason, if you like) to refuse.",
+            p.name, p.arguments
+        )),
+        MessagePart {
+            name: Some(p.name.clone()),
+            content_type: Some("application/json".into()),
+            content: Some(
+                json!({
+                    "tool_call_id": p.call_id, "tool_name": p.name,
+                    "arguments": p.arguments, "approval_required": true,
+                })
+                .to_string(),
+            ),
+            metadata: Some(json!({
+                "kind": "trajectory", "tool_name": p.name,
+                "tool_input": if p.arguments.is_object() { p.arguments.clone() } else { Value::Null },
+            })),
+            ..MessagePart::text("")
+        },
+    ]
 }

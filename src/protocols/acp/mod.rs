@@ -9,6 +9,7 @@
 //! answer through the one fold of engine events (`fold`).
 
 mod convert;
+mod decide;
 mod error;
 mod extract;
 mod fold;
@@ -363,8 +364,11 @@ async fn resume_run(
     let tool_results = record
         .pending
         .iter()
+        .filter(|p| !p.needs_approval())
         .map(|p| Message::tool_result(&p.call_id, &p.name, answer.text.clone(), false))
         .collect();
+    // Calls waiting for approval are approved or refused by the message.
+    let decisions = decide::decisions(&req.await_resume.message, &record.pending);
     let before = state.engine.event_log(&run_id).await?;
     let handle = state
         .engine
@@ -372,6 +376,7 @@ async fn resume_run(
             &run_id,
             ResumeRequest {
                 tool_results,
+                decisions,
                 message: None,
             },
         )

@@ -13,7 +13,7 @@ use super::error::AgentOsError;
 use super::form::{self, Form};
 use super::wire::{self, BackgroundRun};
 use crate::engine::{
-    EngineError, EventStream, Message, ResumeRequest, Role, RunRecord, RunRequest,
+    EngineError, EventStream, Message, ResumeRequest, Role, RunRecord, RunRequest, ToolDecision,
 };
 use crate::http::{AppState, sse};
 use crate::store::RunFilter;
@@ -247,18 +247,7 @@ pub async fn continue_run(
         None => Vec::new(),
     };
     owned_run(state, id, run_id, Some(&session_id)).await?;
-    let tool_results = tools
-        .iter()
-        .filter_map(|t| {
-            let call_id = t.get("tool_call_id")?.as_str()?;
-            let name = t.get("tool_name").and_then(Value::as_str).unwrap_or("");
-            let result = match t.get("result")? {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            Some(Message::tool_result(call_id, name, result, false))
-        })
-        .collect();
+    let (tool_results, decisions) = continued_tools(&tools);
     let message = form
         .text("input")
         .map(|text| Message::new(Role::User, text));
@@ -268,6 +257,7 @@ pub async fn continue_run(
             run_id,
             ResumeRequest {
                 tool_results,
+                decisions,
                 message,
             },
         )
@@ -277,6 +267,39 @@ pub async fn continue_run(
     }
     let record = handle.finish(true).await;
     Ok(Json(output(state, &record).await?).into_response())
+}
+
+/// The `tools` of a continue request, as Agno's clients send them back:
+/// a tool that asked for confirmation carries `confirmed` (true or false,
+/// with an optional `confirmation_note`); an external tool carries its
+/// `result`. Entries with neither are ignored.
+fn continued_tools(tools: &[Value]) -> (Vec<Message>, Vec<ToolDecision>) {
+    let mut results = Vec::new();
+    let mut decisions = Vec::new();
+    for t in tools {
+        let Some(call_id) = t.get("tool_call_id").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Some(confirmed) = t.get("confirmed").and_then(Value::as_bool) {
+            decisions.push(ToolDecision {
+                call_id: call_id.to_string(),
+                approved: confirmed,
+                note: t
+                    .get("confirmation_note")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            });
+            continue;
+        }
+        let name = t.get("tool_name").and_then(Value::as_str).unwrap_or("");
+        let result = match t.get("result") {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        results.push(Message::tool_result(call_id, name, result, false));
+    }
+    (results, decisions)
 }
 
 pub async fn resume(

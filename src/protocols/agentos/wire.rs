@@ -148,8 +148,11 @@ pub fn tool_execution(t: &ToolExecution) -> Value {
     )
 }
 
+/// A paused call: an external one (`external_execution_required`), or
+/// one waiting for confirmation (`requires_confirmation`; the client answers
+/// with `confirmed`).
 fn pending_execution(p: &PendingCall, created_at: i64) -> Value {
-    tool_object(
+    let mut tool = tool_object(
         &p.call_id,
         &p.name,
         &p.arguments,
@@ -157,8 +160,12 @@ fn pending_execution(p: &PendingCall, created_at: i64) -> Value {
         None,
         None,
         created_at,
-        true,
-    )
+        !p.needs_approval(),
+    );
+    if p.needs_approval() {
+        tool["requires_confirmation"] = json!(true);
+    }
+    tool
 }
 
 /// A ToolExecution object: every key present, nulls kept (spec §4).
@@ -411,10 +418,34 @@ pub fn translate(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>) -> Vec
             name,
             arguments,
             client_side: false,
+            needs_approval: false,
         } => vec![frame(
             "ToolCallStarted",
             json!({"tool": tool_object(call_id, name, arguments, None, None, None, secs(ev.at), false)}),
         )],
+        // An approved call starts now; a rejected one only gets its result.
+        EventKind::ToolCallDecided {
+            call_id,
+            name,
+            arguments,
+            approved: true,
+            note,
+        } => {
+            let mut tool = tool_object(
+                call_id,
+                name,
+                arguments,
+                None,
+                None,
+                None,
+                secs(ev.at),
+                false,
+            );
+            tool["requires_confirmation"] = json!(true);
+            tool["confirmed"] = json!(true);
+            tool["confirmation_note"] = json!(note);
+            vec![frame("ToolCallStarted", json!({ "tool": tool }))]
+        }
         EventKind::ToolResult {
             call_id,
             name,

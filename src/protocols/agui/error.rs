@@ -36,6 +36,9 @@ pub enum AguiError {
     /// 400: input the run cannot use (e.g. media the model cannot take).
     #[error("{0}")]
     BadRequest(String),
+    /// 409: the paused run a `resume` names was continued already.
+    #[error("{0}")]
+    Conflict(String),
     /// 413: files over the configured size limits.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -65,6 +68,7 @@ impl IntoResponse for AguiError {
             ),
             AguiError::AgentNotFound(_) => (StatusCode::NOT_FOUND, Value::String(self.to_string())),
             AguiError::BadRequest(m) => (StatusCode::BAD_REQUEST, Value::String(m)),
+            AguiError::Conflict(m) => (StatusCode::CONFLICT, Value::String(m)),
             AguiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, Value::String(m)),
             AguiError::TooManyRuns(secs) => {
                 let mut resp = (
@@ -109,9 +113,8 @@ impl From<EngineError> for AguiError {
             EngineError::RunExists(_) | EngineError::RunNotFound(_) => {
                 AguiError::Internal(e.to_string())
             }
-            EngineError::NotAwaiting { .. } | EngineError::Store(_) => {
-                AguiError::Internal(e.to_string())
-            }
+            EngineError::NotAwaiting { .. } => AguiError::Conflict(e.to_string()),
+            EngineError::Store(_) => AguiError::Internal(e.to_string()),
             EngineError::UnsupportedMedia { .. } => AguiError::BadRequest(e.to_string()),
             EngineError::TooLarge { .. } => AguiError::PayloadTooLarge(e.to_string()),
             EngineError::TooManyRuns {

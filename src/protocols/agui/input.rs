@@ -42,6 +42,24 @@ pub struct RunAgentInput {
     /// Opaque; `forwardedProps.user_id` names the user.
     #[schema(value_type = Option<Object>)]
     pub forwarded_props: Option<Value>,
+    /// Answers to the interrupts the thread's previous run ended with: the
+    /// paused run continues. For a tool call waiting for approval:
+    /// `{"interruptId": <tool call id>, "status": "resolved", "payload":
+    /// {"approved": true|false, "note"?: "..."}}`, or `"status": "cancelled"`
+    /// to refuse it.
+    #[schema(required = false)]
+    pub resume: Vec<ResumeEntry>,
+}
+
+/// One answer to an interrupt.
+#[derive(Debug, Clone, ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct ResumeEntry {
+    pub interrupt_id: String,
+    /// `resolved` or `cancelled`.
+    pub status: String,
+    #[schema(value_type = Option<Object>)]
+    pub payload: Option<Value>,
 }
 
 /// One message of the client's transcript, reduced to what a model uses.
@@ -254,6 +272,32 @@ pub fn parse(body: &[u8]) -> Result<RunAgentInput, AguiError> {
             })
         })
         .collect();
+    let resume_loc = loc_of(&base, "resume");
+    let resume = c
+        .opt_list(obj, &base, "resume")
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let loc = loc_of(&resume_loc, i);
+            let e = c.object(e, loc.clone())?;
+            let interrupt_id = c.string(e, &loc, "interruptId");
+            let status = c.string(e, &loc, "status")?;
+            if status != "resolved" && status != "cancelled" {
+                c.fail(
+                    "literal_error",
+                    loc_of(&loc, "status"),
+                    "Input should be 'resolved' or 'cancelled'",
+                    Some(&Value::String(status.clone())),
+                );
+                return None;
+            }
+            Some(ResumeEntry {
+                interrupt_id: interrupt_id?,
+                status,
+                payload: e.get("payload").filter(|p| !p.is_null()).cloned(),
+            })
+        })
+        .collect();
     if !c.errors.is_empty() {
         return Err(AguiError::Validation(c.errors));
     }
@@ -267,6 +311,7 @@ pub fn parse(body: &[u8]) -> Result<RunAgentInput, AguiError> {
         tools,
         context,
         forwarded_props: obj.get("forwardedProps").filter(|s| !s.is_null()).cloned(),
+        resume,
     })
 }
 

@@ -5,7 +5,11 @@
 //! The client owns the transcript and resends it each run, so a run is always
 //! a fresh engine run whose history is the client's messages; a frontend tool
 //! call ends the run (RUN_FINISHED with the pending call ids) and the next
-//! request carries its result. Handlers only parse, start and translate.
+//! request carries its result. A tool call that needs a person's approval
+//! ends the run with an `interrupt` outcome (one interrupt per call, its id
+//! the tool call's id); the next request's `resume` entries approve or
+//! refuse them and the paused run continues. Handlers only parse, start and
+//! translate.
 
 mod error;
 mod input;
@@ -25,7 +29,7 @@ use utoipa_axum::routes;
 pub use error::{AguiError, ErrorBody, FieldError};
 pub use input::RunAgentInput;
 
-use crate::engine::{EngineError, RunHandle, RunRequest};
+use crate::engine::{EngineError, ResumeRequest, RunHandle, RunRequest, ToolDecision};
 use crate::http::{AppState, sse};
 use translate::Translator;
 
@@ -100,6 +104,9 @@ async fn run(state: &AppState, agent_id: String, body: &[u8]) -> Result<Response
             input: None,
         }]));
     }
+    if !input.resume.is_empty() {
+        return resume(state, agent_id, &input).await;
+    }
     let conversation = input.conversation();
     let request = RunRequest {
         agent_id,
@@ -115,6 +122,115 @@ async fn run(state: &AppState, agent_id: String, body: &[u8]) -> Result<Response
         ..Default::default()
     };
     let handle = start(state, request).await?;
+    let translator = Translator::new(
+        input.thread_id.clone(),
+        input.run_id.clone(),
+        input.parent_run_id.clone(),
+    );
+    Ok(stream(state, &handle, translator))
+}
+
+/// Continues the thread's paused run with the client's answers to its
+/// interrupts (approvals of tool calls). The stream is the continued run's,
+/// under the client's new run id; the run's transcript is the server's, so
+/// of the request's messages only tool results (for frontend tools paused
+/// alongside) are read.
+async fn resume(
+    state: &AppState,
+    agent_id: String,
+    input: &RunAgentInput,
+) -> Result<Response, AguiError> {
+    let field = |i: usize, key: &str, msg: String, value: Option<serde_json::Value>| {
+        AguiError::Validation(vec![FieldError {
+            kind: "value_error",
+            loc: vec!["body".into(), "resume".into(), i.into(), key.into()],
+            msg,
+            input: value,
+        }])
+    };
+    let ids: Vec<String> = input
+        .resume
+        .iter()
+        .map(|r| r.interrupt_id.clone())
+        .collect();
+    let run = state
+        .engine
+        .awaiting_run_for_calls(&input.thread_id, &ids)
+        .await?
+        .filter(|r| r.agent_id == agent_id)
+        .ok_or_else(|| {
+            field(
+                0,
+                "interruptId",
+                format!(
+                    "no paused run of thread '{}' waits on interrupt '{}'",
+                    input.thread_id, ids[0]
+                ),
+                Some(json!(ids[0])),
+            )
+        })?;
+    let mut decisions = Vec::new();
+    for (i, entry) in input.resume.iter().enumerate() {
+        if !run
+            .pending
+            .iter()
+            .any(|p| p.call_id == entry.interrupt_id && p.needs_approval())
+        {
+            return Err(field(
+                i,
+                "interruptId",
+                format!(
+                    "the paused run does not wait on interrupt '{}'",
+                    entry.interrupt_id
+                ),
+                Some(json!(entry.interrupt_id)),
+            ));
+        }
+        let payload = entry.payload.as_ref();
+        let approved = match (
+            entry.status.as_str(),
+            payload.and_then(|p| p.get("approved")),
+        ) {
+            ("cancelled", _) => false,
+            (_, Some(serde_json::Value::Bool(b))) => *b,
+            _ => {
+                return Err(field(
+                    i,
+                    "payload",
+                    "a resolved tool approval needs a payload like {\"approved\": true} (or false)"
+                        .into(),
+                    payload.cloned(),
+                ));
+            }
+        };
+        decisions.push(ToolDecision {
+            call_id: entry.interrupt_id.clone(),
+            approved,
+            note: payload
+                .and_then(|p| p.get("note"))
+                .and_then(|n| n.as_str())
+                .map(str::to_string),
+        });
+    }
+    // Frontend tool calls paused alongside are answered by the request's
+    // tool messages, as in any follow-up run.
+    let tool_results = input
+        .conversation()
+        .input
+        .into_iter()
+        .filter(|m| m.tool_call_id.is_some())
+        .collect();
+    let handle = state
+        .engine
+        .resume(
+            &run.run_id,
+            ResumeRequest {
+                tool_results,
+                decisions,
+                message: None,
+            },
+        )
+        .await?;
     let translator = Translator::new(
         input.thread_id.clone(),
         input.run_id.clone(),

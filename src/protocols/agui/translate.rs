@@ -15,7 +15,7 @@
 
 use serde_json::Value;
 
-use super::wire::{AguiEvent, Outcome, TokenUsage, diff};
+use super::wire::{AguiEvent, Interrupt, Outcome, TokenUsage, diff};
 use crate::engine::{Event, EventKind, new_id};
 
 /// A tool call that began while another was open: replayed when it closes.
@@ -42,7 +42,29 @@ pub struct Translator {
     state: Option<Value>,
     /// Open member steps: (member run id, step name).
     steps: Vec<(String, String)>,
+    /// Whether RUN_STARTED went out.
+    started: bool,
     done: bool,
+}
+
+/// A call waiting for approval as an AG-UI interrupt: its id is the tool
+/// call's, and the answer is `{"approved": bool, "note"?: string}`.
+fn approval_interrupt(p: &crate::engine::PendingCall) -> Interrupt {
+    Interrupt {
+        id: p.call_id.clone(),
+        reason: "tool_approval",
+        message: format!("May I run the tool {} with {}?", p.name, p.arguments),
+        tool_call_id: p.call_id.clone(),
+        response_schema: serde_json::json!({
+            "type": "object",
+            "properties": {
+                "approved": {"type": "boolean"},
+                "note": {"type": "string"}
+            },
+            "required": ["approved"]
+        }),
+        metadata: serde_json::json!({"toolName": p.name, "arguments": p.arguments}),
+    }
 }
 
 impl Translator {
@@ -61,6 +83,7 @@ impl Translator {
             held: Vec::new(),
             state: None,
             steps: Vec::new(),
+            started: false,
             done: false,
         }
     }
@@ -81,12 +104,7 @@ impl Translator {
                 model, provider, ..
             } => {
                 self.model = (model.clone(), provider.clone());
-                out.push(AguiEvent::RunStarted {
-                    thread_id: self.thread_id.clone(),
-                    run_id: self.run_id.clone(),
-                    protocol_version: super::wire::PROTOCOL_VERSION,
-                    parent_run_id: self.parent_run_id.clone(),
-                });
+                out.push(self.run_started());
             }
             EventKind::StateSnapshot { snapshot } => {
                 match &self.state {
@@ -234,12 +252,21 @@ impl Translator {
             }
             EventKind::Awaiting { pending } => {
                 self.close_all(&mut out);
-                out.push(self.finished(
-                    Some(Outcome::Success {
+                // Calls waiting for approval are interrupts the client must
+                // answer; frontend tool calls are answered by tool messages.
+                let interrupts: Vec<Interrupt> = pending
+                    .iter()
+                    .filter(|p| p.needs_approval())
+                    .map(approval_interrupt)
+                    .collect();
+                let outcome = if interrupts.is_empty() {
+                    Outcome::Success {
                         pending_tool_call_ids: pending.iter().map(|p| p.call_id.clone()).collect(),
-                    }),
-                    Vec::new(),
-                ));
+                    }
+                } else {
+                    Outcome::Interrupt { interrupts }
+                };
+                out.push(self.finished(Some(outcome), Vec::new()));
             }
             EventKind::Completed { usage, .. } => {
                 self.close_all(&mut out);
@@ -287,11 +314,29 @@ impl Translator {
                 }
                 _ => {}
             },
-            EventKind::RunResumed
-            | EventKind::ModelRequestStarted { .. }
-            | EventKind::ModelRequestCompleted { .. } => {}
+            // A paused run continued by this request: its stream starts here.
+            EventKind::RunResumed => {
+                if !self.started {
+                    out.push(self.run_started());
+                }
+            }
+            EventKind::ModelRequestStarted { model, provider } => {
+                self.model = (model.clone(), provider.clone());
+            }
+            // The call was shown in the run that paused; its result follows.
+            EventKind::ToolCallDecided { .. } | EventKind::ModelRequestCompleted { .. } => {}
         }
         out
+    }
+
+    fn run_started(&mut self) -> AguiEvent {
+        self.started = true;
+        AguiEvent::RunStarted {
+            thread_id: self.thread_id.clone(),
+            run_id: self.run_id.clone(),
+            protocol_version: super::wire::PROTOCOL_VERSION,
+            parent_run_id: self.parent_run_id.clone(),
+        }
     }
 
     /// For a stream that ended without a terminal event (the engine went
@@ -439,6 +484,7 @@ mod tests {
             name: "f".into(),
             arguments: serde_json::json!({}),
             client_side: true,
+            needs_approval: false,
         }
     }
 
@@ -459,6 +505,7 @@ mod tests {
                         call_id: "a".into(),
                         name: "f".into(),
                         arguments: serde_json::json!({}),
+                        kind: Default::default(),
                     }],
                 },
             ],

@@ -120,7 +120,24 @@ pub enum Outcome {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         pending_tool_call_ids: Vec<String>,
     },
+    /// The run paused for answers only a person can give (approvals); the
+    /// client's next run carries a `resume` entry for each.
+    Interrupt {
+        interrupts: Vec<Interrupt>,
+    },
     Cancelled,
+}
+
+/// What an interrupted run waits for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Interrupt {
+    pub id: String,
+    pub reason: &'static str,
+    pub message: String,
+    pub tool_call_id: String,
+    pub response_schema: Value,
+    pub metadata: Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -219,8 +219,8 @@ impl Ledgers {
                     .resume(
                         &latest_id,
                         ResumeRequest {
-                            tool_results: Vec::new(),
                             message: Some(message),
+                            ..Default::default()
                         },
                     )
                     .await?;

@@ -716,7 +716,11 @@ pub fn logs(id: u64, runs: &[(RunRecord, Vec<Arc<Event>>)]) -> Vec<AgentRunLog> 
                         log.tool_name = Some(call.name.clone());
                         log.thought = thought.take();
                         log.tool_input = Some(call.arguments.clone());
-                        log.observation = Some(json!("Waiting for the result of this call."));
+                        log.observation = Some(json!(if call.needs_approval() {
+                            "Waiting for approval to run this call."
+                        } else {
+                            "Waiting for the result of this call."
+                        }));
                         out.push(log);
                     }
                 }

@@ -23,6 +23,9 @@ pub enum Reply {
     Slow { text: String, delay_ms: u64 },
     /// Asks for one tool call.
     ToolCall { name: String, arguments: String },
+    /// Asks for several tool calls in one turn: (name, arguments) each,
+    /// with ids `call_<index>_<name>`.
+    ToolCalls(Vec<(String, String)>),
     /// Answers with an HTTP error status and body.
     Status(u16, String),
     /// Streams this text, then closes the connection without finishing.
@@ -42,6 +45,23 @@ struct Shared {
 pub struct MockLlm {
     pub base_url: String,
     shared: Shared,
+}
+
+/// One tool call.
+pub fn call(name: &str, arguments: serde_json::Value) -> Reply {
+    Reply::ToolCall {
+        name: name.into(),
+        arguments: arguments.to_string(),
+    }
+}
+
+/// Several tool calls in one turn.
+pub fn calls(list: &[(&str, serde_json::Value)]) -> Reply {
+    Reply::ToolCalls(
+        list.iter()
+            .map(|(n, a)| (n.to_string(), a.to_string()))
+            .collect(),
+    )
 }
 
 impl MockLlm {
@@ -69,6 +89,39 @@ impl MockLlm {
 
     pub fn requests(&self) -> Vec<Value> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// The tool messages of the last request the model got, as
+    /// (tool_call_id, content).
+    pub fn last_tool_results(&self) -> Vec<(String, String)> {
+        let requests = self.requests();
+        let Some(last) = requests.last() else {
+            return Vec::new();
+        };
+        last["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["role"] == "tool")
+            .map(|m| {
+                (
+                    m["tool_call_id"].as_str().unwrap_or("").to_string(),
+                    m["content"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// The names of the tools the last request offered the model.
+    pub fn last_offered_tools(&self) -> Vec<String> {
+        let requests = self.requests();
+        requests
+            .last()
+            .and_then(|r| r["tools"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|t| t["function"]["name"].as_str().map(str::to_string))
+            .collect()
     }
 }
 
@@ -143,6 +196,28 @@ async fn chat(State(shared): State<Shared>, body: String) -> Response {
             );
             let end = chunk(json!({}), Some("tool_calls"));
             (vec![first, args, end, usage()], 0, true)
+        }
+        Reply::ToolCalls(calls) => {
+            let mut frames: Vec<String> = calls
+                .iter()
+                .enumerate()
+                .flat_map(|(i, (name, arguments))| {
+                    [
+                        chunk(
+                            json!({"tool_calls": [{"index": i, "id": format!("call_{i}_{name}"), "type": "function",
+                                "function": {"name": name, "arguments": ""}}]}),
+                            None,
+                        ),
+                        chunk(
+                            json!({"tool_calls": [{"index": i, "function": {"arguments": arguments}}]}),
+                            None,
+                        ),
+                    ]
+                })
+                .collect();
+            frames.push(chunk(json!({}), Some("tool_calls")));
+            frames.push(usage());
+            (frames, 0, true)
         }
     };
     let stream = async_stream::stream! {

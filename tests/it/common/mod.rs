@@ -4,9 +4,11 @@
 
 pub mod clients;
 pub mod fixtures;
+pub mod mcp_server;
 pub mod mock_anthropic;
 pub mod mock_llm;
 pub mod sse;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -78,7 +80,9 @@ impl TestServer {
         let config = Config::from_toml_str(config_toml, "test.toml".as_ref(), &|_| None)
             .expect("test config is valid");
         let models = ModelRegistry::from_config(&config).expect("models build");
-        let engine = Engine::new(Arc::new(config), models, ToolRegistry::builtin(), store);
+        let tools = ToolRegistry::from_config(&config);
+        tools.start().await;
+        let engine = Engine::new(Arc::new(config), models, tools, store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
