@@ -325,6 +325,9 @@ pub struct FilesConfig {
     /// or pass the file to the model as a reference by name only.
     #[serde(default)]
     pub unsupported: UnsupportedMediaPolicy,
+    /// Files given by URL (ACP `content_url`, AG-UI image or binary URLs).
+    #[serde(default)]
+    pub urls: UrlInputsConfig,
 }
 
 impl Default for FilesConfig {
@@ -335,8 +338,67 @@ impl Default for FilesConfig {
             csv_max_rows: default_csv_max_rows(),
             max_document_chars: default_max_document_chars(),
             unsupported: UnsupportedMediaPolicy::default(),
+            urls: UrlInputsConfig::default(),
         }
     }
+}
+
+/// `[files.urls]`: whether and how files given by URL are read. Off by
+/// default: a server that fetches what clients name can be made to reach
+/// hosts only it can see.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrlInputsConfig {
+    #[serde(default)]
+    pub mode: UrlInputMode,
+    /// Fetch mode: the only hosts fetched from (`example.com`, or
+    /// `*.example.com` for its subdomains). Empty: any host.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Fetch mode: also fetch from loopback, private, link-local and other
+    /// non-public addresses. Off, such hosts are refused even when listed.
+    #[serde(default)]
+    pub allow_private_addresses: bool,
+    /// Fetch mode: seconds one file may take, redirects included.
+    #[serde(default = "default_url_timeout")]
+    pub timeout_secs: u64,
+    /// Fetch mode: redirects followed (each target is checked like the URL).
+    #[serde(default = "default_url_redirects")]
+    pub max_redirects: u32,
+}
+
+impl Default for UrlInputsConfig {
+    fn default() -> Self {
+        Self {
+            mode: UrlInputMode::default(),
+            allowed_hosts: Vec::new(),
+            allow_private_addresses: false,
+            timeout_secs: default_url_timeout(),
+            max_redirects: default_url_redirects(),
+        }
+    }
+}
+
+fn default_url_timeout() -> u64 {
+    10
+}
+fn default_url_redirects() -> u32 {
+    3
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UrlInputMode {
+    /// A file given by URL is refused with a 400 naming it.
+    #[default]
+    Off,
+    /// The server downloads the file (size, time and host limits apply) and
+    /// treats it like an upload: type detected from the bytes, documents
+    /// read as text, media sent as data.
+    Fetch,
+    /// Image URLs are handed to the model as they are (the provider fetches
+    /// them); other files given by URL are refused.
+    Pass,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -1012,6 +1074,7 @@ impl Config {
                 return Err(self.invalid("store.lease_secs", "must be at least 1"));
             }
         }
+        self.validate_url_inputs(&self.files.urls)?;
         for (field, value) in [
             ("files.max_file_bytes", self.files.max_file_bytes),
             ("files.max_request_bytes", self.files.max_request_bytes),
@@ -1265,6 +1328,26 @@ impl Config {
             }
             if server.startup_timeout_secs == 0 {
                 return Err(self.invalid(field("startup_timeout_secs"), "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_url_inputs(&self, urls: &UrlInputsConfig) -> Result<(), ConfigError> {
+        if urls.timeout_secs == 0 {
+            return Err(self.invalid("files.urls.timeout_secs", "must be at least 1"));
+        }
+        for (i, host) in urls.allowed_hosts.iter().enumerate() {
+            let bare = host.strip_prefix("*.").unwrap_or(host);
+            if bare.is_empty()
+                || !bare
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            {
+                return Err(self.invalid(
+                    format!("files.urls.allowed_hosts[{i}]"),
+                    format!("'{host}' is not a host name like example.com or *.example.com"),
+                ));
             }
         }
         Ok(())

@@ -24,3 +24,4 @@ mod postgres;
 mod sessions;
 mod teams;
 mod tools;
+mod url_inputs;
