@@ -134,7 +134,7 @@ async fn events_so_far(engine: &Engine, run_id: &str) -> Result<Vec<Arc<Event>>,
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, CodegenError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            CodegenError::PayloadTooLarge
+            CodegenError::PayloadTooLarge(None)
         } else {
             CodegenError::invalid(ValidationIssue::new(
                 vec![json!("body")],
