@@ -88,6 +88,16 @@ pub struct ServerConfig {
     /// protocols; more are refused with 429. 0 = unlimited.
     #[serde(default)]
     pub max_concurrent_runs: usize,
+    /// Runs one caller (API key) may have live at once; more are refused
+    /// with 429. A key's own `max_concurrent_runs` overrides it. Callers
+    /// without a key share one count. 0 = unlimited.
+    #[serde(default)]
+    pub max_concurrent_runs_per_key: usize,
+    /// Requests per minute one caller (API key) may make to each protocol's
+    /// routes; more are refused with 429. A key's own `rate_limits`
+    /// override these. Unset or 0 = unlimited.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
     /// Seconds a non-streaming request may take before it is answered with
     /// 408 (a waiting run is then cancelled like any client that left).
     /// SSE streams are never cut. 0 = no timeout.
@@ -114,6 +124,8 @@ impl Default for ServerConfig {
             max_body_bytes: default_body_limit(),
             sse_keep_alive_secs: default_keep_alive(),
             max_concurrent_runs: 0,
+            max_concurrent_runs_per_key: 0,
+            rate_limits: RateLimits::default(),
             request_timeout_secs: default_request_timeout(),
             shutdown_grace_secs: default_shutdown_grace(),
             cors_allowed_origins: default_cors_origins(),
@@ -124,6 +136,34 @@ impl Default for ServerConfig {
 fn default_request_timeout() -> u64 {
     300
 }
+
+/// Requests per minute per caller, for each protocol's routes: AG-UI
+/// (`/agui...`), ACP (`/acp...`, `/runs...`), Codegen (`/v1...`) and
+/// AgentOS (every other route). Unset: no limit at this level.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    #[serde(default)]
+    pub agentos: Option<u32>,
+    #[serde(default)]
+    pub agui: Option<u32>,
+    #[serde(default)]
+    pub acp: Option<u32>,
+    #[serde(default)]
+    pub codegen: Option<u32>,
+}
+
+impl RateLimits {
+    /// These limits, with `over`'s set values taking precedence.
+    pub fn overridden_by(self, over: &RateLimits) -> RateLimits {
+        RateLimits {
+            agentos: over.agentos.or(self.agentos),
+            agui: over.agui.or(self.agui),
+            acp: over.acp.or(self.acp),
+            codegen: over.codegen.or(self.codegen),
+        }
+    }
+}
 fn default_shutdown_grace() -> u64 {
     30
 }
@@ -133,8 +173,10 @@ fn default_shutdown_grace() -> u64 {
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
+    /// Each a key, or a table with the key and its own limits:
+    /// `{ key = "...", name = "ci", max_concurrent_runs = 2, rate_limits = { acp = 30 } }`.
     #[serde(default)]
-    pub api_keys: Vec<String>,
+    pub api_keys: Vec<ApiKey>,
     /// Exact paths served without a key when auth is on (probes and scrapers
     /// usually carry none). /docs and /openapi.json are always public.
     #[serde(default = "default_public_paths")]
@@ -146,7 +188,7 @@ impl AuthConfig {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.api_keys
             .iter()
-            .map(String::as_str)
+            .map(ApiKey::key)
             .filter(|k| !k.is_empty())
     }
 
@@ -174,6 +216,86 @@ impl std::fmt::Debug for AuthConfig {
             )
             .field("public_paths", &self.public_paths)
             .finish()
+    }
+}
+
+/// One entry of `auth.api_keys`: a bare key, or a key with a name (used in
+/// place of the key wherever a caller is named) and limits of its own.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiKey {
+    Key(String),
+    Entry(ApiKeyEntry),
+}
+
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyEntry {
+    pub key: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Overrides `server.max_concurrent_runs_per_key` for this key.
+    #[serde(default)]
+    pub max_concurrent_runs: Option<usize>,
+    /// Override `server.rate_limits` for this key, protocol by protocol.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
+}
+
+impl ApiKey {
+    pub fn key(&self) -> &str {
+        match self {
+            ApiKey::Key(k) => k,
+            ApiKey::Entry(e) => &e.key,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            ApiKey::Key(_) => None,
+            ApiKey::Entry(e) => e.name.as_deref(),
+        }
+    }
+
+    pub fn max_concurrent_runs(&self) -> Option<usize> {
+        match self {
+            ApiKey::Key(_) => None,
+            ApiKey::Entry(e) => e.max_concurrent_runs,
+        }
+    }
+
+    pub fn rate_limits(&self) -> RateLimits {
+        match self {
+            ApiKey::Key(_) => RateLimits::default(),
+            ApiKey::Entry(e) => e.rate_limits,
+        }
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(key: &str) -> Self {
+        ApiKey::Key(key.to_string())
+    }
+}
+
+/// A string or a table, with the table's own field errors (serde's
+/// untagged enums would only say that nothing matched).
+impl<'de> Deserialize<'de> for ApiKey {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ApiKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key string, or a table with `key` and the key's limits")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ApiKey, E> {
+                Ok(ApiKey::Key(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ApiKey, A::Error> {
+                ApiKeyEntry::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ApiKey::Entry)
+            }
+        }
+        de.deserialize_any(Visitor)
     }
 }
 
@@ -932,6 +1054,12 @@ pub struct CodegenUser {
     /// Ids of the organizations this user is a member of.
     #[serde(default)]
     pub organizations: Vec<i64>,
+    /// Overrides `server.max_concurrent_runs_per_key` for this user's keys.
+    #[serde(default)]
+    pub max_concurrent_runs: Option<usize>,
+    /// Override `server.rate_limits` for this user's keys.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -1020,6 +1148,15 @@ impl Config {
                     self.server.bind
                 ),
             ));
+        }
+        let mut keys = std::collections::HashSet::new();
+        for (i, key) in self.auth.api_keys.iter().enumerate() {
+            if !key.key().is_empty() && !keys.insert(key.key()) {
+                return Err(self.invalid(
+                    format!("auth.api_keys[{i}]"),
+                    "the same key is listed twice",
+                ));
+            }
         }
         if let Some(p) = self.auth.public_paths.iter().find(|p| !p.starts_with('/')) {
             return Err(self.invalid(
@@ -1876,6 +2013,55 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("tools.http_fetch.allowed_hosts[0]"), "{msg}");
+    }
+
+    #[test]
+    fn api_keys_are_strings_or_tables_with_limits() {
+        let base = "[models.m]\nprovider = \"builtin\"\n[[agents]]\nid = \"a\"\nmodel = \"m\"\n";
+        let text = format!(
+            "{base}[server.rate_limits]\nacp = 5\n[auth]\napi_keys = [\"k1\", {{ key = \"k2\", name = \"ci\", max_concurrent_runs = 2, rate_limits = {{ agui = 9 }} }}]\n"
+        );
+        let cfg = Config::from_toml_str(&text, Path::new("x.toml"), &env).unwrap();
+        assert_eq!(cfg.auth.keys().collect::<Vec<_>>(), ["k1", "k2"]);
+        let ci = &cfg.auth.api_keys[1];
+        assert_eq!(ci.name(), Some("ci"));
+        assert_eq!(ci.max_concurrent_runs(), Some(2));
+        let limits = cfg.server.rate_limits.overridden_by(&ci.rate_limits());
+        assert_eq!(
+            (limits.acp, limits.agui, limits.agentos),
+            (Some(5), Some(9), None)
+        );
+        for (keys, needle) in [
+            ("[{ key = \"k\", nmae = \"x\" }]", "nmae"),
+            ("[\"k\", { key = \"k\" }]", "auth.api_keys[1]"),
+            ("[{ key = \"k\", rate_limits = { grpc = 1 } }]", "grpc"),
+        ] {
+            let text = format!("{base}[auth]\napi_keys = {keys}\n");
+            let msg = Config::from_toml_str(&text, Path::new("x.toml"), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(needle), "{keys}: {msg}");
+        }
+    }
+
+    #[test]
+    fn url_inputs_are_off_by_default_and_validated() {
+        let base = "[models.m]\nprovider = \"builtin\"\n[[agents]]\nid = \"a\"\nmodel = \"m\"\n";
+        let cfg = Config::from_toml_str(base, Path::new("x.toml"), &env).unwrap();
+        assert_eq!(cfg.files.urls.mode, UrlInputMode::Off);
+        for (section, field) in [
+            ("timeout_secs = 0", "files.urls.timeout_secs"),
+            (
+                "allowed_hosts = [\"https://x.com/\"]",
+                "files.urls.allowed_hosts[0]",
+            ),
+        ] {
+            let text = format!("{base}[files.urls]\nmode = \"fetch\"\n{section}\n");
+            let msg = Config::from_toml_str(&text, Path::new("x.toml"), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with(&format!("x.toml: {field}:")), "{msg}");
+        }
     }
 
     #[test]

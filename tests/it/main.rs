@@ -16,6 +16,7 @@ mod bench_smoke;
 mod codegen;
 mod cross_protocol;
 mod files;
+mod limits;
 mod media_protocols;
 mod models;
 mod openapi;
