@@ -1,9 +1,11 @@
 //! The typed configuration file: server settings, store, models, agents.
 //!
-//! Loading is three steps: parse TOML, interpolate `${VAR}` / `${VAR:-default}`
+//! Loading is four steps: parse TOML, interpolate `${VAR}` / `${VAR:-default}`
 //! in every string value (after parsing, so a value containing quotes can never
-//! break the file's syntax), then deserialize and validate. Every error names
-//! the file and the field so a platform engineer can fix it without reading code.
+//! break the file's syntax), apply `AGENTD_SECTION__FIELD` environment
+//! overrides (any setting, without the file mentioning it), then deserialize
+//! and validate. Every error names the file and the field (or the variable)
+//! so a platform engineer can fix it without reading code.
 //!
 //! This module depends on nothing else in the crate: the engine and the HTTP
 //! layer read it, never the other way round.
@@ -1082,13 +1084,20 @@ pub struct CodegenRepository {
 }
 
 impl Config {
-    /// Reads, interpolates and validates a config file.
+    /// Reads, interpolates, applies the process's `AGENTD_*__*` overrides
+    /// and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_toml_str(&text, path, &|name| std::env::var(name).ok())
+        let overrides = env_overrides(std::env::vars());
+        Self::from_toml_str_with_overrides(
+            &text,
+            path,
+            &|name| std::env::var(name).ok(),
+            &overrides,
+        )
     }
 
     /// Parses config text; `env` resolves `${VAR}` so tests need not touch the
@@ -1097,6 +1106,17 @@ impl Config {
         text: &str,
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        Self::from_toml_str_with_overrides(text, path, env, &[])
+    }
+
+    /// As `from_toml_str`, then sets each `(variable, value)` of
+    /// `overrides` (see `env_overrides`) over what the file says.
+    pub fn from_toml_str_with_overrides(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+        overrides: &[(String, String)],
     ) -> Result<Config, ConfigError> {
         let parse_err = |message: String| ConfigError::Parse {
             path: path.to_path_buf(),
@@ -1108,10 +1128,26 @@ impl Config {
             field,
             message,
         })?;
+        for (var, raw) in overrides {
+            apply_override(&mut value, var, raw).map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                field: var.clone(),
+                message,
+            })?;
+        }
         let kind_explicit = value.get("store").and_then(|s| s.get("kind")).is_some();
-        let mut config: Config = value
-            .try_into()
-            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        let mut config: Config = value.try_into().map_err(|e: toml::de::Error| {
+            let mut message = e.to_string();
+            if !overrides.is_empty() {
+                let names: Vec<&str> = overrides.iter().map(|(v, _)| v.as_str()).collect();
+                message = format!(
+                    "{} (with settings from the environment: {})",
+                    message.trim_end(),
+                    names.join(", ")
+                );
+            }
+            parse_err(message)
+        })?;
         config.source = Some(path.to_path_buf());
         config.store.kind_explicit = kind_explicit;
         config.validate()?;
@@ -1712,6 +1748,82 @@ fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// The prefix of the variables that override settings.
+pub const ENV_PREFIX: &str = "AGENTD_";
+
+/// The variables among `vars` that override settings, sorted by name:
+/// `AGENTD_` then a path of lower-cased names joined by `__`
+/// (`AGENTD_SERVER__MAX_BODY_BYTES` is `server.max_body_bytes`,
+/// `AGENTD_AGENTS__0__MODEL` is `agents[0].model`). Variables without a
+/// `__` (`AGENTD_CONFIG`, `AGENTD_BIND`, `AGENTD_API_KEY`...) are not
+/// overrides: they have their own meaning or feed `${VAR}` in the file.
+pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vars
+        .filter(|(k, _)| k.strip_prefix(ENV_PREFIX).is_some_and(|r| r.contains("__")))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Sets the setting `var` names to `raw`. The value is read as a TOML value
+/// (a number, boolean, array, inline table or quoted string) when it is
+/// one, and as a plain string otherwise, or always when the file already
+/// has a string there: `AGENTD_STORE__KIND=memory` and
+/// `AGENTD_SERVER__MAX_CONCURRENT_RUNS=8` both do what they say, and a
+/// string that looks like a number can be quoted (`'"12345"'`).
+fn apply_override(root: &mut toml::Value, var: &str, raw: &str) -> Result<(), String> {
+    let path: Vec<String> = var
+        .strip_prefix(ENV_PREFIX)
+        .unwrap_or(var)
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(format!(
+            "'{var}' is not a setting: use {ENV_PREFIX}SECTION__FIELD, with single              underscores inside names and double ones between them"
+        ));
+    }
+    let (last, parents) = path.split_last().ok_or("the variable names no setting")?;
+    let mut node = root;
+    let mut at = String::new();
+    for segment in parents {
+        let next = match node {
+            toml::Value::Table(t) => t
+                .entry(segment.clone())
+                .or_insert_with(|| toml::Value::Table(Default::default())),
+            toml::Value::Array(items) => {
+                let len = items.len();
+                segment
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get_mut(i))
+                    .ok_or_else(|| {
+                        format!("'{at}' has {len} entries; '{segment}' is not the index of one")
+                    })?
+            }
+            _ => return Err(format!("'{at}' is a value, not a section")),
+        };
+        at = if at.is_empty() {
+            segment.clone()
+        } else {
+            format!("{at}.{segment}")
+        };
+        node = next;
+    }
+    let toml::Value::Table(table) = node else {
+        return Err(format!("'{at}' is not a section"));
+    };
+    let value = match table.get(last) {
+        Some(toml::Value::String(_)) => toml::Value::String(raw.to_string()),
+        _ => toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+    };
+    table.insert(last.clone(), value);
+    Ok(())
+}
+
 /// Replaces `${VAR}` and `${VAR:-default}` in every string of the tree.
 /// An unset variable without a default is an error naming the field, since a
 /// silently empty API key or URL fails much later and far less clearly.
@@ -2061,6 +2173,79 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(msg.starts_with(&format!("x.toml: {field}:")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn environment_overrides_any_setting() {
+        let text = r#"
+            [server]
+            bind = "127.0.0.1:7777"
+            [models.m]
+            provider = "builtin"
+            [[agents]]
+            id = "a"
+            model = "m"
+            [[agents]]
+            id = "b"
+            model = "m"
+        "#;
+        let vars = [
+            ("AGENTD_SERVER__BIND", "0.0.0.0:9000"),
+            ("AGENTD_SERVER__MAX_CONCURRENT_RUNS", "8"),
+            ("AGENTD_SERVER__RATE_LIMITS__ACP", "30"),
+            ("AGENTD_STORE__KIND", "memory"),
+            (
+                "AGENTD_AUTH__API_KEYS",
+                r#"["k1", { key = "k2", name = "ci" }]"#,
+            ),
+            ("AGENTD_FILES__URLS__MODE", "fetch"),
+            (
+                "AGENTD_FILES__URLS__ALLOWED_HOSTS",
+                r#"["cdn.example.com"]"#,
+            ),
+            ("AGENTD_AGENTS__1__INSTRUCTIONS", "Be terse."),
+            ("AGENTD_MODELS__M__TEMPERATURE", "0.5"),
+            ("AGENTD_CONFIG", "not/an/override.toml"),
+            ("OTHER__THING", "x"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let overrides = env_overrides(vars.into_iter());
+        assert_eq!(overrides.len(), 9);
+        let cfg = Config::from_toml_str_with_overrides(text, Path::new("x.toml"), &env, &overrides)
+            .unwrap();
+        assert_eq!(cfg.server.bind, "0.0.0.0:9000");
+        assert_eq!(cfg.server.max_concurrent_runs, 8);
+        assert_eq!(cfg.server.rate_limits.acp, Some(30));
+        assert_eq!(cfg.store.kind, StoreKind::Memory);
+        assert_eq!(cfg.auth.keys().collect::<Vec<_>>(), ["k1", "k2"]);
+        assert_eq!(cfg.files.urls.mode, UrlInputMode::Fetch);
+        assert_eq!(cfg.files.urls.allowed_hosts, ["cdn.example.com"]);
+        assert_eq!(cfg.agents[1].instructions.as_deref(), Some("Be terse."));
+        assert_eq!(cfg.models["m"].temperature, Some(0.5));
+
+        // Mistakes name the variable.
+        for (var, value, needle) in [
+            ("AGENTD_SERVR__BIND", "x", "AGENTD_SERVR__BIND"),
+            (
+                "AGENTD_SERVER__MAX_BODY_BYTES",
+                "lots",
+                "AGENTD_SERVER__MAX_BODY_BYTES",
+            ),
+            ("AGENTD_AGENTS__5__MODEL", "m", "not the index of one"),
+            ("AGENTD_SERVER____BIND", "x", "is not a setting"),
+            (
+                "AGENTD_SERVER__BIND__X",
+                "x",
+                "'server.bind' is not a section",
+            ),
+        ] {
+            let overrides = [(var.to_string(), value.to_string())];
+            let msg =
+                Config::from_toml_str_with_overrides(text, Path::new("x.toml"), &env, &overrides)
+                    .unwrap_err()
+                    .to_string();
+            assert!(msg.contains(needle), "{var}: {msg}");
         }
     }
 

@@ -15,6 +15,7 @@ mod agui;
 mod bench_smoke;
 mod codegen;
 mod cross_protocol;
+mod env_config;
 mod files;
 mod limits;
 mod media_protocols;
