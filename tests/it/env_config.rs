@@ -73,6 +73,29 @@ async fn environment_variables_set_what_the_file_does_not_say() {
     )
     .await;
 
+    // The container's health check: `agentd health` finds the port in
+    // AGENTD_BIND, and fails when nothing answers.
+    let health = agentd(&config)
+        .arg("health")
+        .env("AGENTD_BIND", format!("0.0.0.0:{port}"))
+        .output()
+        .unwrap();
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
+    let closed = free_port();
+    let health = agentd(&config)
+        .args([
+            "health",
+            "--url",
+            &format!("http://127.0.0.1:{closed}/health"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!health.status.success());
+
     // Auth is on with the key from the environment.
     let r = client.get(format!("{base}/agents")).send().await.unwrap();
     assert_eq!(r.status(), 401);
