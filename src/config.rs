@@ -1,9 +1,11 @@
 //! The typed configuration file: server settings, store, models, agents.
 //!
-//! Loading is three steps: parse TOML, interpolate `${VAR}` / `${VAR:-default}`
+//! Loading is four steps: parse TOML, interpolate `${VAR}` / `${VAR:-default}`
 //! in every string value (after parsing, so a value containing quotes can never
-//! break the file's syntax), then deserialize and validate. Every error names
-//! the file and the field so a platform engineer can fix it without reading code.
+//! break the file's syntax), apply `AGENTD_SECTION__FIELD` environment
+//! overrides (any setting, without the file mentioning it), then deserialize
+//! and validate. Every error names the file and the field (or the variable)
+//! so a platform engineer can fix it without reading code.
 //!
 //! This module depends on nothing else in the crate: the engine and the HTTP
 //! layer read it, never the other way round.
@@ -88,6 +90,16 @@ pub struct ServerConfig {
     /// protocols; more are refused with 429. 0 = unlimited.
     #[serde(default)]
     pub max_concurrent_runs: usize,
+    /// Runs one caller (API key) may have live at once; more are refused
+    /// with 429. A key's own `max_concurrent_runs` overrides it. Callers
+    /// without a key share one count. 0 = unlimited.
+    #[serde(default)]
+    pub max_concurrent_runs_per_key: usize,
+    /// Requests per minute one caller (API key) may make to each protocol's
+    /// routes; more are refused with 429. A key's own `rate_limits`
+    /// override these. Unset or 0 = unlimited.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
     /// Seconds a non-streaming request may take before it is answered with
     /// 408 (a waiting run is then cancelled like any client that left).
     /// SSE streams are never cut. 0 = no timeout.
@@ -114,6 +126,8 @@ impl Default for ServerConfig {
             max_body_bytes: default_body_limit(),
             sse_keep_alive_secs: default_keep_alive(),
             max_concurrent_runs: 0,
+            max_concurrent_runs_per_key: 0,
+            rate_limits: RateLimits::default(),
             request_timeout_secs: default_request_timeout(),
             shutdown_grace_secs: default_shutdown_grace(),
             cors_allowed_origins: default_cors_origins(),
@@ -124,6 +138,34 @@ impl Default for ServerConfig {
 fn default_request_timeout() -> u64 {
     300
 }
+
+/// Requests per minute per caller, for each protocol's routes: AG-UI
+/// (`/agui...`), ACP (`/acp...`, `/runs...`), Codegen (`/v1...`) and
+/// AgentOS (every other route). Unset: no limit at this level.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    #[serde(default)]
+    pub agentos: Option<u32>,
+    #[serde(default)]
+    pub agui: Option<u32>,
+    #[serde(default)]
+    pub acp: Option<u32>,
+    #[serde(default)]
+    pub codegen: Option<u32>,
+}
+
+impl RateLimits {
+    /// These limits, with `over`'s set values taking precedence.
+    pub fn overridden_by(self, over: &RateLimits) -> RateLimits {
+        RateLimits {
+            agentos: over.agentos.or(self.agentos),
+            agui: over.agui.or(self.agui),
+            acp: over.acp.or(self.acp),
+            codegen: over.codegen.or(self.codegen),
+        }
+    }
+}
 fn default_shutdown_grace() -> u64 {
     30
 }
@@ -133,8 +175,10 @@ fn default_shutdown_grace() -> u64 {
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
+    /// Each a key, or a table with the key and its own limits:
+    /// `{ key = "...", name = "ci", max_concurrent_runs = 2, rate_limits = { acp = 30 } }`.
     #[serde(default)]
-    pub api_keys: Vec<String>,
+    pub api_keys: Vec<ApiKey>,
     /// Exact paths served without a key when auth is on (probes and scrapers
     /// usually carry none). /docs and /openapi.json are always public.
     #[serde(default = "default_public_paths")]
@@ -146,7 +190,7 @@ impl AuthConfig {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.api_keys
             .iter()
-            .map(String::as_str)
+            .map(ApiKey::key)
             .filter(|k| !k.is_empty())
     }
 
@@ -174,6 +218,86 @@ impl std::fmt::Debug for AuthConfig {
             )
             .field("public_paths", &self.public_paths)
             .finish()
+    }
+}
+
+/// One entry of `auth.api_keys`: a bare key, or a key with a name (used in
+/// place of the key wherever a caller is named) and limits of its own.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiKey {
+    Key(String),
+    Entry(ApiKeyEntry),
+}
+
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyEntry {
+    pub key: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Overrides `server.max_concurrent_runs_per_key` for this key.
+    #[serde(default)]
+    pub max_concurrent_runs: Option<usize>,
+    /// Override `server.rate_limits` for this key, protocol by protocol.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
+}
+
+impl ApiKey {
+    pub fn key(&self) -> &str {
+        match self {
+            ApiKey::Key(k) => k,
+            ApiKey::Entry(e) => &e.key,
+        }
+    }
+
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            ApiKey::Key(_) => None,
+            ApiKey::Entry(e) => e.name.as_deref(),
+        }
+    }
+
+    pub fn max_concurrent_runs(&self) -> Option<usize> {
+        match self {
+            ApiKey::Key(_) => None,
+            ApiKey::Entry(e) => e.max_concurrent_runs,
+        }
+    }
+
+    pub fn rate_limits(&self) -> RateLimits {
+        match self {
+            ApiKey::Key(_) => RateLimits::default(),
+            ApiKey::Entry(e) => e.rate_limits,
+        }
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(key: &str) -> Self {
+        ApiKey::Key(key.to_string())
+    }
+}
+
+/// A string or a table, with the table's own field errors (serde's
+/// untagged enums would only say that nothing matched).
+impl<'de> Deserialize<'de> for ApiKey {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ApiKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key string, or a table with `key` and the key's limits")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ApiKey, E> {
+                Ok(ApiKey::Key(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ApiKey, A::Error> {
+                ApiKeyEntry::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ApiKey::Entry)
+            }
+        }
+        de.deserialize_any(Visitor)
     }
 }
 
@@ -325,6 +449,9 @@ pub struct FilesConfig {
     /// or pass the file to the model as a reference by name only.
     #[serde(default)]
     pub unsupported: UnsupportedMediaPolicy,
+    /// Files given by URL (ACP `content_url`, AG-UI image or binary URLs).
+    #[serde(default)]
+    pub urls: UrlInputsConfig,
 }
 
 impl Default for FilesConfig {
@@ -335,8 +462,67 @@ impl Default for FilesConfig {
             csv_max_rows: default_csv_max_rows(),
             max_document_chars: default_max_document_chars(),
             unsupported: UnsupportedMediaPolicy::default(),
+            urls: UrlInputsConfig::default(),
         }
     }
+}
+
+/// `[files.urls]`: whether and how files given by URL are read. Off by
+/// default: a server that fetches what clients name can be made to reach
+/// hosts only it can see.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrlInputsConfig {
+    #[serde(default)]
+    pub mode: UrlInputMode,
+    /// Fetch mode: the only hosts fetched from (`example.com`, or
+    /// `*.example.com` for its subdomains). Empty: any host.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Fetch mode: also fetch from loopback, private, link-local and other
+    /// non-public addresses. Off, such hosts are refused even when listed.
+    #[serde(default)]
+    pub allow_private_addresses: bool,
+    /// Fetch mode: seconds one file may take, redirects included.
+    #[serde(default = "default_url_timeout")]
+    pub timeout_secs: u64,
+    /// Fetch mode: redirects followed (each target is checked like the URL).
+    #[serde(default = "default_url_redirects")]
+    pub max_redirects: u32,
+}
+
+impl Default for UrlInputsConfig {
+    fn default() -> Self {
+        Self {
+            mode: UrlInputMode::default(),
+            allowed_hosts: Vec::new(),
+            allow_private_addresses: false,
+            timeout_secs: default_url_timeout(),
+            max_redirects: default_url_redirects(),
+        }
+    }
+}
+
+fn default_url_timeout() -> u64 {
+    10
+}
+fn default_url_redirects() -> u32 {
+    3
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UrlInputMode {
+    /// A file given by URL is refused with a 400 naming it.
+    #[default]
+    Off,
+    /// The server downloads the file (size, time and host limits apply) and
+    /// treats it like an upload: type detected from the bytes, documents
+    /// read as text, media sent as data.
+    Fetch,
+    /// Image URLs are handed to the model as they are (the provider fetches
+    /// them); other files given by URL are refused.
+    Pass,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -870,6 +1056,12 @@ pub struct CodegenUser {
     /// Ids of the organizations this user is a member of.
     #[serde(default)]
     pub organizations: Vec<i64>,
+    /// Overrides `server.max_concurrent_runs_per_key` for this user's keys.
+    #[serde(default)]
+    pub max_concurrent_runs: Option<usize>,
+    /// Override `server.rate_limits` for this user's keys.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -892,13 +1084,20 @@ pub struct CodegenRepository {
 }
 
 impl Config {
-    /// Reads, interpolates and validates a config file.
+    /// Reads, interpolates, applies the process's `AGENTD_*__*` overrides
+    /// and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_toml_str(&text, path, &|name| std::env::var(name).ok())
+        let overrides = env_overrides(std::env::vars());
+        Self::from_toml_str_with_overrides(
+            &text,
+            path,
+            &|name| std::env::var(name).ok(),
+            &overrides,
+        )
     }
 
     /// Parses config text; `env` resolves `${VAR}` so tests need not touch the
@@ -907,6 +1106,17 @@ impl Config {
         text: &str,
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        Self::from_toml_str_with_overrides(text, path, env, &[])
+    }
+
+    /// As `from_toml_str`, then sets each `(variable, value)` of
+    /// `overrides` (see `env_overrides`) over what the file says.
+    pub fn from_toml_str_with_overrides(
+        text: &str,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+        overrides: &[(String, String)],
     ) -> Result<Config, ConfigError> {
         let parse_err = |message: String| ConfigError::Parse {
             path: path.to_path_buf(),
@@ -918,10 +1128,26 @@ impl Config {
             field,
             message,
         })?;
+        for (var, raw) in overrides {
+            apply_override(&mut value, var, raw).map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                field: var.clone(),
+                message,
+            })?;
+        }
         let kind_explicit = value.get("store").and_then(|s| s.get("kind")).is_some();
-        let mut config: Config = value
-            .try_into()
-            .map_err(|e: toml::de::Error| parse_err(e.to_string()))?;
+        let mut config: Config = value.try_into().map_err(|e: toml::de::Error| {
+            let mut message = e.to_string();
+            if !overrides.is_empty() {
+                let names: Vec<&str> = overrides.iter().map(|(v, _)| v.as_str()).collect();
+                message = format!(
+                    "{} (with settings from the environment: {})",
+                    message.trim_end(),
+                    names.join(", ")
+                );
+            }
+            parse_err(message)
+        })?;
         config.source = Some(path.to_path_buf());
         config.store.kind_explicit = kind_explicit;
         config.validate()?;
@@ -958,6 +1184,15 @@ impl Config {
                     self.server.bind
                 ),
             ));
+        }
+        let mut keys = std::collections::HashSet::new();
+        for (i, key) in self.auth.api_keys.iter().enumerate() {
+            if !key.key().is_empty() && !keys.insert(key.key()) {
+                return Err(self.invalid(
+                    format!("auth.api_keys[{i}]"),
+                    "the same key is listed twice",
+                ));
+            }
         }
         if let Some(p) = self.auth.public_paths.iter().find(|p| !p.starts_with('/')) {
             return Err(self.invalid(
@@ -1012,6 +1247,7 @@ impl Config {
                 return Err(self.invalid("store.lease_secs", "must be at least 1"));
             }
         }
+        self.validate_url_inputs(&self.files.urls)?;
         for (field, value) in [
             ("files.max_file_bytes", self.files.max_file_bytes),
             ("files.max_request_bytes", self.files.max_request_bytes),
@@ -1270,6 +1506,26 @@ impl Config {
         Ok(())
     }
 
+    fn validate_url_inputs(&self, urls: &UrlInputsConfig) -> Result<(), ConfigError> {
+        if urls.timeout_secs == 0 {
+            return Err(self.invalid("files.urls.timeout_secs", "must be at least 1"));
+        }
+        for (i, host) in urls.allowed_hosts.iter().enumerate() {
+            let bare = host.strip_prefix("*.").unwrap_or(host);
+            if bare.is_empty()
+                || !bare
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+            {
+                return Err(self.invalid(
+                    format!("files.urls.allowed_hosts[{i}]"),
+                    format!("'{host}' is not a host name like example.com or *.example.com"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the generation settings an agent or a model may carry.
     fn validate_settings(
         &self,
@@ -1490,6 +1746,82 @@ fn valid_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// The prefix of the variables that override settings.
+pub const ENV_PREFIX: &str = "AGENTD_";
+
+/// The variables among `vars` that override settings, sorted by name:
+/// `AGENTD_` then a path of lower-cased names joined by `__`
+/// (`AGENTD_SERVER__MAX_BODY_BYTES` is `server.max_body_bytes`,
+/// `AGENTD_AGENTS__0__MODEL` is `agents[0].model`). Variables without a
+/// `__` (`AGENTD_CONFIG`, `AGENTD_BIND`, `AGENTD_API_KEY`...) are not
+/// overrides: they have their own meaning or feed `${VAR}` in the file.
+pub fn env_overrides(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vars
+        .filter(|(k, _)| k.strip_prefix(ENV_PREFIX).is_some_and(|r| r.contains("__")))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Sets the setting `var` names to `raw`. The value is read as a TOML value
+/// (a number, boolean, array, inline table or quoted string) when it is
+/// one, and as a plain string otherwise, or always when the file already
+/// has a string there: `AGENTD_STORE__KIND=memory` and
+/// `AGENTD_SERVER__MAX_CONCURRENT_RUNS=8` both do what they say, and a
+/// string that looks like a number can be quoted (`'"12345"'`).
+fn apply_override(root: &mut toml::Value, var: &str, raw: &str) -> Result<(), String> {
+    let path: Vec<String> = var
+        .strip_prefix(ENV_PREFIX)
+        .unwrap_or(var)
+        .split("__")
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if path.iter().any(String::is_empty) {
+        return Err(format!(
+            "'{var}' is not a setting: use {ENV_PREFIX}SECTION__FIELD, with single              underscores inside names and double ones between them"
+        ));
+    }
+    let (last, parents) = path.split_last().ok_or("the variable names no setting")?;
+    let mut node = root;
+    let mut at = String::new();
+    for segment in parents {
+        let next = match node {
+            toml::Value::Table(t) => t
+                .entry(segment.clone())
+                .or_insert_with(|| toml::Value::Table(Default::default())),
+            toml::Value::Array(items) => {
+                let len = items.len();
+                segment
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| items.get_mut(i))
+                    .ok_or_else(|| {
+                        format!("'{at}' has {len} entries; '{segment}' is not the index of one")
+                    })?
+            }
+            _ => return Err(format!("'{at}' is a value, not a section")),
+        };
+        at = if at.is_empty() {
+            segment.clone()
+        } else {
+            format!("{at}.{segment}")
+        };
+        node = next;
+    }
+    let toml::Value::Table(table) = node else {
+        return Err(format!("'{at}' is not a section"));
+    };
+    let value = match table.get(last) {
+        Some(toml::Value::String(_)) => toml::Value::String(raw.to_string()),
+        _ => toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+    };
+    table.insert(last.clone(), value);
+    Ok(())
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}` in every string of the tree.
@@ -1793,6 +2125,128 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("tools.http_fetch.allowed_hosts[0]"), "{msg}");
+    }
+
+    #[test]
+    fn api_keys_are_strings_or_tables_with_limits() {
+        let base = "[models.m]\nprovider = \"builtin\"\n[[agents]]\nid = \"a\"\nmodel = \"m\"\n";
+        let text = format!(
+            "{base}[server.rate_limits]\nacp = 5\n[auth]\napi_keys = [\"k1\", {{ key = \"k2\", name = \"ci\", max_concurrent_runs = 2, rate_limits = {{ agui = 9 }} }}]\n"
+        );
+        let cfg = Config::from_toml_str(&text, Path::new("x.toml"), &env).unwrap();
+        assert_eq!(cfg.auth.keys().collect::<Vec<_>>(), ["k1", "k2"]);
+        let ci = &cfg.auth.api_keys[1];
+        assert_eq!(ci.name(), Some("ci"));
+        assert_eq!(ci.max_concurrent_runs(), Some(2));
+        let limits = cfg.server.rate_limits.overridden_by(&ci.rate_limits());
+        assert_eq!(
+            (limits.acp, limits.agui, limits.agentos),
+            (Some(5), Some(9), None)
+        );
+        for (keys, needle) in [
+            ("[{ key = \"k\", nmae = \"x\" }]", "nmae"),
+            ("[\"k\", { key = \"k\" }]", "auth.api_keys[1]"),
+            ("[{ key = \"k\", rate_limits = { grpc = 1 } }]", "grpc"),
+        ] {
+            let text = format!("{base}[auth]\napi_keys = {keys}\n");
+            let msg = Config::from_toml_str(&text, Path::new("x.toml"), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(needle), "{keys}: {msg}");
+        }
+    }
+
+    #[test]
+    fn url_inputs_are_off_by_default_and_validated() {
+        let base = "[models.m]\nprovider = \"builtin\"\n[[agents]]\nid = \"a\"\nmodel = \"m\"\n";
+        let cfg = Config::from_toml_str(base, Path::new("x.toml"), &env).unwrap();
+        assert_eq!(cfg.files.urls.mode, UrlInputMode::Off);
+        for (section, field) in [
+            ("timeout_secs = 0", "files.urls.timeout_secs"),
+            (
+                "allowed_hosts = [\"https://x.com/\"]",
+                "files.urls.allowed_hosts[0]",
+            ),
+        ] {
+            let text = format!("{base}[files.urls]\nmode = \"fetch\"\n{section}\n");
+            let msg = Config::from_toml_str(&text, Path::new("x.toml"), &env)
+                .unwrap_err()
+                .to_string();
+            assert!(msg.starts_with(&format!("x.toml: {field}:")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn environment_overrides_any_setting() {
+        let text = r#"
+            [server]
+            bind = "127.0.0.1:7777"
+            [models.m]
+            provider = "builtin"
+            [[agents]]
+            id = "a"
+            model = "m"
+            [[agents]]
+            id = "b"
+            model = "m"
+        "#;
+        let vars = [
+            ("AGENTD_SERVER__BIND", "0.0.0.0:9000"),
+            ("AGENTD_SERVER__MAX_CONCURRENT_RUNS", "8"),
+            ("AGENTD_SERVER__RATE_LIMITS__ACP", "30"),
+            ("AGENTD_STORE__KIND", "memory"),
+            (
+                "AGENTD_AUTH__API_KEYS",
+                r#"["k1", { key = "k2", name = "ci" }]"#,
+            ),
+            ("AGENTD_FILES__URLS__MODE", "fetch"),
+            (
+                "AGENTD_FILES__URLS__ALLOWED_HOSTS",
+                r#"["cdn.example.com"]"#,
+            ),
+            ("AGENTD_AGENTS__1__INSTRUCTIONS", "Be terse."),
+            ("AGENTD_MODELS__M__TEMPERATURE", "0.5"),
+            ("AGENTD_CONFIG", "not/an/override.toml"),
+            ("OTHER__THING", "x"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let overrides = env_overrides(vars.into_iter());
+        assert_eq!(overrides.len(), 9);
+        let cfg = Config::from_toml_str_with_overrides(text, Path::new("x.toml"), &env, &overrides)
+            .unwrap();
+        assert_eq!(cfg.server.bind, "0.0.0.0:9000");
+        assert_eq!(cfg.server.max_concurrent_runs, 8);
+        assert_eq!(cfg.server.rate_limits.acp, Some(30));
+        assert_eq!(cfg.store.kind, StoreKind::Memory);
+        assert_eq!(cfg.auth.keys().collect::<Vec<_>>(), ["k1", "k2"]);
+        assert_eq!(cfg.files.urls.mode, UrlInputMode::Fetch);
+        assert_eq!(cfg.files.urls.allowed_hosts, ["cdn.example.com"]);
+        assert_eq!(cfg.agents[1].instructions.as_deref(), Some("Be terse."));
+        assert_eq!(cfg.models["m"].temperature, Some(0.5));
+
+        // Mistakes name the variable.
+        for (var, value, needle) in [
+            ("AGENTD_SERVR__BIND", "x", "AGENTD_SERVR__BIND"),
+            (
+                "AGENTD_SERVER__MAX_BODY_BYTES",
+                "lots",
+                "AGENTD_SERVER__MAX_BODY_BYTES",
+            ),
+            ("AGENTD_AGENTS__5__MODEL", "m", "not the index of one"),
+            ("AGENTD_SERVER____BIND", "x", "is not a setting"),
+            (
+                "AGENTD_SERVER__BIND__X",
+                "x",
+                "'server.bind' is not a section",
+            ),
+        ] {
+            let overrides = [(var.to_string(), value.to_string())];
+            let msg =
+                Config::from_toml_str_with_overrides(text, Path::new("x.toml"), &env, &overrides)
+                    .unwrap_err()
+                    .to_string();
+            assert!(msg.contains(needle), "{var}: {msg}");
+        }
     }
 
     #[test]

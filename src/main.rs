@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use agentd::AppState;
-use agentd::config::{Config, DEFAULT_CONFIG_PATH, StoreKind};
+use agentd::config::{Config, DEFAULT_BIND, DEFAULT_CONFIG_PATH, StoreKind};
 use agentd::engine::Engine;
 use agentd::models::ModelRegistry;
 use agentd::tools::ToolRegistry;
@@ -39,6 +39,14 @@ enum Command {
         #[arg(long, env = "AGENTD_CONFIG", default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
     },
+    /// Ask a running server whether it is live (GET /health); exit 0 if so.
+    /// The container's HEALTHCHECK, so the image needs no curl.
+    Health {
+        /// The health URL; by default /health on loopback at the port of
+        /// AGENTD_BIND (or the default bind address).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         #[arg(long)]
@@ -64,6 +72,20 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Health { url } => {
+            let url = url.unwrap_or_else(|| {
+                let bind = std::env::var("AGENTD_BIND").unwrap_or_else(|_| DEFAULT_BIND.into());
+                let port = bind.rsplit(':').next().unwrap_or("7777");
+                format!("http://127.0.0.1:{port}/health")
+            });
+            match health(&url) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{url}: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Openapi { output } => {
             let doc = match agentd::openapi().to_pretty_json() {
                 Ok(d) => d + "\n",
@@ -103,11 +125,35 @@ fn main() -> ExitCode {
     }
 }
 
+fn health(url: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(3))
+            .no_proxy()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let resp = client.get(url).send().await.map_err(|e| e.to_string())?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("answered {}", resp.status()))
+        }
+    })
+}
+
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("AGENTD_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only for a person at a terminal, never in a container's log.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     if json {
         builder.json().init();
     } else {

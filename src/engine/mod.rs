@@ -29,7 +29,8 @@ pub use message::{
     now_ms,
 };
 pub use run::{
-    ResumeRequest, RunRecord, RunRequest, RunStatus, SessionRecord, ToolDecision, ToolExecution,
+    ResumeRequest, RunCaller, RunRecord, RunRequest, RunStatus, SessionRecord, ToolDecision,
+    ToolExecution,
 };
 
 use futures::StreamExt;
@@ -68,10 +69,19 @@ pub enum EngineError {
         bytes: u64,
         limit: u64,
     },
-    /// The global limit of live runs (`server.max_concurrent_runs`) is
-    /// reached: adapters answer 429 with `Retry-After: retry_after_secs`.
-    #[error("too many runs in progress (limit {limit}); retry in {retry_after_secs} s")]
-    TooManyRuns { limit: usize, retry_after_secs: u64 },
+    /// A limit of live runs is reached: the global one
+    /// (`server.max_concurrent_runs`), or with `per_caller` the one of the
+    /// caller that asked. Adapters answer 429 with `Retry-After:
+    /// retry_after_secs`.
+    #[error(
+        "too many runs in progress{} (limit {limit}); retry in {retry_after_secs} s",
+        if *.per_caller { " for this caller" } else { "" }
+    )]
+    TooManyRuns {
+        limit: usize,
+        per_caller: bool,
+        retry_after_secs: u64,
+    },
     /// The server is shutting down and starts no new runs: adapters answer 503.
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -117,19 +127,37 @@ pub struct Engine {
     tasks: TaskTracker,
     /// Top-level runs holding a slot (team members ride on their team's).
     active: Arc<AtomicUsize>,
+    /// The same, counted per caller (`RunCaller::id`) that has any.
+    per_caller: CallerCounts,
     stopping: AtomicBool,
 }
 
 /// What a client refused by the run limit is told to wait before retrying.
 const RETRY_AFTER_SECS: u64 = 2;
 
-/// A top-level run's place under `server.max_concurrent_runs`, given back
-/// when the run's task ends (or when it fails to start).
-struct RunSlot(Arc<AtomicUsize>);
+/// Live top-level runs per caller id.
+type CallerCounts = Arc<Mutex<HashMap<String, usize>>>;
+
+/// A top-level run's place under `server.max_concurrent_runs` and its
+/// caller's limit, given back when the run's task ends (or when it fails to
+/// start).
+struct RunSlot {
+    active: Arc<AtomicUsize>,
+    caller: Option<(CallerCounts, String)>,
+}
 
 impl Drop for RunSlot {
     fn drop(&mut self) {
-        let left = self.0.fetch_sub(1, Ordering::SeqCst) - 1;
+        if let Some((counts, id)) = &self.caller {
+            let mut counts = counts.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = counts.get_mut(id) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    counts.remove(id);
+                }
+            }
+        }
+        let left = self.active.fetch_sub(1, Ordering::SeqCst) - 1;
         metrics::active_runs(left);
     }
 }
@@ -180,6 +208,7 @@ impl Engine {
             live: Mutex::new(HashMap::new()),
             tasks: TaskTracker::new(),
             active: Arc::new(AtomicUsize::new(0)),
+            per_caller: Arc::new(Mutex::new(HashMap::new())),
             stopping: AtomicBool::new(false),
         })
     }
@@ -263,10 +292,33 @@ impl Engine {
         self.active.load(Ordering::SeqCst)
     }
 
-    /// Takes a run slot, or says why not (limit reached, shutting down).
-    fn acquire_slot(&self) -> Result<RunSlot, EngineError> {
+    /// Top-level runs of this caller live right now.
+    pub fn active_runs_of(&self, caller_id: &str) -> usize {
+        self.per_caller
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(caller_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Takes a run slot, or says why not (a limit reached, shutting down).
+    fn acquire_slot(&self, caller: Option<&RunCaller>) -> Result<RunSlot, EngineError> {
         if self.stopping.load(Ordering::SeqCst) {
             return Err(EngineError::ShuttingDown);
+        }
+        // The caller's count first, under its lock: a refusal there must not
+        // have taken a global slot.
+        let mut counts = self.per_caller.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = caller {
+            let mine = counts.get(&c.id).copied().unwrap_or(0);
+            if c.max_concurrent_runs > 0 && mine >= c.max_concurrent_runs {
+                return Err(EngineError::TooManyRuns {
+                    limit: c.max_concurrent_runs,
+                    per_caller: true,
+                    retry_after_secs: RETRY_AFTER_SECS,
+                });
+            }
         }
         let limit = self.config.server.max_concurrent_runs;
         let taken = self
@@ -276,10 +328,18 @@ impl Engine {
             })
             .map_err(|_| EngineError::TooManyRuns {
                 limit,
+                per_caller: false,
                 retry_after_secs: RETRY_AFTER_SECS,
             })?;
         metrics::active_runs(taken + 1);
-        Ok(RunSlot(self.active.clone()))
+        let caller = caller.map(|c| {
+            *counts.entry(c.id.clone()).or_insert(0) += 1;
+            (self.per_caller.clone(), c.id.clone())
+        });
+        Ok(RunSlot {
+            active: self.active.clone(),
+            caller,
+        })
     }
 
     fn live_run(&self, run_id: &str) -> Option<Arc<LiveRun>> {
@@ -360,7 +420,7 @@ impl Engine {
         }
         // Before anything is recorded, so a refused run leaves no trace.
         let slot = match parent {
-            None => Some(self.acquire_slot()?),
+            None => Some(self.acquire_slot(req.caller.as_ref())?),
             Some(_) => None,
         };
         // Ids we make are fresh UUIDs: only a client's id can be taken
@@ -555,7 +615,7 @@ impl Engine {
         let mut record = record;
         record.files.extend(follow_up.files);
         let slot = match record.parent_run_id {
-            None => Some(self.acquire_slot()?),
+            None => Some(self.acquire_slot(req.caller.as_ref())?),
             Some(_) => None,
         };
         let mut transcript = record.messages.clone();

@@ -36,6 +36,18 @@ pub struct RunRequest {
     /// Opaque label of the adapter that created the run (for listings and
     /// metrics); the engine never branches on it.
     pub origin: String,
+    /// Who asked, for their own limit of live runs; none: only the global
+    /// limit applies.
+    pub caller: Option<RunCaller>,
+}
+
+/// Whoever starts or resumes a run, as far as the engine's run limits care:
+/// an opaque id (the HTTP layer uses one per API key) and how many live
+/// top-level runs that caller may have at once (0 = no limit of its own).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunCaller {
+    pub id: String,
+    pub max_concurrent_runs: usize,
 }
 
 /// Answers to an awaiting run.
@@ -48,6 +60,8 @@ pub struct ResumeRequest {
     pub decisions: Vec<ToolDecision>,
     /// A follow-up message from the user, if any.
     pub message: Option<Message>,
+    /// Who resumes it: the resumed run counts against their limit.
+    pub caller: Option<RunCaller>,
 }
 
 /// A person's answer to a call waiting for approval.

@@ -47,6 +47,10 @@ impl Shape {
             Shape::AgentOs => json!({"detail": message, "error_code": agentos_code(status)}),
             Shape::Agui => json!({"detail": message}),
             Shape::Acp => json!({"code": acp_code(status), "message": message, "data": null}),
+            // Codegen's 429 also carries the older schema's `detail`.
+            Shape::Codegen if status == StatusCode::TOO_MANY_REQUESTS => json!({
+                "message": message, "detail": "Rate limit exceeded", "status_code": status.as_u16()
+            }),
             Shape::Codegen => json!({"message": message, "status_code": status.as_u16()}),
         }
     }
@@ -81,6 +85,15 @@ fn acp_code(status: StatusCode) -> &'static str {
 /// A complete error response for `path`.
 pub fn response(path: &str, status: StatusCode, message: &str) -> Response {
     (status, Json(Shape::for_path(path).body(status, message))).into_response()
+}
+
+/// What a client refused by a limit of live runs (the engine's
+/// `TooManyRuns`) is told, the same in every protocol.
+pub fn run_limit_message(limit: usize, per_caller: bool, retry_after_secs: u64) -> String {
+    let whose = if per_caller { " for this API key" } else { "" };
+    format!(
+        "Too many runs in progress{whose} (at most {limit} at once); retry in {retry_after_secs} seconds"
+    )
 }
 
 /// A 429 (or 503) telling the client when to come back.

@@ -2,6 +2,7 @@
 //! layers, health, and the OpenAPI document built from the handlers.
 
 pub mod auth;
+pub mod callers;
 pub mod errors;
 pub mod keys;
 pub mod limits;
@@ -130,6 +131,7 @@ pub fn app(state: AppState) -> Router {
     let max_body = server.max_body_bytes;
     let timeout = Duration::from_secs(server.request_timeout_secs);
     let keys = auth::ApiKeys::from_config(&state.config().auth);
+    let callers = callers::Callers::from_config(state.config());
     let state_cors = server.cors_allowed_origins.clone();
     let (router, mut doc) = routes().split_for_parts();
     finish_document(&mut doc);
@@ -144,12 +146,14 @@ pub fn app(state: AppState) -> Router {
         // echoed on the way out; metrics see the final status; `reshape`
         // turns the plain-text refusals of the layers below it (413, 408,
         // unknown routes) into the protocol's error shape; auth comes
-        // before the limits so an anonymous client learns nothing else.
+        // before the limits so an anonymous client learns nothing else;
+        // per-caller rate limits come right after it, before any work.
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(from_fn(move |req: Request, next| {
             limits::timeout(timeout, req, next)
         }))
+        .layer(from_fn_with_state(callers, callers::limit))
         .layer(from_fn_with_state(keys, auth::require_key))
         .layer(from_fn(errors::reshape))
         .layer(from_fn(metrics::track))

@@ -29,7 +29,17 @@ impl RateLimiter {
         self.check_at(key, Instant::now())
     }
 
+    /// As `check`, with a limit of its own for this call (callers with
+    /// different limits can share one limiter).
+    pub fn check_limit(&self, key: &str, limit: u32) -> Result<(), Duration> {
+        self.check_at_limit(key, Instant::now(), limit.max(1) as usize)
+    }
+
     fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
+        self.check_at_limit(key, now, self.limit)
+    }
+
+    fn check_at_limit(&self, key: &str, now: Instant, limit: usize) -> Result<(), Duration> {
         let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
         // Forget callers whose window has fully passed, so the map stays as
         // small as the set of recently active keys.
@@ -44,7 +54,7 @@ impl RateLimiter {
         {
             log.pop_front();
         }
-        if log.len() >= self.limit {
+        if log.len() >= limit {
             let oldest = log.front().copied().unwrap_or(now);
             return Err(self.window.saturating_sub(now.duration_since(oldest)));
         }

@@ -798,7 +798,7 @@ async fn binary_parts_reach_the_agent_as_attachments() {
         output_text(&run),
         "You said: look I received: pic.png (image/png)."
     );
-    // A document by URL is never fetched: refused with an ACP error naming it.
+    // URL inputs are off by default: refused with an ACP error naming the file.
     let input = json!([{"role": "user", "parts": [
         {"content_type": "text/plain", "content": "read"},
         {"name": "doc.pdf", "content_type": "application/pdf", "content_url": "https://example.com/doc.pdf"},

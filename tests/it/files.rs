@@ -448,7 +448,9 @@ async fn long_documents_are_cut_and_marked() {
 #[tokio::test]
 async fn adapters_attachments_are_prepared_by_the_engine() {
     use agentd::engine::{Attachment, EngineError, MediaKind, Message, RunRequest};
-    let (mock, server) = start("").await;
+    // Image URLs handed to the model as they are (see url_inputs.rs for
+    // the default, which refuses them, and for fetching).
+    let (mock, server) = start("[files.urls]\nmode = \"pass\"\n").await;
     let b64 = base64::engine::general_purpose::STANDARD;
     let attachment =
         |kind, mime: &str, name: &str, data: Option<String>, url: Option<&str>| Attachment {
@@ -521,7 +523,7 @@ async fn adapters_attachments_are_prepared_by_the_engine() {
         .collect();
     assert_eq!(kinds, [("shot", "image/png"), ("remote", "image/png")]);
 
-    // A document by URL is not fetched: a typed error naming it.
+    // A document by URL cannot be passed on: a typed error naming it.
     let mut input = Message::user("Read this");
     input.attachments = vec![attachment(
         MediaKind::Document,
@@ -543,7 +545,7 @@ async fn adapters_attachments_are_prepared_by_the_engine() {
     match err {
         EngineError::UnsupportedMedia { file, reason } => {
             assert_eq!(file, "paper.pdf");
-            assert!(reason.contains("does not fetch file URLs"), "{reason}");
+            assert!(reason.contains("passes only image URLs"), "{reason}");
         }
         other => panic!("unexpected error {other}"),
     }

@@ -3,12 +3,15 @@
 //! documents turned into text the model reads with the file name, images and
 //! audio kept as media parts when the model takes them, everything else
 //! refused with the file named (or, if configured, passed as a reference).
+//! Files given by URL are first fetched (or refused) by `fetch`, as the
+//! config allows.
 //!
 //! Depends on the config and the `Model` capability check only; it must
-//! never know HTTP or any protocol's shapes.
+//! never know HTTP servers or any protocol's shapes.
 
 mod detect;
 mod extract;
+mod fetch;
 
 use std::sync::Arc;
 
@@ -31,7 +34,7 @@ pub struct FileSummary {
     /// The detected type (from the bytes when they tell).
     pub mime_type: String,
     pub kind: MediaKind,
-    /// Decoded size; 0 for a file given by URL.
+    /// Decoded size; 0 for a file given by URL and not fetched.
     pub bytes: u64,
     /// For documents: characters of text given to the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,12 +66,14 @@ const LENIENT_URL_SAFE: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// Prepares a run's input. Parsing documents is CPU work, so it runs on the
-/// blocking pool; messages without attachments pass straight through.
+/// Prepares a run's input: files given by URL are fetched or refused as the
+/// config says, then every file is read. Parsing documents is CPU work, so
+/// it runs on the blocking pool; messages without attachments pass straight
+/// through.
 pub async fn prepare(
     config: &FilesConfig,
     model: &Arc<dyn Model>,
-    messages: Vec<Message>,
+    mut messages: Vec<Message>,
 ) -> Result<Prepared, EngineError> {
     if messages.iter().all(|m| m.attachments.is_empty()) {
         return Ok(Prepared {
@@ -76,6 +81,7 @@ pub async fn prepare(
             files: Vec::new(),
         });
     }
+    fetch::resolve(config, &mut messages).await?;
     let config = config.clone();
     let model = model.clone();
     tokio::task::spawn_blocking(move || prepare_blocking(&config, model.as_ref(), messages))
@@ -96,7 +102,9 @@ enum Handled {
     Reference(String),
 }
 
-pub fn prepare_blocking(
+/// Reads attachments that carry their content (or, in pass mode, an image
+/// URL); `fetch::resolve` has already dealt with every other URL.
+fn prepare_blocking(
     config: &FilesConfig,
     model: &dyn Model,
     messages: Vec<Message>,
@@ -172,8 +180,7 @@ fn handle(
             limit: config.max_request_bytes,
         });
     }
-    let detected = detect::detect(&bytes, &attachment.mime_type, attachment.name.as_deref())
-        .map_err(&refuse)?;
+    let detected = detect::detect(&bytes, &attachment.mime_type, Some(&name)).map_err(&refuse)?;
     let mut summary = FileSummary {
         name: name.clone(),
         mime_type: detected.mime_type.clone(),
@@ -182,7 +189,8 @@ fn handle(
         extracted_chars: None,
         truncated: false,
         reference: false,
-        url: None,
+        // Where a fetched file came from.
+        url: attachment.url.clone(),
     };
     let kept = Attachment {
         kind: detected.kind,
@@ -229,9 +237,8 @@ fn handle(
     }
 }
 
-/// A file given by URL. The engine fetches nothing: image URLs go to
-/// models that take images (the provider fetches them); anything else can
-/// only be referenced.
+/// A file given by URL in pass mode: image URLs go to models that take
+/// images (the provider fetches them); anything else can only be referenced.
 fn by_url(
     config: &FilesConfig,
     model: &dyn Model,
@@ -239,11 +246,12 @@ fn by_url(
     name: &str,
     url: &str,
 ) -> Result<(Handled, FileSummary), EngineError> {
+    let generic = |m: &str| !m.contains('/') || m == "application/octet-stream";
     let mut guessed = detect::guess(&attachment.mime_type, attachment.name.as_deref());
-    if !guessed.mime_type.contains('/') {
+    if generic(&guessed.mime_type) {
         guessed = detect::guess(&guessed.mime_type, url_file_name(url).as_deref());
     }
-    if attachment.kind == MediaKind::Image && !guessed.mime_type.contains('/') {
+    if attachment.kind == MediaKind::Image && generic(&guessed.mime_type) {
         guessed.kind = MediaKind::Image;
     }
     let summary = FileSummary {
@@ -274,8 +282,8 @@ fn by_url(
             guessed.mime_type
         )
     } else {
-        "it is given by URL, and this server does not fetch file URLs (only images can be \
-         passed to the model by URL)"
+        "it is given by URL, and this server passes only image URLs to the model \
+         (files.urls.mode = \"pass\")"
             .to_string()
     };
     let refuse = |reason: String| EngineError::UnsupportedMedia {

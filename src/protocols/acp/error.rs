@@ -37,8 +37,11 @@ pub enum AcpError {
     #[error("{0}")]
     PayloadTooLarge(String),
     /// 429 `server_error` with Retry-After: the server runs as many runs as it may.
-    #[error("Too many runs in progress; retry in {0} seconds")]
-    TooManyRuns(u64),
+    #[error("{message}")]
+    TooManyRuns {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 503 `server_error`: the server is shutting down.
     #[error("The server is shutting down")]
     Unavailable,
@@ -68,7 +71,7 @@ impl AcpError {
             AcpError::Conflict(_) => StatusCode::CONFLICT,
             AcpError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AcpError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AcpError::TooManyRuns(_) => StatusCode::TOO_MANY_REQUESTS,
+            AcpError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
             AcpError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             AcpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -95,7 +98,11 @@ impl IntoResponse for AcpError {
             tracing::error!(error = %detail, "internal error");
         }
         let mut resp = (self.status(), Json(self.body())).into_response();
-        if let AcpError::TooManyRuns(secs) = self {
+        if let AcpError::TooManyRuns {
+            retry_after_secs: secs,
+            ..
+        } = self
+        {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
         }
@@ -118,8 +125,17 @@ impl From<EngineError> for AcpError {
             e @ EngineError::UnsupportedMedia { .. } => AcpError::BadRequest(e.to_string()),
             e @ EngineError::TooLarge { .. } => AcpError::PayloadTooLarge(e.to_string()),
             EngineError::TooManyRuns {
-                retry_after_secs, ..
-            } => AcpError::TooManyRuns(retry_after_secs),
+                limit,
+                per_caller,
+                retry_after_secs,
+            } => AcpError::TooManyRuns {
+                message: crate::http::errors::run_limit_message(
+                    limit,
+                    per_caller,
+                    retry_after_secs,
+                ),
+                retry_after_secs,
+            },
             EngineError::ShuttingDown => AcpError::Unavailable,
             EngineError::Store(e) => AcpError::Internal(e.to_string()),
         }

@@ -15,7 +15,7 @@ mod extract;
 mod fold;
 mod wire;
 
-use axum::extract::{OriginalUri, RawQuery, State};
+use axum::extract::{Extension, OriginalUri, RawQuery, State};
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
@@ -33,7 +33,8 @@ pub use wire::{AgentManifest, Run};
 
 use crate::config::{AgentConfig, TeamConfig};
 use crate::engine::{
-    CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunRecord, RunRequest,
+    CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunRecord,
+    RunRequest,
 };
 use crate::http::{AppState, sse};
 use crate::store::RunFilter;
@@ -264,6 +265,7 @@ fn event_stream(state: &AppState, mut view: RunView, mut events: EventStream) ->
         (status = 422, body = ErrorBody)))]
 async fn create_run(
     State(state): State<AppState>,
+    caller: Option<Extension<RunCaller>>,
     AcpJson(req): AcpJson<wire::RunCreateRequest>,
 ) -> Result<Response, AcpError> {
     find_runnable(&state, &req.agent_name)?;
@@ -293,6 +295,7 @@ async fn create_run(
             input,
             session_id: session_id.map(|s| s.to_string()),
             origin: "acp".into(),
+            caller: caller.map(|c| c.0),
             ..Default::default()
         })
         .await?;
@@ -344,6 +347,7 @@ async fn get_run(
 async fn resume_run(
     State(state): State<AppState>,
     AcpPath(run_id): AcpPath<Uuid>,
+    caller: Option<Extension<RunCaller>>,
     AcpJson(req): AcpJson<wire::RunResumeRequest>,
 ) -> Result<Response, AcpError> {
     let run_id = run_id.to_string();
@@ -378,6 +382,7 @@ async fn resume_run(
                 tool_results,
                 decisions,
                 message: None,
+                caller: caller.map(|c| c.0),
             },
         )
         .await?;

@@ -32,8 +32,11 @@ pub enum AgentOsError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
-    #[error("Too many runs in progress; retry in {0} seconds")]
-    TooManyRuns(u64),
+    #[error("{message}")]
+    TooManyRuns {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("The server is shutting down")]
     ShuttingDown,
     #[error("Internal server error ({0})")]
@@ -98,7 +101,9 @@ impl IntoResponse for AgentOsError {
             AgentOsError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
             }
-            AgentOsError::TooManyRuns(_) => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
+            AgentOsError::TooManyRuns { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")
+            }
             AgentOsError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
             AgentOsError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR")
@@ -128,7 +133,11 @@ impl IntoResponse for AgentOsError {
             }),
         )
             .into_response();
-        if let AgentOsError::TooManyRuns(secs) = self {
+        if let AgentOsError::TooManyRuns {
+            retry_after_secs: secs,
+            ..
+        } = self
+        {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
@@ -153,8 +162,17 @@ impl From<EngineError> for AgentOsError {
             e @ EngineError::UnsupportedMedia { .. } => AgentOsError::BadRequest(sentence(&e)),
             e @ EngineError::TooLarge { .. } => AgentOsError::PayloadTooLarge(sentence(&e)),
             EngineError::TooManyRuns {
-                retry_after_secs, ..
-            } => AgentOsError::TooManyRuns(retry_after_secs),
+                limit,
+                per_caller,
+                retry_after_secs,
+            } => AgentOsError::TooManyRuns {
+                message: crate::http::errors::run_limit_message(
+                    limit,
+                    per_caller,
+                    retry_after_secs,
+                ),
+                retry_after_secs,
+            },
             EngineError::ShuttingDown => AgentOsError::ShuttingDown,
             EngineError::Store(e) => AgentOsError::Internal(e.to_string()),
         }

@@ -13,7 +13,8 @@ use super::error::AgentOsError;
 use super::form::{self, Form};
 use super::wire::{self, BackgroundRun};
 use crate::engine::{
-    EngineError, EventStream, Message, ResumeRequest, Role, RunRecord, RunRequest, ToolDecision,
+    EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunRecord, RunRequest,
+    ToolDecision,
 };
 use crate::http::{AppState, sse};
 use crate::store::RunFilter;
@@ -67,6 +68,7 @@ pub async fn create(
     id: &str,
     req: Request,
 ) -> Result<Response, AgentOsError> {
+    let caller = req.extensions().get::<RunCaller>().cloned();
     let form = Form::from_request(req, &state.config().files).await?;
     let message = form.required("message")?;
     let stream = form.bool("stream", kind.stream_default())?;
@@ -88,6 +90,7 @@ pub async fn create(
             user_id: form.text("user_id"),
             metadata,
             origin: "agentos".into(),
+            caller,
             ..Default::default()
         })
         .await?;
@@ -236,6 +239,7 @@ pub async fn continue_run(
     req: Request,
 ) -> Result<Response, AgentOsError> {
     kind.check(state, id)?;
+    let caller = req.extensions().get::<RunCaller>().cloned();
     let form = Form::from_request(req, &state.config().files).await?;
     let session_id = form
         .text("session_id")
@@ -259,6 +263,7 @@ pub async fn continue_run(
                 tool_results,
                 decisions,
                 message,
+                caller,
             },
         )
         .await?;

@@ -43,8 +43,11 @@ pub enum AguiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     /// 429 with Retry-After: the server runs as many runs as it may.
-    #[error("Too many runs in progress; retry in {0} seconds")]
-    TooManyRuns(u64),
+    #[error("{message}")]
+    TooManyRuns {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 503: the server is shutting down.
     #[error("The server is shutting down")]
     Unavailable,
@@ -70,7 +73,10 @@ impl IntoResponse for AguiError {
             AguiError::BadRequest(m) => (StatusCode::BAD_REQUEST, Value::String(m)),
             AguiError::Conflict(m) => (StatusCode::CONFLICT, Value::String(m)),
             AguiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, Value::String(m)),
-            AguiError::TooManyRuns(secs) => {
+            AguiError::TooManyRuns {
+                retry_after_secs: secs,
+                ..
+            } => {
                 let mut resp = (
                     StatusCode::TOO_MANY_REQUESTS,
                     Json(ErrorBody {
@@ -118,8 +124,17 @@ impl From<EngineError> for AguiError {
             EngineError::UnsupportedMedia { .. } => AguiError::BadRequest(e.to_string()),
             EngineError::TooLarge { .. } => AguiError::PayloadTooLarge(e.to_string()),
             EngineError::TooManyRuns {
-                retry_after_secs, ..
-            } => AguiError::TooManyRuns(retry_after_secs),
+                limit,
+                per_caller,
+                retry_after_secs,
+            } => AguiError::TooManyRuns {
+                message: crate::http::errors::run_limit_message(
+                    limit,
+                    per_caller,
+                    retry_after_secs,
+                ),
+                retry_after_secs,
+            },
             EngineError::ShuttingDown => AguiError::Unavailable,
         }
     }

@@ -17,7 +17,7 @@ mod translate;
 mod wire;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::response::{Json, Response};
 use futures::StreamExt;
 use serde::Serialize;
@@ -29,7 +29,7 @@ use utoipa_axum::routes;
 pub use error::{AguiError, ErrorBody, FieldError};
 pub use input::RunAgentInput;
 
-use crate::engine::{EngineError, ResumeRequest, RunHandle, RunRequest, ToolDecision};
+use crate::engine::{EngineError, ResumeRequest, RunCaller, RunHandle, RunRequest, ToolDecision};
 use crate::http::{AppState, sse};
 use translate::Translator;
 
@@ -64,6 +64,7 @@ async fn status() -> Json<Status> {
         (status = 422, description = "Invalid body (FastAPI validation shape)", body = ErrorBody)))]
 async fn run_default_agent(
     State(state): State<AppState>,
+    caller: Option<Extension<RunCaller>>,
     body: Bytes,
 ) -> Result<Response, AguiError> {
     let agent_id = state
@@ -71,7 +72,7 @@ async fn run_default_agent(
         .agui_default_agent()
         .map(str::to_string)
         .ok_or_else(|| AguiError::AgentNotFound("default".into()))?;
-    run(&state, agent_id, &body).await
+    run(&state, agent_id, caller.map(|c| c.0), &body).await
 }
 
 /// Run an agent or team by id.
@@ -85,12 +86,18 @@ async fn run_default_agent(
 async fn run_agent(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
+    caller: Option<Extension<RunCaller>>,
     body: Bytes,
 ) -> Result<Response, AguiError> {
-    run(&state, agent_id, &body).await
+    run(&state, agent_id, caller.map(|c| c.0), &body).await
 }
 
-async fn run(state: &AppState, agent_id: String, body: &[u8]) -> Result<Response, AguiError> {
+async fn run(
+    state: &AppState,
+    agent_id: String,
+    caller: Option<RunCaller>,
+    body: &[u8],
+) -> Result<Response, AguiError> {
     // As FastAPI does: the body is validated before anything else.
     let input = input::parse(body)?;
     if !state.engine.is_runnable(&agent_id) {
@@ -105,7 +112,7 @@ async fn run(state: &AppState, agent_id: String, body: &[u8]) -> Result<Response
         }]));
     }
     if !input.resume.is_empty() {
-        return resume(state, agent_id, &input).await;
+        return resume(state, agent_id, caller, &input).await;
     }
     let conversation = input.conversation();
     let request = RunRequest {
@@ -119,6 +126,7 @@ async fn run(state: &AppState, agent_id: String, body: &[u8]) -> Result<Response
         state: input.shared_state(),
         metadata: None,
         origin: "agui".into(),
+        caller,
         ..Default::default()
     };
     let handle = start(state, request).await?;
@@ -138,6 +146,7 @@ async fn run(state: &AppState, agent_id: String, body: &[u8]) -> Result<Response
 async fn resume(
     state: &AppState,
     agent_id: String,
+    caller: Option<RunCaller>,
     input: &RunAgentInput,
 ) -> Result<Response, AguiError> {
     let field = |i: usize, key: &str, msg: String, value: Option<serde_json::Value>| {
@@ -228,6 +237,7 @@ async fn resume(
                 tool_results,
                 decisions,
                 message: None,
+                caller,
             },
         )
         .await?;

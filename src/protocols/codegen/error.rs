@@ -52,8 +52,10 @@ pub enum CodegenError {
     UserNotFound,
     #[error("{0}")]
     Conflict(String),
-    #[error("Request body too large.")]
-    PayloadTooLarge,
+    /// 413: the body, or (with the engine's reason naming the file) one of
+    /// the images, is over a limit.
+    #[error("{}", .0.as_deref().unwrap_or("Request body too large."))]
+    PayloadTooLarge(Option<String>),
     #[error("validation failed")]
     Validation(Vec<ValidationIssue>),
     #[error("Rate limit exceeded. Please try again later.")]
@@ -101,7 +103,7 @@ impl IntoResponse for CodegenError {
                 StatusCode::NOT_FOUND
             }
             CodegenError::Conflict(_) => StatusCode::CONFLICT,
-            CodegenError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            CodegenError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CodegenError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CodegenError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             CodegenError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -162,12 +164,24 @@ impl From<EngineError> for CodegenError {
                     Value::Null,
                 ))
             }
-            EngineError::TooLarge { .. } => CodegenError::PayloadTooLarge,
+            e @ EngineError::TooLarge { .. } => {
+                CodegenError::PayloadTooLarge(Some(format!("{}.", sentence(&e))))
+            }
             EngineError::TooManyRuns {
                 retry_after_secs, ..
             } => CodegenError::RateLimited { retry_after_secs },
             EngineError::ShuttingDown => CodegenError::Unavailable,
             other => CodegenError::Internal(other.to_string()),
         }
+    }
+}
+
+/// An engine message as a sentence, as Codegen's own messages are written.
+fn sentence(e: &EngineError) -> String {
+    let text = e.to_string();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => text,
     }
 }

@@ -23,7 +23,8 @@ use serde_json::Value;
 
 use super::error::CodegenError;
 use crate::engine::{
-    Engine, Message, ResumeRequest, RunRecord, RunRequest, RunStatus, SessionRecord, new_id, now_ms,
+    Engine, Message, ResumeRequest, RunCaller, RunRecord, RunRequest, RunStatus, SessionRecord,
+    new_id, now_ms,
 };
 use crate::store::{SessionFilter, StoreError};
 
@@ -58,7 +59,7 @@ impl Ledger {
         self.runs.last().map(String::as_str)
     }
 
-    fn run_request(&self, run_id: &str, input: Message) -> RunRequest {
+    fn run_request(&self, run_id: &str, input: Message, caller: Option<RunCaller>) -> RunRequest {
         RunRequest {
             agent_id: self.agent_id.clone(),
             input: vec![input],
@@ -68,6 +69,7 @@ impl Ledger {
             metadata: self.metadata.clone(),
             model: self.model.clone(),
             origin: ORIGIN.into(),
+            caller,
             ..Default::default()
         }
     }
@@ -131,6 +133,7 @@ impl Ledgers {
         quota: Option<u64>,
         mut ledger: Ledger,
         input: Message,
+        caller: Option<RunCaller>,
     ) -> Result<(Ledger, RunRecord), CodegenError> {
         let mut next = self.next.lock().await;
         let all = self.all(engine).await?;
@@ -174,7 +177,10 @@ impl Ledgers {
             updated_at: now,
         };
         store.put_session(&session).await.map_err(store_err)?;
-        match engine.start(ledger.run_request(&run_id, input)).await {
+        match engine
+            .start(ledger.run_request(&run_id, input, caller))
+            .await
+        {
             Ok(handle) => Ok((ledger, handle.record())),
             Err(e) => {
                 if let Err(e) = store.delete_session(&session.session_id).await {
@@ -194,6 +200,7 @@ impl Ledgers {
         org_id: i64,
         id: u64,
         message: Message,
+        caller: Option<RunCaller>,
     ) -> Result<(Ledger, RunRecord), CodegenError> {
         let _guard = self.next.lock().await;
         let store = engine.store();
@@ -220,6 +227,7 @@ impl Ledgers {
                         &latest_id,
                         ResumeRequest {
                             message: Some(message),
+                            caller,
                             ..Default::default()
                         },
                     )
@@ -235,7 +243,10 @@ impl Ledgers {
                 let before = session.metadata.clone();
                 session.metadata = Some(serde_json::json!({ METADATA_KEY: &ledger }));
                 store.put_session(&session).await.map_err(store_err)?;
-                match engine.start(ledger.run_request(&run_id, message)).await {
+                match engine
+                    .start(ledger.run_request(&run_id, message, caller))
+                    .await
+                {
                     Ok(handle) => Ok((ledger, handle.record())),
                     Err(e) => {
                         session.metadata = before;

@@ -31,7 +31,7 @@ use error::ValidationIssue;
 use ledger::{Ledger, Ledgers};
 
 use crate::config::{CodegenOrganization, CodegenUser, Config};
-use crate::engine::{Engine, Event, Message, RunRecord};
+use crate::engine::{Engine, Event, Message, RunCaller, RunRecord};
 use crate::http::AppState;
 
 /// Per-app Codegen state, shared by the handlers through an extension so the
@@ -134,7 +134,7 @@ async fn events_so_far(engine: &Engine, run_id: &str) -> Result<Vec<Arc<Event>>,
 fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, CodegenError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            CodegenError::PayloadTooLarge
+            CodegenError::PayloadTooLarge(None)
         } else {
             CodegenError::invalid(ValidationIssue::new(
                 vec![json!("body")],
@@ -227,6 +227,7 @@ async fn create_agent_run(
     Extension(rt): Rt,
     Path(org_id): Path<String>,
     headers: HeaderMap,
+    run_caller: Option<Extension<RunCaller>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
     let org_id = wire::path_int("org_id", &org_id)?;
@@ -237,7 +238,13 @@ async fn create_agent_run(
     let (ledger, message) = plan_create(state.config(), &caller, org, input)?;
     let (ledger, record) = rt
         .ledgers
-        .create(&state.engine, org.run_quota, ledger, message)
+        .create(
+            &state.engine,
+            org.run_quota,
+            ledger,
+            message,
+            run_caller.map(|c| c.0),
+        )
         .await?;
     Ok(Json(view(&state, &headers, &ledger, Some(&record))))
 }
@@ -332,6 +339,7 @@ async fn resume_agent_run(
     Extension(rt): Rt,
     Path(org_id): Path<String>,
     headers: HeaderMap,
+    run_caller: Option<Extension<RunCaller>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
     let org_id = wire::path_int("org_id", &org_id)?;
@@ -342,7 +350,13 @@ async fn resume_agent_run(
     message.attachments = input.images;
     let (ledger, record) = rt
         .ledgers
-        .resume(&state.engine, org_id, input.agent_run_id, message)
+        .resume(
+            &state.engine,
+            org_id,
+            input.agent_run_id,
+            message,
+            run_caller.map(|c| c.0),
+        )
         .await?;
     Ok(Json(view(&state, &headers, &ledger, Some(&record))))
 }

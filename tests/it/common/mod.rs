@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod clients;
+pub mod file_server;
 pub mod fixtures;
 pub mod mcp_server;
 pub mod mock_anthropic;

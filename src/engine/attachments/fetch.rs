@@ -1,0 +1,422 @@
+//! Files given by URL, made into files given by content before anything
+//! else looks at them: every protocol's URL inputs (ACP `content_url`,
+//! AG-UI image and binary URLs) pass here, once, in the engine.
+//!
+//! What the config allows decides: refuse every URL (the default), hand
+//! image URLs to the model as they are, or download the file. A download is
+//! held to the host allow-list, to public addresses (unless private ones are
+//! allowed: the server must not become a way into its own network), to the
+//! per-file size limit while the body streams in, and to a time limit; the
+//! resolved addresses are pinned for the connection and every redirect is
+//! checked like the first URL. Every refusal names the file.
+//!
+//! Depends on the config and the engine's error and message types; never on
+//! HTTP servers or protocols.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures::StreamExt;
+
+use super::super::EngineError;
+use super::super::message::{Attachment, Message};
+use crate::config::{FilesConfig, UrlInputMode, UrlInputsConfig};
+
+/// Resolves the URL attachments of `messages` as the config says: data
+/// URLs become content; in fetch mode every other URL is downloaded; in
+/// pass mode they are left for the model; off, the first one is refused.
+pub async fn resolve(config: &FilesConfig, messages: &mut [Message]) -> Result<(), EngineError> {
+    let mut index = 0usize;
+    for message in messages.iter_mut() {
+        for attachment in message.attachments.iter_mut() {
+            index += 1;
+            if attachment.data.is_some() {
+                continue;
+            }
+            let Some(url) = attachment.url.clone() else {
+                continue;
+            };
+            if url.starts_with("data:") {
+                // Content in URL form: nothing to fetch.
+                attachment.data = Some(url);
+                attachment.url = None;
+                continue;
+            }
+            let name = file_name(attachment, index);
+            match config.urls.mode {
+                UrlInputMode::Pass => {}
+                UrlInputMode::Off => {
+                    return Err(refuse(
+                        &name,
+                        format!(
+                            "it is given by URL ({}), and URL inputs are disabled on this \
+                             server; send the file's content instead",
+                            shown(&url)
+                        ),
+                    ));
+                }
+                UrlInputMode::Fetch => {
+                    let fetched = fetch(&config.urls, config.max_file_bytes, &name, &url).await?;
+                    let declared = attachment.mime_type.trim().to_ascii_lowercase();
+                    if declared.is_empty() || declared == "application/octet-stream" {
+                        attachment.mime_type = fetched.content_type.unwrap_or_default();
+                    }
+                    if attachment
+                        .name
+                        .as_deref()
+                        .is_none_or(|n| n.trim().is_empty())
+                    {
+                        attachment.name = Some(name);
+                    }
+                    attachment.data =
+                        Some(base64::engine::general_purpose::STANDARD.encode(&fetched.bytes));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The name a URL attachment is reported under: its own, else the last
+/// segment of its URL, else its position.
+fn file_name(attachment: &Attachment, index: usize) -> String {
+    attachment
+        .name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| attachment.url.as_deref().and_then(super::url_file_name))
+        .unwrap_or_else(|| format!("attachment {index}"))
+}
+
+fn refuse(name: &str, reason: String) -> EngineError {
+    EngineError::UnsupportedMedia {
+        file: name.to_string(),
+        reason,
+    }
+}
+
+/// A URL as it may appear in an error: without credentials or query (which
+/// often carry tokens), and not unreasonably long.
+fn shown(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            let s = u.to_string();
+            if s.len() > 200 {
+                format!("{}...", &s[..s.floor_char_boundary(200)])
+            } else {
+                s
+            }
+        }
+        Err(_) => "an invalid URL".to_string(),
+    }
+}
+
+struct Fetched {
+    bytes: Vec<u8>,
+    content_type: Option<String>,
+}
+
+async fn fetch(
+    cfg: &UrlInputsConfig,
+    limit: u64,
+    name: &str,
+    url: &str,
+) -> Result<Fetched, EngineError> {
+    let secs = cfg.timeout_secs;
+    match tokio::time::timeout(
+        Duration::from_secs(secs),
+        fetch_following(cfg, limit, name, url),
+    )
+    .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(refuse(
+            name,
+            format!("fetching {} took longer than {secs} s", shown(url)),
+        )),
+    }
+}
+
+async fn fetch_following(
+    cfg: &UrlInputsConfig,
+    limit: u64,
+    name: &str,
+    url: &str,
+) -> Result<Fetched, EngineError> {
+    let mut current = reqwest::Url::parse(url)
+        .map_err(|e| refuse(name, format!("its URL is not valid ({e})")))?;
+    let mut redirects = 0;
+    loop {
+        let response = get_checked(cfg, name, &current).await?;
+        let status = response.status();
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| current.join(l).ok());
+            let Some(next) = location else {
+                return Err(refuse(
+                    name,
+                    format!(
+                        "fetching {} answered HTTP {} without a usable Location",
+                        shown(current.as_str()),
+                        status.as_u16()
+                    ),
+                ));
+            };
+            redirects += 1;
+            if redirects > cfg.max_redirects {
+                return Err(refuse(
+                    name,
+                    format!(
+                        "fetching {} was redirected more than {} times",
+                        shown(url),
+                        cfg.max_redirects
+                    ),
+                ));
+            }
+            current = next;
+            continue;
+        }
+        if !status.is_success() {
+            return Err(refuse(
+                name,
+                format!(
+                    "fetching {} answered HTTP {}",
+                    shown(current.as_str()),
+                    status.as_u16()
+                ),
+            ));
+        }
+        return read_limited(response, limit, name, current.as_str()).await;
+    }
+}
+
+/// One GET of `url`, after checking its scheme, host and addresses; the
+/// connection goes to exactly the addresses checked.
+async fn get_checked(
+    cfg: &UrlInputsConfig,
+    name: &str,
+    url: &reqwest::Url,
+) -> Result<reqwest::Response, EngineError> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refuse(
+            name,
+            format!("its URL must be http or https, not {}", url.scheme()),
+        ));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| refuse(name, "its URL has no host".into()))?
+        .to_ascii_lowercase();
+    if !host_allowed(&cfg.allowed_hosts, &host) {
+        return Err(refuse(
+            name,
+            format!("its URL's host '{host}' is not one this server fetches from"),
+        ));
+    }
+    let port = url.port_or_known_default().unwrap_or(80);
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = match bare.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, port)],
+        Err(_) => tokio::net::lookup_host((bare, port))
+            .await
+            .map_err(|_| {
+                refuse(
+                    name,
+                    format!("its URL's host '{host}' could not be resolved"),
+                )
+            })?
+            .collect(),
+    };
+    if addrs.is_empty() {
+        return Err(refuse(
+            name,
+            format!("its URL's host '{host}' could not be resolved"),
+        ));
+    }
+    if !cfg.allow_private_addresses && addrs.iter().any(|a| !is_public(a.ip())) {
+        return Err(refuse(
+            name,
+            format!(
+                "its URL's host '{host}' is a private or local address, which this server \
+                 does not fetch from"
+            ),
+        ));
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .resolve_to_addrs(bare, &addrs)
+        .build()
+        .map_err(|e| refuse(name, format!("it could not be fetched ({e})")))?;
+    client.get(url.clone()).send().await.map_err(|e| {
+        refuse(
+            name,
+            format!(
+                "fetching {} failed: {}",
+                shown(url.as_str()),
+                connect_reason(&e)
+            ),
+        )
+    })
+}
+
+fn connect_reason(e: &reqwest::Error) -> String {
+    if e.is_connect() {
+        "could not connect".to_string()
+    } else if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    }
+}
+
+/// Reads the body, refusing it as soon as it passes `limit` (a declared
+/// length over it is refused before reading).
+async fn read_limited(
+    response: reqwest::Response,
+    limit: u64,
+    name: &str,
+    url: &str,
+) -> Result<Fetched, EngineError> {
+    let too_large = |bytes: u64| EngineError::TooLarge {
+        file: Some(name.to_string()),
+        bytes,
+        limit,
+    };
+    if let Some(len) = response.content_length()
+        && len > limit
+    {
+        return Err(too_large(len));
+    }
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut bytes = Vec::new();
+    let mut body = response.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| {
+            refuse(
+                name,
+                format!("fetching {} failed while reading it: {e}", shown(url)),
+            )
+        })?;
+        if (bytes.len() + chunk.len()) as u64 > limit {
+            return Err(too_large((bytes.len() + chunk.len()) as u64));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Fetched {
+        bytes,
+        content_type,
+    })
+}
+
+/// Whether `host` is on the allow-list (empty: every host is).
+fn host_allowed(allowed: &[String], host: &str) -> bool {
+    allowed.is_empty()
+        || allowed.iter().any(|pattern| {
+            let pattern = pattern.to_ascii_lowercase();
+            match pattern.strip_prefix("*.") {
+                Some(domain) => host
+                    .strip_suffix(domain)
+                    .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+                None => pattern == host,
+            }
+        })
+}
+
+/// Whether an address is on the public internet: not loopback, private,
+/// link-local, shared (CGNAT), documentation, multicast or reserved.
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_multicast()
+        || a == 0
+        || a >= 240
+        || (a == 100 && (64..128).contains(&b))
+        || (a == 192 && b == 0 && c == 0)
+        || (a == 198 && (18..20).contains(&b)))
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local
+        || (first & 0xffc0) == 0xfe80 // link-local
+        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
+        || (first == 0x64 && ip.segments()[1] == 0xff9b)) // NAT64 (a v4 address inside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_list_matches_hosts_and_subdomains() {
+        let list = vec!["example.com".to_string(), "*.cdn.net".to_string()];
+        assert!(host_allowed(&list, "example.com"));
+        assert!(!host_allowed(&list, "www.example.com"));
+        assert!(host_allowed(&list, "a.cdn.net"));
+        assert!(host_allowed(&list, "a.b.cdn.net"));
+        assert!(!host_allowed(&list, "cdn.net"));
+        assert!(!host_allowed(&list, "evilcdn.net"));
+        assert!(host_allowed(&[], "anything.org"));
+    }
+
+    #[test]
+    fn private_addresses_are_not_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
+    fn shown_urls_drop_secrets() {
+        assert_eq!(
+            shown("https://user:pw@example.com/a.png?token=x#f"),
+            "https://example.com/a.png"
+        );
+    }
+}
