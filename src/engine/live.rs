@@ -34,6 +34,9 @@ pub(crate) struct LiveState {
     pub(crate) record: RunRecord,
     /// Index of the first event not yet written to the store.
     pub(crate) unflushed: usize,
+    /// How many events subscribers may see: all but a held-back last one
+    /// (see `emit_held`).
+    published: usize,
 }
 
 impl LiveRun {
@@ -54,6 +57,7 @@ impl LiveRun {
                 open: true,
                 record,
                 unflushed,
+                published: unflushed,
             }),
             changed: watch::channel(()).0,
             cancel,
@@ -67,23 +71,47 @@ impl LiveRun {
 
     /// Appends an event with the next sequence number and wakes subscribers.
     pub(crate) fn emit(&self, kind: EventKind) -> Arc<Event> {
-        let event = {
-            let mut state = self.lock();
-            let event = Arc::new(Event {
-                seq: state.events.len() as u64 + 1,
-                run_id: state.record.run_id.clone(),
-                at: now_ms(),
-                kind,
-            });
-            state.record.apply(&event);
-            if event.kind.ends_stream() {
-                state.open = false;
-            }
-            state.events.push(event.clone());
-            event
-        };
-        self.changed.send_replace(());
+        let event = self.append(kind);
+        self.publish();
         event
+    }
+
+    /// Appends an event (the record shows it at once) but holds it back
+    /// from subscribers until `publish`: a run's last event is announced
+    /// only once it is stored, so a client that got it and asks any replica
+    /// next finds the run as the event left it.
+    pub(crate) fn emit_held(&self, kind: EventKind) -> Arc<Event> {
+        self.append(kind)
+    }
+
+    /// Lets subscribers see every event appended so far.
+    pub(crate) fn publish(&self) {
+        {
+            let mut state = self.lock();
+            state.published = state.events.len();
+        }
+        self.changed.send_replace(());
+    }
+
+    fn append(&self, kind: EventKind) -> Arc<Event> {
+        let mut state = self.lock();
+        let event = Arc::new(Event {
+            seq: state.events.len() as u64 + 1,
+            run_id: state.record.run_id.clone(),
+            at: now_ms(),
+            kind,
+        });
+        state.record.apply(&event);
+        if event.kind.ends_stream() {
+            state.open = false;
+        }
+        state.events.push(event.clone());
+        event
+    }
+
+    /// Fires whenever an event is emitted.
+    pub(crate) fn changes(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
     }
 
     pub(crate) fn record(&self) -> RunRecord {
@@ -105,8 +133,9 @@ impl LiveRun {
             loop {
                 let (batch, open) = {
                     let state = live.lock();
-                    let start = next.min(state.events.len());
-                    (state.events[start..].to_vec(), state.open)
+                    let end = state.published;
+                    let start = next.min(end);
+                    (state.events[start..end].to_vec(), state.open || end < state.events.len())
                 };
                 for event in batch {
                     next = event.seq as usize;

@@ -6,7 +6,6 @@ pub mod errors;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
-pub mod rate_limit;
 pub mod sse;
 
 use std::sync::Arc;
@@ -42,7 +41,10 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Also starts the engine's background workers (the run queue, and the
+    /// signals of a shared store): a served engine needs them.
     pub fn new(engine: Arc<Engine>) -> Self {
+        engine.start_workers();
         Self {
             engine,
             started_at: chrono::Utc::now(),

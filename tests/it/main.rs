@@ -21,5 +21,7 @@ mod openapi;
 mod ops;
 mod persistence;
 mod postgres;
+mod scale_out;
 mod sessions;
+mod store_contract;
 mod teams;

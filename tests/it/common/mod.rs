@@ -6,6 +6,8 @@ pub mod clients;
 pub mod fixtures;
 pub mod mock_anthropic;
 pub mod mock_llm;
+pub mod pg;
+pub mod process;
 pub mod sse;
 
 use std::sync::Arc;
