@@ -25,6 +25,8 @@ pub(crate) struct LiveRun {
     /// Fired when the run's task has finished with it (its final state saved,
     /// or given up on): from then on the store, not this, has the last word.
     pub(crate) settled: CancellationToken,
+    /// Held while the run's record is written to the store.
+    pub(crate) writing: tokio::sync::Mutex<()>,
 }
 
 pub(crate) struct LiveState {
@@ -62,6 +64,7 @@ impl LiveRun {
             changed: watch::channel(()).0,
             cancel,
             settled: CancellationToken::new(),
+            writing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -82,6 +85,11 @@ impl LiveRun {
     /// next finds the run as the event left it.
     pub(crate) fn emit_held(&self, kind: EventKind) -> Arc<Event> {
         self.append(kind)
+    }
+
+    /// Whether the run is still going (not ended or paused).
+    pub(crate) fn is_open(&self) -> bool {
+        self.lock().open
     }
 
     /// Lets subscribers see every event appended so far.
@@ -109,7 +117,7 @@ impl LiveRun {
         event
     }
 
-    /// Fires whenever an event is emitted.
+    /// Fires whenever an event is published.
     pub(crate) fn changes(&self) -> watch::Receiver<()> {
         self.changed.subscribe()
     }

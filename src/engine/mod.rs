@@ -418,10 +418,7 @@ impl Engine {
 
     /// The agent (or team leader) and model a request runs on, and whether
     /// it has input: what is checked before a run slot is taken.
-    fn resolve(
-        &self,
-        req: &RunRequest,
-    ) -> Result<Resolved, EngineError> {
+    fn resolve(&self, req: &RunRequest) -> Result<Resolved, EngineError> {
         let (agent, team) = self
             .runnable(&req.agent_id)
             .ok_or_else(|| EngineError::AgentNotFound(req.agent_id.clone()))?;
@@ -870,6 +867,9 @@ impl Engine {
 
     /// Writes events not yet stored, and the current record.
     async fn flush(&self, live: &LiveRun) -> Result<(), StoreError> {
+        // One record write at a time, each of the record as it is then: an
+        // older record can never land after a newer one.
+        let _writing = live.writing.lock().await;
         let (events, record, upto) = {
             let state = live.lock();
             let events: Vec<Event> = state.events[state.unflushed..]

@@ -51,6 +51,9 @@ const QUEUE_POLL: Duration = Duration::from_secs(5);
 /// A live run's new events are written at most this often (batched): the
 /// delay a tailing replica sees on top of the database's.
 const EVENT_FLUSH_DELAY: Duration = Duration::from_millis(50);
+/// And its record (partial output, for polling clients) at most this often:
+/// a whole record is a heavier write than a few events.
+const RECORD_FLUSH_EVERY: Duration = Duration::from_millis(250);
 
 impl Engine {
     /// Starts the background tasks a serving engine needs: the queue worker
@@ -137,10 +140,21 @@ impl Engine {
         Ok(())
     }
 
-    /// On a shared store, writes a live run's events as they come, so
-    /// replicas tailing it see them at once rather than at the run's next
-    /// checkpoint. A refused write means another replica took the run
-    /// over: it is stopped here.
+    /// Writes a running run's record as it is now, unless the run has
+    /// ended or paused meanwhile (its task writes that final record).
+    async fn flush_progress(&self, live: &LiveRun) -> Result<(), StoreError> {
+        let _writing = live.writing.lock().await;
+        if !live.is_open() {
+            return Ok(());
+        }
+        self.store.put_run(&live.record()).await
+    }
+
+    /// On a shared store, writes a live run's events as they come (and its
+    /// record now and then), so replicas tailing or polling it see what
+    /// this one sees rather than wait for the run's next checkpoint. A
+    /// refused write means another replica took the run over: it is
+    /// stopped here.
     pub(super) fn pump_events(self: &Arc<Self>, live: &Arc<LiveRun>) {
         if !self.store.is_shared() {
             return;
@@ -148,7 +162,10 @@ impl Engine {
         let engine = Arc::downgrade(self);
         let live = live.clone();
         let mut changes = live.changes();
+        // What was emitted before the pump started is written first thing.
+        changes.mark_changed();
         tokio::spawn(async move {
+            let mut record_written = tokio::time::Instant::now();
             loop {
                 tokio::select! {
                     _ = live.settled.cancelled() => return,
@@ -161,7 +178,12 @@ impl Engine {
                 let Some(engine) = engine.upgrade() else {
                     return;
                 };
-                match engine.flush_events(&live).await {
+                let mut written = engine.flush_events(&live).await;
+                if written.is_ok() && record_written.elapsed() >= RECORD_FLUSH_EVERY {
+                    record_written = tokio::time::Instant::now();
+                    written = engine.flush_progress(&live).await;
+                }
+                match written {
                     Ok(()) => {}
                     Err(StoreError::Superseded(_)) => {
                         tracing::warn!(

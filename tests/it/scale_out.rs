@@ -134,6 +134,31 @@ fn output_text(run: &Value) -> String {
         .collect()
 }
 
+/// Starts a run that A itself executes: a streamed AgentOS run (not queued,
+/// so no other replica can claim it) marked background, so it goes on when
+/// the client hangs up after the first event. Returns the run and session ids.
+async fn start_on(replica: &Agentd, agent: &str, text: &str) -> (String, String) {
+    let form = reqwest::multipart::Form::new()
+        .text("message", text.to_string())
+        .text("stream", "true")
+        .text("background", "true");
+    let resp = replica
+        .client
+        .post(replica.url(&format!("/agents/{agent}/runs")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let first = frames_as_they_come(resp)
+        .recv()
+        .await
+        .expect("the run's first event");
+    assert_eq!(first.data["event"], "RunStarted", "{:?}", first.data);
+    let id = |key: &str| first.data[key].as_str().unwrap().to_string();
+    (id("run_id"), id("session_id"))
+}
+
 /// Reads an SSE response frame by frame into a channel, as they arrive.
 fn frames_as_they_come(
     resp: reqwest::Response,
@@ -165,9 +190,8 @@ async fn a_run_started_on_a_is_streamed_cancelled_and_polled_from_b() {
     let words: Vec<String> = (0..300).map(|i| format!("w{i}")).collect();
     let full = format!("You said: {}", words.join(" "));
 
-    // The client starts a background run on A...
-    let run = acp_create(&a, "slow", &words.join(" "), "async").await;
-    let run_id = run["run_id"].as_str().unwrap().to_string();
+    // The client starts a run on A...
+    let (run_id, session) = start_on(&a, "slow", &words.join(" ")).await;
 
     // ...and follows it through B: replay from the start, then live.
     let resp = b
@@ -195,6 +219,23 @@ async fn a_run_started_on_a_is_streamed_cancelled_and_polled_from_b() {
         "replay from the start"
     );
     assert!(full.starts_with(&text), "{text}");
+    // Polled from B meanwhile: running, with the output so far.
+    let polled: Value = eventually("B to show partial output", || async {
+        let polled: Value = b
+            .client
+            .get(b.url(&format!("/agents/slow/runs/{run_id}?session_id={session}")))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let content = polled["content"].as_str().unwrap_or("");
+        (!content.is_empty()).then_some(polled)
+    })
+    .await;
+    assert_eq!(polled["status"], "RUNNING", "{polled}");
+    assert!(full.starts_with(polled["content"].as_str().unwrap()));
 
     // B takes the cancel: the same answer A would give (202, cancelling).
     let resp = acp_post(&b, &format!("/acp/runs/{run_id}/cancel"), &json!({})).await;
@@ -202,8 +243,7 @@ async fn a_run_started_on_a_is_streamed_cancelled_and_polled_from_b() {
     let cancelling: Value = resp.json().await.unwrap();
     assert_eq!(cancelling["status"], "cancelling");
     assert_eq!(cancelling["run_id"], run_id.as_str());
-    let other = acp_create(&a, "slow", &words.join(" "), "async").await;
-    let other_id = other["run_id"].as_str().unwrap().to_string();
+    let (other_id, _) = start_on(&a, "slow", &words.join(" ")).await;
     acp_poll(&a, &other_id, "the other run to start", |r| {
         !output_text(r).is_empty()
     })
@@ -366,8 +406,7 @@ async fn killing_a_mid_run_gets_its_run_failed_by_b_within_the_lease() {
         return;
     };
     let words: Vec<String> = (0..400).map(|i| format!("w{i}")).collect();
-    let run = acp_create(&a, "slow", &words.join(" "), "async").await;
-    let run_id = run["run_id"].as_str().unwrap().to_string();
+    let (run_id, _) = start_on(&a, "slow", &words.join(" ")).await;
     // B sees it running on A (its events reach the database as they come).
     acp_poll(&b, &run_id, "the run to be running with output", |r| {
         r["status"] == "in-progress" && !output_text(r).is_empty()
