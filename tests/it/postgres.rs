@@ -68,18 +68,20 @@ async fn two_servers_on_one_database_answer_for_each_others_runs() {
         .expect("a run id in the stream")
         .to_string();
 
-    // B sees the finished run (A stores its final state just after the
-    // stream ends) and replays exactly the events A streamed.
-    let got: Value = eventually("the run to be stored as completed", || {
-        let req = b.client.get(b.url(&format!(
+    // B sees the finished run at once (A announces a run's end only once it
+    // is stored) and replays exactly the events A streamed.
+    let got: Value = b
+        .client
+        .get(b.url(&format!(
             "/agents/assistant/runs/{run_id}?session_id=shared"
-        )));
-        async move {
-            let got: Value = req.send().await.ok()?.json().await.ok()?;
-            (got["status"] == "COMPLETED").then_some(got)
-        }
-    })
-    .await;
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["status"], "COMPLETED", "{got}");
     assert_eq!(got["content"], "You said: my name is Ada");
     let resp = b
         .client
