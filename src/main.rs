@@ -205,7 +205,12 @@ async fn serve(config_path: PathBuf, bind: Option<String>) -> Result<(), String>
     let listener = tokio::net::TcpListener::bind(&config.server.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.bind))?;
-    tracing::info!(addr = %config.server.bind, config = %config_path.display(), "agentd listening");
+    // The bound address, not the configured one: with port 0 the system
+    // picks the port, and this line is how callers learn it.
+    let addr = listener
+        .local_addr()
+        .map_or_else(|_| config.server.bind.clone(), |a| a.to_string());
+    tracing::info!(addr = %addr, config = %config_path.display(), "agentd listening");
     let state = AppState::new(engine);
     agentd::serve(listener, state, shutdown_signal())
         .await

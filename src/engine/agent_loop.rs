@@ -94,6 +94,17 @@ pub(crate) async fn drive(engine: &Arc<Engine>, live: &Arc<LiveRun>, mut ctx: Ru
                 }
             }
         },
+        // A cancel that came as the run paused ends it rather than leaving
+        // it paused with the cancel unanswered.
+        Ok(Outcome::Paused(_))
+            if live.cancel.is_cancelled() || engine.cancel_asked_elsewhere(live).await =>
+        {
+            let run_id = live.record().run_id;
+            EventKind::Cancelled {
+                reason: format!("Run {run_id} was cancelled"),
+                partial: live.record().content,
+            }
+        }
         Ok(Outcome::Paused(pending)) => EventKind::Awaiting { pending },
         Err(StepError::Cancelled) => {
             let run_id = live.record().run_id;
@@ -107,7 +118,8 @@ pub(crate) async fn drive(engine: &Arc<Engine>, live: &Arc<LiveRun>, mut ctx: Ru
             EventKind::Failed { error }
         }
     };
-    live.emit(kind);
+    // Announced once stored (the run's task publishes it after its final save).
+    live.emit_held(kind);
 }
 
 enum StepError {
@@ -180,7 +192,9 @@ async fn run_steps(
         .map(|s| Message::new(Role::System, s.clone()));
 
     for _ in 0..max_steps {
-        if live.cancel.is_cancelled() {
+        // A cancel asked through another replica is seen here at the latest
+        // (a store signal usually fires the switch sooner, mid-request).
+        if live.cancel.is_cancelled() || engine.cancel_asked_elsewhere(live).await {
             return Err(StepError::Cancelled);
         }
         let mut messages: Vec<Message> = system.iter().cloned().collect();

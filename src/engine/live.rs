@@ -25,6 +25,8 @@ pub(crate) struct LiveRun {
     /// Fired when the run's task has finished with it (its final state saved,
     /// or given up on): from then on the store, not this, has the last word.
     pub(crate) settled: CancellationToken,
+    /// Held while the run's record is written to the store.
+    pub(crate) writing: tokio::sync::Mutex<()>,
 }
 
 pub(crate) struct LiveState {
@@ -34,6 +36,9 @@ pub(crate) struct LiveState {
     pub(crate) record: RunRecord,
     /// Index of the first event not yet written to the store.
     pub(crate) unflushed: usize,
+    /// How many events subscribers may see: all but a held-back last one
+    /// (see `emit_held`).
+    published: usize,
 }
 
 impl LiveRun {
@@ -54,10 +59,12 @@ impl LiveRun {
                 open: true,
                 record,
                 unflushed,
+                published: unflushed,
             }),
             changed: watch::channel(()).0,
             cancel,
             settled: CancellationToken::new(),
+            writing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -67,23 +74,52 @@ impl LiveRun {
 
     /// Appends an event with the next sequence number and wakes subscribers.
     pub(crate) fn emit(&self, kind: EventKind) -> Arc<Event> {
-        let event = {
-            let mut state = self.lock();
-            let event = Arc::new(Event {
-                seq: state.events.len() as u64 + 1,
-                run_id: state.record.run_id.clone(),
-                at: now_ms(),
-                kind,
-            });
-            state.record.apply(&event);
-            if event.kind.ends_stream() {
-                state.open = false;
-            }
-            state.events.push(event.clone());
-            event
-        };
-        self.changed.send_replace(());
+        let event = self.append(kind);
+        self.publish();
         event
+    }
+
+    /// Appends an event (the record shows it at once) but holds it back
+    /// from subscribers until `publish`: a run's last event is announced
+    /// only once it is stored, so a client that got it and asks any replica
+    /// next finds the run as the event left it.
+    pub(crate) fn emit_held(&self, kind: EventKind) -> Arc<Event> {
+        self.append(kind)
+    }
+
+    /// Whether the run is still going (not ended or paused).
+    pub(crate) fn is_open(&self) -> bool {
+        self.lock().open
+    }
+
+    /// Lets subscribers see every event appended so far.
+    pub(crate) fn publish(&self) {
+        {
+            let mut state = self.lock();
+            state.published = state.events.len();
+        }
+        self.changed.send_replace(());
+    }
+
+    fn append(&self, kind: EventKind) -> Arc<Event> {
+        let mut state = self.lock();
+        let event = Arc::new(Event {
+            seq: state.events.len() as u64 + 1,
+            run_id: state.record.run_id.clone(),
+            at: now_ms(),
+            kind,
+        });
+        state.record.apply(&event);
+        if event.kind.ends_stream() {
+            state.open = false;
+        }
+        state.events.push(event.clone());
+        event
+    }
+
+    /// Fires whenever an event is published.
+    pub(crate) fn changes(&self) -> watch::Receiver<()> {
+        self.changed.subscribe()
     }
 
     pub(crate) fn record(&self) -> RunRecord {
@@ -105,8 +141,9 @@ impl LiveRun {
             loop {
                 let (batch, open) = {
                     let state = live.lock();
-                    let start = next.min(state.events.len());
-                    (state.events[start..].to_vec(), state.open)
+                    let end = state.published;
+                    let start = next.min(end);
+                    (state.events[start..end].to_vec(), state.open || end < state.events.len())
                 };
                 for event in batch {
                     next = event.seq as usize;

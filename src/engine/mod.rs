@@ -12,6 +12,7 @@ mod live;
 mod message;
 mod metrics;
 mod run;
+mod shared;
 mod structured;
 mod team;
 mod tool_call;
@@ -118,19 +119,29 @@ pub enum CancelOutcome {
     AlreadyFinished(RunRecord),
 }
 
+/// The runs live in this process, by id.
+type LiveMap = Arc<Mutex<HashMap<String, Arc<LiveRun>>>>;
+
 pub struct Engine {
     config: Arc<Config>,
     models: ModelRegistry,
     tools: ToolRegistry,
     store: Arc<dyn Store>,
-    live: Mutex<HashMap<String, Arc<LiveRun>>>,
+    live: LiveMap,
     tasks: TaskTracker,
     /// Top-level runs holding a slot (team members ride on their team's).
     active: Arc<AtomicUsize>,
     /// The same, counted per caller (`RunCaller::id`) that has any.
     per_caller: CallerCounts,
     stopping: AtomicBool,
+    /// Wakes the queue worker: a run slot was freed.
+    queue_wake: Arc<tokio::sync::Notify>,
+    workers_started: AtomicBool,
 }
+
+/// What a run request runs on: the agent (or a team's leader), the team,
+/// and the model.
+type Resolved = (AgentConfig, Option<TeamConfig>, Arc<dyn Model>);
 
 /// What a client refused by the run limit is told to wait before retrying.
 const RETRY_AFTER_SECS: u64 = 2;
@@ -144,6 +155,16 @@ type CallerCounts = Arc<Mutex<HashMap<String, usize>>>;
 struct RunSlot {
     active: Arc<AtomicUsize>,
     caller: Option<(CallerCounts, String)>,
+    /// Told when the place is given back: a queued run may be waiting for it.
+    wake: Option<Arc<tokio::sync::Notify>>,
+}
+
+impl RunSlot {
+    /// Gives the place back without waking the queue worker: the worker
+    /// itself took it to look for work and found none.
+    fn release_quietly(mut self) {
+        self.wake = None;
+    }
 }
 
 impl Drop for RunSlot {
@@ -159,6 +180,9 @@ impl Drop for RunSlot {
         }
         let left = self.active.fetch_sub(1, Ordering::SeqCst) - 1;
         metrics::active_runs(left);
+        if let Some(wake) = &self.wake {
+            wake.notify_one();
+        }
     }
 }
 
@@ -205,11 +229,13 @@ impl Engine {
             models,
             tools,
             store,
-            live: Mutex::new(HashMap::new()),
+            live: Arc::new(Mutex::new(HashMap::new())),
             tasks: TaskTracker::new(),
             active: Arc::new(AtomicUsize::new(0)),
             per_caller: Arc::new(Mutex::new(HashMap::new())),
             stopping: AtomicBool::new(false),
+            queue_wake: Arc::new(tokio::sync::Notify::new()),
+            workers_started: AtomicBool::new(false),
         })
     }
 
@@ -339,6 +365,7 @@ impl Engine {
         Ok(RunSlot {
             active: self.active.clone(),
             caller,
+            wake: Some(self.queue_wake.clone()),
         })
     }
 
@@ -401,28 +428,92 @@ impl Engine {
         req: RunRequest,
         parent: Option<&Arc<LiveRun>>,
     ) -> Result<RunHandle, EngineError> {
-        let (agent, team) = self
-            .runnable(&req.agent_id)
-            .ok_or_else(|| EngineError::AgentNotFound(req.agent_id.clone()))?;
-        let model = match req.model.as_deref() {
-            Some(key) => self
-                .models
-                .get(key)
-                .ok_or_else(|| EngineError::InvalidInput(format!("unknown model '{key}'")))?,
-            None => self
-                .agent_model(&agent)
-                .ok_or_else(|| EngineError::AgentNotFound(req.agent_id.clone()))?,
-        };
-        if req.input.is_empty() && req.history.as_ref().is_none_or(Vec::is_empty) {
-            return Err(EngineError::InvalidInput(
-                "the run has no input message".into(),
-            ));
-        }
+        self.resolve(&req)?;
         // Before anything is recorded, so a refused run leaves no trace.
         let slot = match parent {
             None => Some(self.acquire_slot(req.caller.as_ref())?),
             Some(_) => None,
         };
+        let (record, job) = self.plan(req, parent).await?;
+        if !self.store.create_run(&record).await? {
+            return Err(EngineError::RunExists(record.run_id));
+        }
+        self.launch(record, job, parent, slot).await
+    }
+
+    /// Accepts a run to execute in the background, on whichever process
+    /// claims it from the store's queue: on a shared store exactly one
+    /// replica runs it. This one claims it at once when it can (it has the
+    /// run slot already), so a lone server behaves as if it started the run
+    /// itself. Returns the run as accepted (pending, or started here).
+    pub async fn start_background(
+        self: &Arc<Self>,
+        req: RunRequest,
+    ) -> Result<RunRecord, EngineError> {
+        self.resolve(&req)?;
+        let slot = self.acquire_slot(req.caller.as_ref())?;
+        let (record, job) = self.plan(req, None).await?;
+        let encoded = serde_json::to_value(&job)
+            .map_err(|e| EngineError::InvalidInput(format!("cannot queue the run: {e}")))?;
+        if !self.store.enqueue_run(&record, &encoded).await? {
+            return Err(EngineError::RunExists(record.run_id));
+        }
+        match self.store.claim_queued_run(Some(&record.run_id)).await {
+            Ok(Some((claimed, job))) => match self.launch_claimed(claimed, job, slot).await {
+                Some(handle) => Ok(handle.record()),
+                None => Ok(self.get_run(&record.run_id).await?.unwrap_or(record)),
+            },
+            // Another replica claimed it first and runs it.
+            Ok(None) => Ok(record),
+            Err(e) => {
+                tracing::warn!(run_id = record.run_id, error = %e,
+                    "could not claim a queued run at once; the queue worker will");
+                drop(slot);
+                Ok(record)
+            }
+        }
+    }
+
+    /// The agent (or team leader) and model a request runs on, and whether
+    /// it has input: what is checked before a run slot is taken.
+    fn resolve(&self, req: &RunRequest) -> Result<Resolved, EngineError> {
+        let (agent, team) = self
+            .runnable(&req.agent_id)
+            .ok_or_else(|| EngineError::AgentNotFound(req.agent_id.clone()))?;
+        let model = self.run_model(&agent, req.model.as_deref())?;
+        if req.input.is_empty() && req.history.as_ref().is_none_or(Vec::is_empty) {
+            return Err(EngineError::InvalidInput(
+                "the run has no input message".into(),
+            ));
+        }
+        Ok((agent, team, model))
+    }
+
+    /// The model of a run: the per-run override (a `[models]` key), else the agent's.
+    fn run_model(
+        &self,
+        agent: &AgentConfig,
+        key: Option<&str>,
+    ) -> Result<Arc<dyn Model>, EngineError> {
+        match key {
+            Some(key) => self
+                .models
+                .get(key)
+                .ok_or_else(|| EngineError::InvalidInput(format!("unknown model '{key}'"))),
+            None => self
+                .agent_model(agent)
+                .ok_or_else(|| EngineError::AgentNotFound(agent.id.clone())),
+        }
+    }
+
+    /// Reads the request's files, notes the session, and builds the run's
+    /// pending record with the work order that starts it.
+    async fn plan(
+        &self,
+        req: RunRequest,
+        parent: Option<&Arc<LiveRun>>,
+    ) -> Result<(RunRecord, shared::Job), EngineError> {
+        let (agent, team, model) = self.resolve(&req)?;
         // Ids we make are fresh UUIDs: only a client's id can be taken
         // already, so only a client's id costs a store read.
         let (run_id, client_run_id) = match req.run_id.clone().filter(|s| !s.is_empty()) {
@@ -456,14 +547,9 @@ impl Engine {
             self.touch_session(&session_id, new_session, &agent.id, &req, now)
                 .await?;
         }
-        let history = match client_history {
-            Some(h) => h,
-            None if new_session => Vec::new(),
-            None => self.session_history(&session_id).await?,
-        };
         let record = RunRecord {
-            run_id: run_id.clone(),
-            session_id: session_id.clone(),
+            run_id,
+            session_id,
             agent_id: agent.id.clone(),
             agent_name: agent.display_name().to_string(),
             user_id: req.user_id.clone(),
@@ -475,7 +561,7 @@ impl Engine {
             model: model.name().to_string(),
             provider: model.provider().to_string(),
             input: req.input.clone(),
-            messages: prepared.messages.clone(),
+            messages: prepared.messages,
             files: prepared.files,
             content: String::new(),
             structured: None,
@@ -493,7 +579,36 @@ impl Engine {
             finished_at: None,
             last_seq: 0,
         };
-        self.store.put_run(&record).await?;
+        let job = shared::Job {
+            model: req.model,
+            client_tools: req.client_tools,
+            // A new session has no history to look up.
+            history: client_history.or_else(|| new_session.then(Vec::new)),
+        };
+        Ok((record, job))
+    }
+
+    /// Starts a recorded pending run in its own task, in this process.
+    async fn launch(
+        self: &Arc<Self>,
+        record: RunRecord,
+        job: shared::Job,
+        parent: Option<&Arc<LiveRun>>,
+        slot: Option<RunSlot>,
+    ) -> Result<RunHandle, EngineError> {
+        let (agent, team) = self
+            .runnable(&record.agent_id)
+            .ok_or_else(|| EngineError::AgentNotFound(record.agent_id.clone()))?;
+        let model = self.run_model(&agent, job.model.as_deref())?;
+        let history = match job.history {
+            Some(h) => h,
+            None => self.session_history(&record.session_id).await?,
+        };
+        let run_id = record.run_id.clone();
+        let session_id = record.session_id.clone();
+        let transcript = record.messages.clone();
+        let state = record.state.clone().filter(|s| !s.is_null());
+        let cancel_asked = record.cancel_requested;
         let live = match parent {
             Some(p) => LiveRun::with_cancel(record, Vec::new(), p.cancel.child_token()),
             None => LiveRun::new(record, Vec::new()),
@@ -506,8 +621,16 @@ impl Engine {
             model: model.name().to_string(),
             provider: model.provider().to_string(),
         });
-        if let Some(state) = req.state.clone().filter(|s| !s.is_null()) {
+        if let Some(state) = state {
             live.emit(EventKind::StateSnapshot { snapshot: state });
+        }
+        // A cancel that came while the run was queued (or being claimed)
+        // was recorded in the store: it stops the run before its first step.
+        if cancel_asked
+            || (parent.is_none() && self.store.cancel_requested(&run_id).await.unwrap_or(false))
+        {
+            live.lock().record.cancel_requested = true;
+            live.cancel.cancel();
         }
         let ctx = agent_loop::RunContext {
             fallback: self.agent_fallback(&agent),
@@ -516,8 +639,8 @@ impl Engine {
             team,
             model,
             history,
-            transcript: prepared.messages,
-            client_tools: req.client_tools,
+            transcript,
+            client_tools: job.client_tools,
             resumed: None,
         };
         self.spawn(live.clone(), ctx, slot);
@@ -655,7 +778,33 @@ impl Engine {
         let session_id = record.session_id.clone();
         let live = LiveRun::new(record, events);
         self.register(run_id, live.clone())?;
-        live.emit(EventKind::RunResumed);
+        let resumed = live.emit(EventKind::RunResumed);
+        // The run becomes this process's in the store, unless another
+        // resume or a cancel (here or on another replica) got it first.
+        match self
+            .store
+            .take_run(&live.record(), RunStatus::Awaiting, &[(*resumed).clone()])
+            .await
+        {
+            Ok(true) => {
+                let mut state = live.lock();
+                state.unflushed = state.events.len();
+            }
+            taken => {
+                self.unregister(run_id);
+                live.settled.cancel();
+                taken?;
+                let status = self
+                    .store
+                    .get_run(run_id)
+                    .await?
+                    .map_or("unknown", |r| r.status.as_str());
+                return Err(EngineError::NotAwaiting {
+                    run_id: run_id.to_string(),
+                    status: status.to_string(),
+                });
+            }
+        }
         let ctx = agent_loop::RunContext {
             fallback: self.agent_fallback(&agent),
             settings: self.agent_settings(&agent),
@@ -686,13 +835,16 @@ impl Engine {
         slot: Option<RunSlot>,
     ) {
         use tracing::Instrument;
+        self.pump_events(&live);
         let engine = self.clone();
         let span = tracing::info_span!("run", run_id = %live.record().run_id);
         self.tasks.spawn(
             async move {
                 let run_id = live.record().run_id;
                 agent_loop::drive(&engine, &live, ctx).await;
-                if engine.final_flush(&live).await {
+                let saved = engine.final_flush(&live).await;
+                live.publish();
+                if saved {
                     engine.unregister(&run_id);
                 }
                 live.settled.cancel();
@@ -715,6 +867,14 @@ impl Engine {
         for attempt in 1..=FINAL_FLUSH_ATTEMPTS {
             match self.flush(live).await {
                 Ok(()) => return true,
+                // Another replica owns the run now: its record is the truth.
+                Err(StoreError::Superseded(_)) => {
+                    tracing::warn!(
+                        run_id = live.record().run_id,
+                        "the run was taken over by another replica; its end here is dropped"
+                    );
+                    return true;
+                }
                 Err(e) => {
                     tracing::error!(run_id = live.record().run_id, attempt, error = %e,
                         "could not save the run's final state");
@@ -754,8 +914,12 @@ impl Engine {
                         .into(),
                 },
             });
-            self.flush(&live).await?;
-            ended.push(run_id);
+            match self.flush(&live).await {
+                Ok(()) => ended.push(run_id),
+                // Taken over meanwhile (resumed or cancelled elsewhere).
+                Err(StoreError::Superseded(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(ended)
     }
@@ -787,6 +951,9 @@ impl Engine {
 
     /// Writes events not yet stored, and the current record.
     async fn flush(&self, live: &LiveRun) -> Result<(), StoreError> {
+        // One record write at a time, each of the record as it is then: an
+        // older record can never land after a newer one.
+        let _writing = live.writing.lock().await;
         let (events, record, upto) = {
             let state = live.lock();
             let events: Vec<Event> = state.events[state.unflushed..]
@@ -821,15 +988,9 @@ impl Engine {
             return Err(EngineError::RunNotFound(run_id.to_string()));
         };
         let events = self.store.events(run_id, after).await?;
-        let in_flight = matches!(record.status, RunStatus::Pending | RunStatus::Running);
-        // In flight but not here: on a shared store, another replica runs it.
-        if in_flight && self.store.orphan_check_interval().is_some() {
-            return Ok(tail_store(
-                self.store.clone(),
-                run_id.to_string(),
-                after,
-                events,
-            ));
+        // In flight but not live here: queued, or another replica runs it.
+        if matches!(record.status, RunStatus::Pending | RunStatus::Running) {
+            return Ok(self.tail(run_id, after, events));
         }
         Ok(EventStream::from_events(events))
     }
@@ -847,44 +1008,106 @@ impl Engine {
     }
 
     /// Asks a run to stop. A live run stops at its next step (its upstream
-    /// request is dropped); a paused one is cancelled at once.
+    /// request is dropped); a paused or still queued one is cancelled at
+    /// once; one that another replica runs is asked to stop through the
+    /// store, and that replica stops it as if the request had come to it.
     pub async fn cancel(&self, run_id: &str) -> Result<CancelOutcome, EngineError> {
         if let Some(live) = self.live_unless_settled(run_id).await {
-            let record = {
-                let mut state = live.lock();
-                if !state.record.status.is_terminal() {
-                    state.record.cancel_requested = true;
+            return Ok(cancel_live(&live));
+        }
+        // A few tries: the run may change hands (claimed, paused, resumed)
+        // between reading it and acting on it.
+        for _ in 0..5 {
+            let record = self
+                .store
+                .get_run(run_id)
+                .await?
+                .ok_or_else(|| EngineError::RunNotFound(run_id.to_string()))?;
+            if record.status.is_terminal() {
+                return Ok(CancelOutcome::AlreadyFinished(record));
+            }
+            match record.status {
+                RunStatus::Pending => {
+                    if let Some((queued, _)) = self.store.claim_queued_run(Some(run_id)).await? {
+                        // Still queued: it is this process's to end now.
+                        return self.end_cancelled(queued, None).await;
+                    }
                 }
-                state.record.clone()
-            };
-            live.cancel.cancel();
-            return Ok(if record.status.is_terminal() {
-                CancelOutcome::AlreadyFinished(record)
-            } else {
-                CancelOutcome::Cancelling(record)
-            });
+                RunStatus::Awaiting => {
+                    match self.end_cancelled(record, Some(RunStatus::Awaiting)).await {
+                        Err(EngineError::NotAwaiting { .. }) | Err(EngineError::RunExists(_)) => {
+                            continue;
+                        }
+                        outcome => return outcome,
+                    }
+                }
+                _ => {}
+            }
+            if self.store.request_cancel(run_id).await? {
+                // It may have started here meanwhile (claimed from the queue).
+                if let Some(live) = self.live_run(run_id) {
+                    return Ok(cancel_live(&live));
+                }
+                let mut record = record;
+                record.cancel_requested = true;
+                return Ok(CancelOutcome::Cancelling(record));
+            }
+            if let Some(live) = self.live_unless_settled(run_id).await {
+                return Ok(cancel_live(&live));
+            }
         }
         let record = self
             .store
             .get_run(run_id)
             .await?
             .ok_or_else(|| EngineError::RunNotFound(run_id.to_string()))?;
-        if record.status.is_terminal() {
-            return Ok(CancelOutcome::AlreadyFinished(record));
-        }
-        // Paused (or orphaned) runs have no task to notice the cancel: end them here.
-        let events = self.store.events(run_id, 0).await?;
+        Ok(if record.status.is_terminal() {
+            CancelOutcome::AlreadyFinished(record)
+        } else {
+            CancelOutcome::Cancelling(record)
+        })
+    }
+
+    /// Ends a run that has no task (paused, or taken off the queue) as
+    /// cancelled. `from`: the status it must still have in the store (a
+    /// paused run another process may resume meanwhile); `None` when this
+    /// process owns it already.
+    async fn end_cancelled(
+        &self,
+        record: RunRecord,
+        from: Option<RunStatus>,
+    ) -> Result<CancelOutcome, EngineError> {
+        let run_id = record.run_id.clone();
+        let events = self.store.events(&run_id, 0).await?;
         let live = LiveRun::new(record, events);
-        self.register(run_id, live.clone())?;
+        self.register(&run_id, live.clone())?;
         live.emit(EventKind::Cancelled {
             reason: format!("Run {run_id} was cancelled"),
             partial: live.record().content,
         });
-        let result = self.flush(&live).await;
-        self.unregister(run_id);
+        let result = match from {
+            None => self.flush(&live).await.map(|()| true),
+            Some(from) => {
+                let (record, fresh) = {
+                    let state = live.lock();
+                    let fresh: Vec<Event> = state.events[state.unflushed..]
+                        .iter()
+                        .map(|e| (**e).clone())
+                        .collect();
+                    (state.record.clone(), fresh)
+                };
+                self.store.take_run(&record, from, &fresh).await
+            }
+        };
+        self.unregister(&run_id);
         live.settled.cancel();
-        result?;
-        Ok(CancelOutcome::Cancelling(live.record()))
+        match result? {
+            true => Ok(CancelOutcome::Cancelling(live.record())),
+            false => Err(EngineError::NotAwaiting {
+                run_id,
+                status: "changed".into(),
+            }),
+        }
     }
 
     /// The session's history for its next run: the messages of its completed
@@ -946,6 +1169,18 @@ impl Engine {
         }
         for live in lives {
             live.settled.cancelled().await;
+        }
+        // Queued, or running on another replica sharing the store.
+        let elsewhere = self
+            .store
+            .list_runs(&crate::store::RunFilter {
+                session_id: Some(session_id.to_string()),
+                statuses: vec![RunStatus::Pending, RunStatus::Running],
+                ..Default::default()
+            })
+            .await?;
+        if let Some(run) = elsewhere.into_iter().next() {
+            return Ok(SessionDeletion::Busy { run_id: run.run_id });
         }
         Ok(if self.store.delete_session(session_id).await? {
             SessionDeletion::Deleted
@@ -1030,39 +1265,19 @@ impl Engine {
     }
 }
 
-/// How often a replica polls the shared store for a run another replica runs.
-const TAIL_POLL: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Replays `events`, then follows a run that another replica is running by
-/// polling the store, until the run ends or pauses there (or the store fails).
-fn tail_store(
-    store: Arc<dyn Store>,
-    run_id: String,
-    after: u64,
-    events: Vec<Event>,
-) -> EventStream {
-    EventStream(Box::pin(async_stream::stream! {
-        let mut last = events.last().map_or(after, |e| e.seq);
-        for event in events {
-            yield Arc::new(event);
+/// Marks a live run as asked to stop and fires its cancel switch.
+fn cancel_live(live: &LiveRun) -> CancelOutcome {
+    let record = {
+        let mut state = live.lock();
+        if !state.record.status.is_terminal() {
+            state.record.cancel_requested = true;
         }
-        loop {
-            tokio::time::sleep(TAIL_POLL).await;
-            // Read the status first: events stored before it are all seen below.
-            let done = match store.get_run(&run_id).await {
-                Ok(Some(r)) => !matches!(r.status, RunStatus::Pending | RunStatus::Running),
-                _ => true,
-            };
-            let Ok(fresh) = store.events(&run_id, last).await else {
-                return;
-            };
-            for event in fresh {
-                last = event.seq;
-                yield Arc::new(event);
-            }
-            if done {
-                return;
-            }
-        }
-    }))
+        state.record.clone()
+    };
+    live.cancel.cancel();
+    if record.status.is_terminal() {
+        CancelOutcome::AlreadyFinished(record)
+    } else {
+        CancelOutcome::Cancelling(record)
+    }
 }

@@ -43,7 +43,10 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Also starts the engine's background workers (the run queue, and the
+    /// signals of a shared store): a served engine needs them.
     pub fn new(engine: Arc<Engine>) -> Self {
+        engine.start_workers();
         Self {
             engine,
             started_at: chrono::Utc::now(),

@@ -32,12 +32,41 @@ use async_trait::async_trait;
 use crate::config::{StoreConfig, StoreKind};
 use crate::engine::{Event, Message, RunRecord, RunStatus, SessionRecord};
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("store unavailable: {0}")]
     Unavailable(String),
     #[error("store data corrupt: {0}")]
     Corrupt(String),
+    /// A write to a run this process no longer writes: another replica took
+    /// it over (its lease ran out) or ended it. The write was refused whole.
+    #[error("run '{0}' is no longer this replica's: another replica took it over")]
+    Superseded(String),
+}
+
+/// A hint from a store shared by several processes that something changed
+/// elsewhere. Signals may be lost (a dropped connection): whoever waits on
+/// one also polls now and then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSignal {
+    /// New events of this run were stored.
+    Events(String),
+    /// Someone asked this run to stop (see `Store::request_cancel`).
+    Cancel(String),
+    /// A run was queued (see `Store::enqueue_run`).
+    Queued,
+    /// Signals may have been missed (the connection that carries them was
+    /// lost): re-check whatever you wait for.
+    Resync,
+}
+
+/// What `Store::hit_rate_limit` decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    /// Counted: the request may go ahead.
+    Allowed,
+    /// Over the limit (not counted): the next request is allowed after this long.
+    Refused(std::time::Duration),
 }
 
 /// Filters for listing runs; unset fields match everything.
@@ -130,10 +159,25 @@ pub async fn open(config: &StoreConfig) -> Result<Arc<dyn Store>, StoreError> {
     })
 }
 
+/// The lifecycle writes of the `Store` contract, for every backend:
+///
+/// - One process writes a run at a time: `create_run` and `enqueue_run` make
+///   the run; `put_run` and `append_events` write it from then on. A shared
+///   store refuses those writes (`StoreError::Superseded`) from a process
+///   that is no longer the run's writer, so a replica that lost its lease
+///   cannot overwrite what another replica did with the run since.
+/// - A run changes writers only through the store: `claim_queued_run` (a
+///   queued run, to exactly one caller), `take_run` (a paused run, to the
+///   first of several callers), `claim_orphaned_runs` (an abandoned one).
+/// - `request_cancel` records the wish to stop a run another process runs;
+///   its writer sees it through `cancel_requested` (and `StoreSignal::Cancel`).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Inserts or replaces a run record.
+    /// Inserts or replaces a run record this process writes.
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError>;
+    /// Inserts a new run this process writes; false (nothing written) when a
+    /// run with its id exists already.
+    async fn create_run(&self, run: &RunRecord) -> Result<bool, StoreError>;
     async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
     /// Runs matching the filter, oldest first.
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError>;
@@ -143,6 +187,9 @@ pub trait Store: Send + Sync + 'static {
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError>;
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// Inserts a new session; false (nothing written) when one with its id
+    /// exists already. Two processes creating the same id: exactly one wins.
+    async fn create_session(&self, session: &SessionRecord) -> Result<bool, StoreError>;
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError>;
     /// One page of the sessions matching the filter, in the filter's order
     /// (ties broken by session id).
@@ -155,6 +202,64 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store answers at all (for readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Makes this process the writer of a run whose status is still `from`
+    /// (a paused run being resumed or cancelled), writing `run` and `events`
+    /// with it in one step. False (nothing written) when the run is no longer
+    /// `from`: someone else took it first. Clears any cancel request.
+    async fn take_run(
+        &self,
+        run: &RunRecord,
+        from: RunStatus,
+        events: &[Event],
+    ) -> Result<bool, StoreError>;
+
+    /// Records a new pending run together with the work order to start it
+    /// (`job`, opaque to the store), for whichever process claims it. False
+    /// (nothing written) when a run with its id exists already.
+    async fn enqueue_run(
+        &self,
+        run: &RunRecord,
+        job: &serde_json::Value,
+    ) -> Result<bool, StoreError>;
+
+    /// Takes the oldest queued run (or, with `run_id`, that one only) off the
+    /// queue and makes this process its writer: each queued run goes to
+    /// exactly one caller, however many processes ask at once.
+    async fn claim_queued_run(
+        &self,
+        run_id: Option<&str>,
+    ) -> Result<Option<(RunRecord, serde_json::Value)>, StoreError>;
+
+    /// Records that a pending or running run should stop, for the process
+    /// that runs it. False when the run is not in flight (or not found).
+    /// Until the run ends, reads show it with `cancel_requested` set.
+    async fn request_cancel(&self, run_id: &str) -> Result<bool, StoreError>;
+
+    /// Whether a stop was asked for the run (see `request_cancel`).
+    async fn cancel_requested(&self, run_id: &str) -> Result<bool, StoreError>;
+
+    /// Counts one request under `key` in a sliding window of `window`,
+    /// unless `limit` requests were counted in it already. Every process on
+    /// the store counts against the same numbers.
+    async fn hit_rate_limit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> Result<RateDecision, StoreError>;
+
+    /// Whether several processes may use this store at once (runs written
+    /// elsewhere show up here, and signals say so).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Signals from other processes sharing the store; `None` for a store
+    /// one process owns.
+    fn signals(&self) -> Option<tokio::sync::broadcast::Receiver<StoreSignal>> {
+        None
+    }
 
     /// The in-flight (pending or running) runs whose owning process is gone,
     /// each handed to exactly one caller to end. The default suits a store

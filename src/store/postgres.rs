@@ -2,11 +2,22 @@
 //! may use at once, through sqlx.
 //!
 //! Same records and queries as the SQLite store (migrations/postgres/), plus
-//! a lease: every run row names the replica that writes it, and that replica
-//! refreshes a heartbeat on its in-flight runs in the background. A run whose
-//! heartbeat is older than `store.lease_secs` is orphaned; any replica may
-//! claim and end it. Depends on the engine's record types only, never on
-//! HTTP or a protocol.
+//! what lets replicas share it:
+//! - a lease: every run row names the replica that writes it (`owner`), and
+//!   that replica refreshes a heartbeat on its in-flight runs in the
+//!   background. A run whose heartbeat is older than `store.lease_secs` is
+//!   orphaned; any replica may claim and end it. Writes from a replica that
+//!   is no longer a run's owner are refused (`StoreError::Superseded`).
+//! - a queue of background runs, each claimed by exactly one replica
+//!   (`FOR UPDATE SKIP LOCKED`);
+//! - cancel requests in the run row, for the replica that runs it;
+//! - rate-limit hits every replica counts against;
+//! - LISTEN/NOTIFY on one channel per schema, carrying "new events",
+//!   "cancel" and "queued" hints as `StoreSignal`s. A hint can be lost (a
+//!   dropped connection): the heartbeat re-sends cancel hints for this
+//!   replica's runs, and waiters poll as a fallback.
+//!
+//! Depends on the engine's record types only, never on HTTP or a protocol.
 
 use std::time::Duration;
 
@@ -17,16 +28,37 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Row, SqlSafeStr};
 use tokio_util::sync::CancellationToken;
 
+use sqlx::postgres::PgListener;
+use tokio::sync::broadcast;
+
 use super::codec::{from_json, to_json};
-use super::{RunFilter, SessionFilter, SessionSort, Store, StoreError};
-use crate::engine::{Event, RunRecord, SessionRecord, now_ms};
+use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError, StoreSignal};
+use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
 /// The schema, embedded so the binary needs no files beside it.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "queue cancel rates",
+        include_str!("../../migrations/postgres/0002_queue_cancel_rates.sql"),
+    ),
+];
+
+/// Signals buffered per receiver before a slow one starts missing some
+/// (it then gets `Lagged` and re-checks, as after a `Resync`).
+const SIGNAL_BUFFER: usize = 1024;
+
+/// The columns `read_run` reads.
+macro_rules! run_columns {
+    () => {
+        "record::text, cancel_requested"
+    };
+}
 
 /// The database's clock in Unix milliseconds: heartbeats and lease checks
 /// compare times from one clock, whatever the replicas' clocks say.
@@ -51,7 +83,10 @@ pub struct PgStore {
     /// This process's id in the `owner` column.
     replica_id: String,
     lease: Duration,
-    /// Stops the heartbeat task when the store is dropped.
+    /// The NOTIFY channel of this database schema.
+    channel: String,
+    signals: broadcast::Sender<StoreSignal>,
+    /// Stops the heartbeat and listener tasks when the store is dropped.
     stop: CancellationToken,
 }
 
@@ -86,14 +121,64 @@ impl PgStore {
         .execute(&pool)
         .await
         .map_err(|e| unavailable(&shown, "cannot write to", e))?;
+        // Replicas share a channel when they share a schema, and only then.
+        let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| unavailable(&shown, "cannot read from", e))?;
+        let channel: String = format!("agentd_{schema}").chars().take(63).collect();
+        let mut listener = PgListener::connect(url)
+            .await
+            .map_err(|e| unavailable(&shown, "cannot listen on", e))?;
+        listener
+            .listen(&channel)
+            .await
+            .map_err(|e| unavailable(&shown, "cannot listen on", e))?;
         let store = Self {
             pool,
             replica_id: uuid::Uuid::new_v4().to_string(),
             lease: lease.max(Duration::from_millis(100)),
+            channel,
+            signals: broadcast::channel(SIGNAL_BUFFER).0,
             stop: CancellationToken::new(),
         };
         store.spawn_heartbeat();
+        store.spawn_listener(listener);
         Ok(store)
+    }
+
+    /// Turns notifications into signals. A lost connection is re-made by
+    /// the listener; what was sent meanwhile is gone, so waiters are told
+    /// to re-check (`Resync`).
+    fn spawn_listener(&self, mut listener: PgListener) {
+        let signals = self.signals.clone();
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    next = listener.try_recv() => next,
+                };
+                match next {
+                    Ok(Some(note)) => {
+                        if let Some(signal) = parse_signal(note.payload()) {
+                            let _ = signals.send(signal);
+                        }
+                    }
+                    Ok(None) => {
+                        let _ = signals.send(StoreSignal::Resync);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the database notification channel; retrying");
+                        let _ = signals.send(StoreSignal::Resync);
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+            }
+        });
     }
 
     pub fn replica_id(&self) -> &str {
@@ -102,10 +187,13 @@ impl PgStore {
 
     /// Refreshes this replica's in-flight runs three times per lease, so one
     /// missed beat never makes a live run look orphaned.
+    /// Each beat also re-sends, as signals here, the cancel requests for
+    /// this replica's runs: one lost notification only delays a cancel.
     fn spawn_heartbeat(&self) {
         let pool = self.pool.clone();
         let owner = self.replica_id.clone();
         let stop = self.stop.clone();
+        let signals = self.signals.clone();
         let every = self.lease / 3;
         tokio::spawn(async move {
             loop {
@@ -113,8 +201,13 @@ impl PgStore {
                     _ = stop.cancelled() => return,
                     _ = tokio::time::sleep(every) => {}
                 }
-                if let Err(e) = heartbeat(&pool, &owner).await {
-                    tracing::warn!(error = %e, "could not refresh the run heartbeat");
+                match heartbeat(&pool, &owner).await {
+                    Ok(cancelled) => {
+                        for run_id in cancelled {
+                            let _ = signals.send(StoreSignal::Cancel(run_id));
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not refresh the run heartbeat"),
                 }
             }
         });
@@ -122,7 +215,25 @@ impl PgStore {
 
     /// Renews the lease of every in-flight run this replica owns now.
     pub async fn heartbeat(&self) -> Result<(), StoreError> {
-        heartbeat(&self.pool, &self.replica_id).await
+        heartbeat(&self.pool, &self.replica_id).await.map(drop)
+    }
+
+    /// Sends a hint to every replica listening on this schema's channel.
+    async fn notify<'e, E>(&self, executor: E, payload: &str) -> Result<(), StoreError>
+    where
+        E: sqlx::Executor<'e, Database = Postgres>,
+    {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(&self.channel)
+            .bind(payload)
+            .execute(executor)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
     }
 
     /// Stops the heartbeat, as if this replica had died (for tests).
@@ -136,19 +247,104 @@ impl PgStore {
     }
 }
 
-async fn heartbeat(pool: &PgPool, owner: &str) -> Result<(), StoreError> {
+/// Renews this replica's leases; returns its runs that were asked to stop.
+async fn heartbeat(pool: &PgPool, owner: &str) -> Result<Vec<String>, StoreError> {
     let sql = concat!(
         "UPDATE runs SET heartbeat_at = ",
         db_now_ms!(),
         " WHERE owner = $1 AND status IN ",
-        in_flight!()
+        in_flight!(),
+        " RETURNING run_id, cancel_requested"
     );
-    sqlx::query(sql)
+    let rows: Vec<(String, bool)> = sqlx::query_as(sql)
         .bind(owner)
-        .execute(pool)
+        .fetch_all(pool)
         .await
         .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(run_id, cancel)| cancel.then_some(run_id))
+        .collect())
+}
+
+/// Notification payloads: `e:<run id>` new events, `c:<run id>` cancel,
+/// `q` a run was queued.
+fn parse_signal(payload: &str) -> Option<StoreSignal> {
+    match payload.split_once(':') {
+        Some(("e", run_id)) => Some(StoreSignal::Events(run_id.to_string())),
+        Some(("c", run_id)) => Some(StoreSignal::Cancel(run_id.to_string())),
+        None if payload == "q" => Some(StoreSignal::Queued),
+        _ => None,
+    }
+}
+
+/// A run row (`run_columns!`) as readers see it: with a pending cancel
+/// request showing.
+fn read_run(row: &sqlx::postgres::PgRow) -> Result<RunRecord, StoreError> {
+    let mut run: RunRecord = from_json(&row.try_get::<String, _>(0).map_err(db_error)?)?;
+    let cancel: bool = row.try_get(1).map_err(db_error)?;
+    if cancel && matches!(run.status, RunStatus::Pending | RunStatus::Running) {
+        run.cancel_requested = true;
+    }
+    Ok(run)
+}
+
+/// Appends events inside a transaction; already stored ones are kept as
+/// they were (a retried flush).
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    run_id: &str,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    let encoded: Vec<(i64, String)> = events
+        .iter()
+        .map(|e| Ok((e.seq as i64, to_json(e)?)))
+        .collect::<Result<_, StoreError>>()?;
+    for chunk in encoded.chunks(EVENTS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Postgres>::new("INSERT INTO events (run_id, seq, event) ");
+        q.push_values(chunk, |mut row, (seq, json)| {
+            row.push_bind(run_id.to_string())
+                .push_bind(*seq)
+                .push_bind(json.clone())
+                .push_unseparated("::jsonb");
+        });
+        q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
+        q.build().execute(&mut **tx).await.map_err(db_error)?;
+    }
     Ok(())
+}
+
+/// Inserts a run unless its id is taken (owned by `owner`, none for a
+/// queued run); whether it did.
+async fn insert_run<'e, E>(
+    executor: E,
+    run: &RunRecord,
+    owner: Option<&str>,
+) -> Result<bool, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    let sql = concat!(
+        "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, \
+         updated_at, record, owner, heartbeat_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, ",
+        db_now_ms!(),
+        ") ON CONFLICT (run_id) DO NOTHING"
+    );
+    let done = sqlx::query(sql)
+        .bind(&run.run_id)
+        .bind(&run.session_id)
+        .bind(&run.agent_id)
+        .bind(&run.user_id)
+        .bind(run.status.as_str())
+        .bind(run.created_at)
+        .bind(run.updated_at)
+        .bind(to_json(run)?)
+        .bind(owner)
+        .execute(executor)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() == 1)
 }
 
 fn migrator() -> Migrator {
@@ -217,8 +413,9 @@ fn push_session_filter(q: &mut QueryBuilder<Postgres>, filter: &SessionFilter) {
 
 #[async_trait]
 impl Store for PgStore {
+    /// Writes a new run as its owner, or an existing one this replica owns
+    /// (refreshing its lease); refuses a run another replica took over.
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        // Writing a run makes this replica its owner and refreshes its lease.
         let sql = concat!(
             "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, \
              updated_at, record, owner, heartbeat_at) \
@@ -227,9 +424,10 @@ impl Store for PgStore {
             ") ON CONFLICT (run_id) DO UPDATE SET session_id = excluded.session_id, \
              agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
              created_at = excluded.created_at, updated_at = excluded.updated_at, \
-             record = excluded.record, owner = excluded.owner, heartbeat_at = excluded.heartbeat_at"
+             record = excluded.record, heartbeat_at = excluded.heartbeat_at \
+             WHERE runs.owner = excluded.owner"
         );
-        sqlx::query(sql)
+        let done = sqlx::query(sql)
             .bind(&run.run_id)
             .bind(&run.session_id)
             .bind(&run.agent_id)
@@ -242,21 +440,35 @@ impl Store for PgStore {
             .execute(&self.pool)
             .await
             .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Superseded(run.run_id.clone()));
+        }
         Ok(())
     }
 
+    async fn create_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
+        insert_run(&self.pool, run, Some(&self.replica_id)).await
+    }
+
     async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
-        let row: Option<String> =
-            sqlx::query_scalar("SELECT record::text FROM runs WHERE run_id = $1")
-                .bind(run_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?;
-        row.as_deref().map(from_json).transpose()
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE run_id = $1"
+        ))
+        .bind(run_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.as_ref().map(read_run).transpose()
     }
 
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
-        let mut q = QueryBuilder::<Postgres>::new("SELECT record::text FROM runs WHERE 1 = 1");
+        let mut q = QueryBuilder::<Postgres>::new(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE 1 = 1"
+        ));
         if let Some(session) = &filter.session_id {
             q.push(" AND session_id = ").push_bind(session.clone());
         }
@@ -273,31 +485,29 @@ impl Store for PgStore {
         }
         q.push(" ORDER BY created_at, ord");
         let rows = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
-        records(&rows)
+        rows.iter().map(read_run).collect()
     }
 
+    /// Appends events to a run this replica owns, in one transaction that
+    /// also tells tailing replicas. The run row is locked against a
+    /// takeover meanwhile: once another replica claimed the run, nothing
+    /// more from here gets into its log.
     async fn append_events(&self, run_id: &str, events: &[Event]) -> Result<(), StoreError> {
         if events.is_empty() {
             return Ok(());
         }
-        let encoded: Vec<(i64, String)> = events
-            .iter()
-            .map(|e| Ok((e.seq as i64, to_json(e)?)))
-            .collect::<Result<_, StoreError>>()?;
-        // One transaction: a batch is stored whole or not at all.
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        for chunk in encoded.chunks(EVENTS_PER_STATEMENT) {
-            let mut q = QueryBuilder::<Postgres>::new("INSERT INTO events (run_id, seq, event) ");
-            q.push_values(chunk, |mut row, (seq, json)| {
-                row.push_bind(run_id.to_string())
-                    .push_bind(*seq)
-                    .push_bind(json.clone())
-                    .push_unseparated("::jsonb");
-            });
-            // Already stored events (a retried flush) are kept as they were.
-            q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
-            q.build().execute(&mut *tx).await.map_err(db_error)?;
+        let owner: Option<Option<String>> =
+            sqlx::query_scalar("SELECT owner FROM runs WHERE run_id = $1 FOR SHARE")
+                .bind(run_id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        if owner.flatten().as_deref() != Some(self.replica_id.as_str()) {
+            return Err(StoreError::Superseded(run_id.to_string()));
         }
+        insert_events(&mut tx, run_id, events).await?;
+        self.notify(&mut *tx, &format!("e:{run_id}")).await?;
         tx.commit().await.map_err(db_error)
     }
 
@@ -332,6 +542,24 @@ impl Store for PgStore {
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (session_id) DO NOTHING",
+        )
+        .bind(&session.session_id)
+        .bind(&session.agent_id)
+        .bind(&session.user_id)
+        .bind(&session.name)
+        .bind(session.created_at)
+        .bind(session.updated_at)
+        .bind(to_json(session)?)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -390,6 +618,13 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        sqlx::query(
+            "DELETE FROM run_queue WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = $1)",
+        )
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
         sqlx::query("DELETE FROM runs WHERE session_id = $1")
             .bind(session_id)
             .execute(&mut *tx)
@@ -417,6 +652,7 @@ impl Store for PgStore {
     /// than the lease: the row lock makes each orphan go to exactly one
     /// replica, and the refreshed heartbeat keeps the others off it while
     /// the claimer ends it.
+    /// A queued run has no owner to lose and is never orphaned.
     async fn claim_orphaned_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         let sql = concat!(
             "UPDATE runs SET owner = $1, heartbeat_at = ",
@@ -425,21 +661,190 @@ impl Store for PgStore {
             in_flight!(),
             " AND heartbeat_at < ",
             db_now_ms!(),
-            " - $2 RETURNING record::text"
+            " - $2 AND NOT EXISTS (SELECT 1 FROM run_queue q WHERE q.run_id = runs.run_id) \
+             RETURNING ",
+            run_columns!()
         );
-        let lease_ms = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
         let rows = sqlx::query(sql)
             .bind(&self.replica_id)
-            .bind(lease_ms)
+            .bind(self.lease_ms())
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        let mut runs: Vec<RunRecord> = records(&rows)?;
+        let mut runs: Vec<RunRecord> = rows.iter().map(read_run).collect::<Result<_, _>>()?;
         runs.sort_by_key(|r| r.created_at);
         Ok(runs)
     }
 
     fn orphan_check_interval(&self) -> Option<Duration> {
         Some(self.lease / 2)
+    }
+
+    async fn take_run(
+        &self,
+        run: &RunRecord,
+        from: RunStatus,
+        events: &[Event],
+    ) -> Result<bool, StoreError> {
+        let sql = concat!(
+            "UPDATE runs SET status = $1, updated_at = $2, record = $3::jsonb, owner = $4, \
+             cancel_requested = false, heartbeat_at = ",
+            db_now_ms!(),
+            " WHERE run_id = $5 AND status = $6"
+        );
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let taken = sqlx::query(sql)
+            .bind(run.status.as_str())
+            .bind(run.updated_at)
+            .bind(to_json(run)?)
+            .bind(&self.replica_id)
+            .bind(&run.run_id)
+            .bind(from.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if taken == 0 {
+            return Ok(false);
+        }
+        if !events.is_empty() {
+            insert_events(&mut tx, &run.run_id, events).await?;
+            self.notify(&mut *tx, &format!("e:{}", run.run_id)).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn enqueue_run(
+        &self,
+        run: &RunRecord,
+        job: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if !insert_run(&mut *tx, run, None).await? {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO run_queue (run_id, job) VALUES ($1, $2::jsonb)")
+            .bind(&run.run_id)
+            .bind(to_json(job)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        self.notify(&mut *tx, "q").await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    /// One statement: the queue row is locked (rows other replicas are
+    /// claiming are skipped, not waited for), deleted, and its run made
+    /// this replica's. Two replicas never get the same row.
+    async fn claim_queued_run(
+        &self,
+        run_id: Option<&str>,
+    ) -> Result<Option<(RunRecord, serde_json::Value)>, StoreError> {
+        let sql = concat!(
+            "WITH job AS (DELETE FROM run_queue WHERE run_id = (\
+               SELECT run_id FROM run_queue WHERE ($2::text IS NULL OR run_id = $2) \
+               ORDER BY ord LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING run_id, job) \
+             UPDATE runs SET owner = $1, heartbeat_at = ",
+            db_now_ms!(),
+            " FROM job WHERE runs.run_id = job.run_id RETURNING runs.record::text, \
+             runs.cancel_requested, job.job::text"
+        );
+        let row = sqlx::query(sql)
+            .bind(&self.replica_id)
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let job: String = row.try_get(2).map_err(db_error)?;
+        Ok(Some((read_run(&row)?, from_json(&job)?)))
+    }
+
+    async fn request_cancel(&self, run_id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let sql = concat!(
+            "UPDATE runs SET cancel_requested = true WHERE run_id = $1 AND status IN ",
+            in_flight!()
+        );
+        let marked = sqlx::query(sql)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        if marked == 0 {
+            return Ok(false);
+        }
+        self.notify(&mut *tx, &format!("c:{run_id}")).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn cancel_requested(&self, run_id: &str) -> Result<bool, StoreError> {
+        let flag: Option<bool> =
+            sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(flag.unwrap_or(false))
+    }
+
+    /// Counted on the database's clock, one key at a time (a transaction
+    /// advisory lock), so replicas never both take the last place.
+    async fn hit_rate_limit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<RateDecision, StoreError> {
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let now: i64 = sqlx::query_scalar(concat!("SELECT ", db_now_ms!()))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        sqlx::query("DELETE FROM rate_hits WHERE key = $1 AND at <= $2")
+            .bind(key)
+            .bind(now.saturating_sub(window_ms))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let (count, oldest): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM rate_hits WHERE key = $1")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        if count >= i64::from(limit.max(1)) {
+            let wait = (oldest.unwrap_or(now) + window_ms - now).max(0) as u64;
+            return Ok(RateDecision::Refused(Duration::from_millis(wait)));
+        }
+        sqlx::query("INSERT INTO rate_hits (key, at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(RateDecision::Allowed)
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn signals(&self) -> Option<broadcast::Receiver<StoreSignal>> {
+        Some(self.signals.subscribe())
     }
 }

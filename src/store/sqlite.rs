@@ -18,17 +18,32 @@ use sqlx::{QueryBuilder, Row, SqlSafeStr, Sqlite};
 
 mod writer;
 
-use self::writer::{RunRow, SessionRow, Write, Writer};
+use self::writer::{EVENTS_PER_STATEMENT, RunRow, SessionRow, Write, Writer};
 use super::codec::{from_json, to_json};
-use super::{RunFilter, SessionFilter, SessionSort, Store, StoreError};
-use crate::engine::{Event, RunRecord, SessionRecord, now_ms};
+use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
+use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
 /// The schema, embedded so the binary needs no files beside it.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../migrations/sqlite/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "queue cancel rates",
+        include_str!("../../migrations/sqlite/0002_queue_cancel_rates.sql"),
+    ),
+];
+
+/// The columns `read_run` reads: a run's record as readers see it, with a
+/// pending cancel request showing.
+macro_rules! run_columns {
+    () => {
+        "record, cancel_requested"
+    };
+}
 
 /// SQLite result codes (the low byte of an extended code) that mean the file
 /// itself is damaged or is not a database.
@@ -208,30 +223,33 @@ fn push_session_filter(q: &mut QueryBuilder<Sqlite>, filter: &SessionFilter) {
 #[async_trait]
 impl Store for SqliteStore {
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let row = RunRow {
-            run_id: run.run_id.clone(),
-            session_id: run.session_id.clone(),
-            agent_id: run.agent_id.clone(),
-            user_id: run.user_id.clone(),
-            status: run.status.as_str(),
-            created_at: run.created_at,
-            updated_at: run.updated_at,
-            record: to_json(run)?,
-        };
-        self.writer.write(Write::Run(row)).await.map(drop)
+        self.writer.write(Write::Run(run_row(run)?)).await.map(drop)
+    }
+
+    async fn create_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
+        let inserted = self.writer.write(Write::CreateRun(run_row(run)?)).await?;
+        Ok(inserted == 1)
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {
-        let row: Option<String> = sqlx::query_scalar("SELECT record FROM runs WHERE run_id = ?")
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        row.as_deref().map(from_json).transpose()
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE run_id = ?"
+        ))
+        .bind(run_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        row.as_ref().map(read_run).transpose()
     }
 
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT record FROM runs WHERE 1 = 1");
+        let mut q = QueryBuilder::<Sqlite>::new(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE 1 = 1"
+        ));
         if let Some(session) = &filter.session_id {
             q.push(" AND session_id = ").push_bind(session.clone());
         }
@@ -250,9 +268,7 @@ impl Store for SqliteStore {
         // same millisecond list in the order they were created.
         q.push(" ORDER BY created_at, rowid");
         let rows = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
-        rows.iter()
-            .map(|row| from_json(&row.try_get::<String, _>(0).map_err(db_error)?))
-            .collect()
+        rows.iter().map(read_run).collect()
     }
 
     async fn append_events(&self, run_id: &str, events: &[Event]) -> Result<(), StoreError> {
@@ -287,16 +303,14 @@ impl Store for SqliteStore {
     }
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        let row = SessionRow {
-            session_id: session.session_id.clone(),
-            agent_id: session.agent_id.clone(),
-            user_id: session.user_id.clone(),
-            name: session.name.clone(),
-            created_at: session.created_at,
-            updated_at: session.updated_at,
-            record: to_json(session)?,
-        };
+        let row = session_row(session)?;
         self.writer.write(Write::Session(row)).await.map(drop)
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<bool, StoreError> {
+        let row = session_row(session)?;
+        let inserted = self.writer.write(Write::CreateSession(row)).await?;
+        Ok(inserted == 1)
     }
 
     async fn get_session(&self, session_id: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -361,6 +375,260 @@ impl Store for SqliteStore {
             .map_err(db_error)?;
         Ok(())
     }
+
+    async fn take_run(
+        &self,
+        run: &RunRecord,
+        from: RunStatus,
+        events: &[Event],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self
+            .write_pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
+        let taken = sqlx::query(
+            "UPDATE runs SET status = ?, updated_at = ?, record = ?, cancel_requested = 0 \
+             WHERE run_id = ? AND status = ?",
+        )
+        .bind(run.status.as_str())
+        .bind(run.updated_at)
+        .bind(to_json(run)?)
+        .bind(&run.run_id)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .rows_affected();
+        if taken == 0 {
+            return Ok(false);
+        }
+        insert_events(&mut tx, &run.run_id, events).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn enqueue_run(
+        &self,
+        run: &RunRecord,
+        job: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self
+            .write_pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
+        if !insert_run(&mut *tx, run).await? {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO run_queue (run_id, job) VALUES (?, ?)")
+            .bind(&run.run_id)
+            .bind(to_json(job)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    async fn claim_queued_run(
+        &self,
+        run_id: Option<&str>,
+    ) -> Result<Option<(RunRecord, serde_json::Value)>, StoreError> {
+        let mut tx = self
+            .write_pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
+        loop {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "DELETE FROM run_queue WHERE ord = (SELECT ord FROM run_queue",
+            );
+            if let Some(id) = run_id {
+                q.push(" WHERE run_id = ").push_bind(id.to_string());
+            }
+            q.push(" ORDER BY ord LIMIT 1) RETURNING run_id, job");
+            let Some(row) = q.build().fetch_optional(&mut *tx).await.map_err(db_error)? else {
+                tx.commit().await.map_err(db_error)?;
+                return Ok(None);
+            };
+            let id: String = row.try_get(0).map_err(db_error)?;
+            let job: String = row.try_get(1).map_err(db_error)?;
+            let run = sqlx::query(concat!(
+                "SELECT ",
+                run_columns!(),
+                " FROM runs WHERE run_id = ?"
+            ))
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+            // A queued run whose session was deleted is simply dropped.
+            if let Some(run) = run {
+                let run = read_run(&run)?;
+                tx.commit().await.map_err(db_error)?;
+                return Ok(Some((run, from_json(&job)?)));
+            }
+        }
+    }
+
+    async fn request_cancel(&self, run_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET cancel_requested = 1 \
+             WHERE run_id = ? AND status IN ('pending', 'running')",
+        )
+        .bind(run_id)
+        .execute(&self.write_pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn cancel_requested(&self, run_id: &str) -> Result<bool, StoreError> {
+        let flag: Option<i64> =
+            sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE run_id = ?")
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(flag.unwrap_or(0) != 0)
+    }
+
+    async fn hit_rate_limit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<RateDecision, StoreError> {
+        let now = now_ms();
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let mut tx = self
+            .write_pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)?;
+        sqlx::query("DELETE FROM rate_hits WHERE key = ? AND at <= ?")
+            .bind(key)
+            .bind(now.saturating_sub(window_ms))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let (count, oldest): (i64, Option<i64>) =
+            sqlx::query_as("SELECT COUNT(*), MIN(at) FROM rate_hits WHERE key = ?")
+                .bind(key)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        if count >= i64::from(limit.max(1)) {
+            let wait = (oldest.unwrap_or(now) + window_ms - now).max(0) as u64;
+            return Ok(RateDecision::Refused(Duration::from_millis(wait)));
+        }
+        sqlx::query("INSERT INTO rate_hits (key, at) VALUES (?, ?)")
+            .bind(key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(RateDecision::Allowed)
+    }
+
+    /// Every in-flight run, as one process owns this file, except the runs
+    /// still queued: nothing started them, so they start after a restart.
+    async fn claim_orphaned_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE status IN ('pending', 'running') \
+             AND run_id NOT IN (SELECT run_id FROM run_queue) ORDER BY created_at, rowid"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        rows.iter().map(read_run).collect()
+    }
+}
+
+/// A run row (`run_columns!`) as readers see it.
+fn run_row(run: &RunRecord) -> Result<RunRow, StoreError> {
+    Ok(RunRow {
+        run_id: run.run_id.clone(),
+        session_id: run.session_id.clone(),
+        agent_id: run.agent_id.clone(),
+        user_id: run.user_id.clone(),
+        status: run.status.as_str(),
+        created_at: run.created_at,
+        updated_at: run.updated_at,
+        record: to_json(run)?,
+    })
+}
+
+fn session_row(session: &SessionRecord) -> Result<SessionRow, StoreError> {
+    Ok(SessionRow {
+        session_id: session.session_id.clone(),
+        agent_id: session.agent_id.clone(),
+        user_id: session.user_id.clone(),
+        name: session.name.clone(),
+        created_at: session.created_at,
+        updated_at: session.updated_at,
+        record: to_json(session)?,
+    })
+}
+
+fn read_run(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StoreError> {
+    let mut run: RunRecord = from_json(&row.try_get::<String, _>(0).map_err(db_error)?)?;
+    let cancel: i64 = row.try_get(1).map_err(db_error)?;
+    if cancel != 0 && matches!(run.status, RunStatus::Pending | RunStatus::Running) {
+        run.cancel_requested = true;
+    }
+    Ok(run)
+}
+
+/// Inserts a run unless its id is taken; whether it did.
+async fn insert_run<'e, E>(executor: E, run: &RunRecord) -> Result<bool, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    let done = sqlx::query(
+        "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, updated_at, record) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+    )
+    .bind(&run.run_id)
+    .bind(&run.session_id)
+    .bind(&run.agent_id)
+    .bind(&run.user_id)
+    .bind(run.status.as_str())
+    .bind(run.created_at)
+    .bind(run.updated_at)
+    .bind(to_json(run)?)
+    .execute(executor)
+    .await
+    .map_err(db_error)?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Appends events inside a transaction; already stored ones are kept.
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    run_id: &str,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    let encoded: Vec<(i64, String)> = events
+        .iter()
+        .map(|e| Ok((e.seq as i64, to_json(e)?)))
+        .collect::<Result<_, StoreError>>()?;
+    for chunk in encoded.chunks(EVENTS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (run_id, seq, event) ");
+        q.push_values(chunk, |mut row, (seq, json)| {
+            row.push_bind(run_id.to_string())
+                .push_bind(*seq)
+                .push_bind(json.clone());
+        });
+        // Already stored events (a retried flush) are kept as they were.
+        q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
+        q.build().execute(&mut **tx).await.map_err(db_error)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

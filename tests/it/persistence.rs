@@ -602,6 +602,47 @@ impl Store for FlakyStore {
     async fn delete_session(&self, session_id: &str) -> Result<bool, StoreError> {
         self.inner.delete_session(session_id).await
     }
+    async fn create_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
+        self.inner.create_run(run).await
+    }
+    async fn create_session(&self, session: &SessionRecord) -> Result<bool, StoreError> {
+        self.inner.create_session(session).await
+    }
+    async fn take_run(
+        &self,
+        run: &RunRecord,
+        from: agentd::engine::RunStatus,
+        events: &[Event],
+    ) -> Result<bool, StoreError> {
+        self.inner.take_run(run, from, events).await
+    }
+    async fn enqueue_run(
+        &self,
+        run: &RunRecord,
+        job: &serde_json::Value,
+    ) -> Result<bool, StoreError> {
+        self.inner.enqueue_run(run, job).await
+    }
+    async fn claim_queued_run(
+        &self,
+        run_id: Option<&str>,
+    ) -> Result<Option<(RunRecord, serde_json::Value)>, StoreError> {
+        self.inner.claim_queued_run(run_id).await
+    }
+    async fn request_cancel(&self, run_id: &str) -> Result<bool, StoreError> {
+        self.inner.request_cancel(run_id).await
+    }
+    async fn cancel_requested(&self, run_id: &str) -> Result<bool, StoreError> {
+        self.inner.cancel_requested(run_id).await
+    }
+    async fn hit_rate_limit(
+        &self,
+        key: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> Result<agentd::store::RateDecision, StoreError> {
+        self.inner.hit_rate_limit(key, limit, window).await
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

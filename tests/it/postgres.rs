@@ -1,268 +1,23 @@
-//! The PostgreSQL store, against a real server (DATABASE_URL): it keeps runs,
-//! events and sessions as the SQLite store does; two agentd servers on one
-//! database answer for each other's runs; and a run whose replica stopped
-//! renewing its lease is failed as interrupted by another replica, exactly
-//! once, while runs of live replicas are left alone.
+//! The PostgreSQL store, against a real server (DATABASE_URL): two stores
+//! on one schema (two replicas) keep each other's runs safe: a replica
+//! writes only the runs it owns, signals reach the others; two agentd
+//! servers on one database answer for each other's runs; and a run whose
+//! replica stopped renewing its lease is failed as interrupted by another
+//! replica, exactly once, while runs of live replicas are left alone.
+//! (The store contract every backend keeps is in store_contract.rs; real
+//! agentd processes side by side are in scale_out.rs.)
 //!
-//! Each test works in its own schema (`agentd_test_<uuid>`, chosen through
-//! the URL's `options=-c search_path=...`) and drops it at the end. Without
-//! DATABASE_URL the tests fail when CI=true and are skipped otherwise.
+//! Each test works in its own schema (common::pg) and drops it at the end.
 
 use std::time::Duration;
 
+use crate::common::pg::Schema;
 use crate::common::{TestServer, config_with, eventually, sse};
-use agentd::engine::{
-    Event, EventKind, FailureKind, RunFailure, RunRecord, RunStatus, SessionRecord, Usage,
-};
+use crate::store_contract::{model_event, run};
+use agentd::engine::{EventKind, FailureKind, RunFailure, RunStatus};
 use agentd::store::postgres::PgStore;
-use agentd::store::{RunFilter, SessionFilter, SessionSort, Store};
+use agentd::store::{RunFilter, Store, StoreError, StoreSignal};
 use serde_json::Value;
-
-/// A fresh schema on the test server, and a URL whose connections use it.
-struct Schema {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl Schema {
-    /// `None` (with a printed reason) when no database is configured outside CI.
-    async fn create() -> Option<Schema> {
-        let admin_url = match std::env::var("DATABASE_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!(
-                        "DATABASE_URL is not set: the PostgreSQL tests need a server \
-                         (e.g. postgres://postgres@127.0.0.1:5432/test)"
-                    );
-                }
-                eprintln!("skipped: set DATABASE_URL to run the PostgreSQL tests");
-                return None;
-            }
-        };
-        let name = format!("agentd_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = connect(&admin_url).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create the test schema");
-        let sep = if admin_url.contains('?') { '&' } else { '?' };
-        let url = format!("{admin_url}{sep}options=-c%20search_path%3D{name}");
-        Some(Schema {
-            admin_url,
-            name,
-            url,
-        })
-    }
-
-    fn store_config(&self, lease_secs: u64) -> String {
-        format!(
-            "\n[store]\nkind = \"postgres\"\nurl = '{}'\nlease_secs = {lease_secs}\n",
-            self.url
-        )
-    }
-
-    async fn drop_schema(self) {
-        let mut conn = connect(&self.admin_url).await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA {} CASCADE",
-            self.name
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("drop the test schema");
-    }
-}
-
-async fn connect(url: &str) -> sqlx::PgConnection {
-    use sqlx::Connection;
-    sqlx::PgConnection::connect(url)
-        .await
-        .unwrap_or_else(|e| panic!("cannot connect to DATABASE_URL: {e}"))
-}
-
-fn run(id: &str, session: &str, created_at: i64, status: RunStatus) -> RunRecord {
-    RunRecord {
-        run_id: id.into(),
-        session_id: session.into(),
-        agent_id: "assistant".into(),
-        agent_name: "Assistant".into(),
-        user_id: None,
-        parent_run_id: None,
-        team: false,
-        origin: "test".into(),
-        status,
-        cancel_requested: false,
-        model: "m".into(),
-        provider: "p".into(),
-        input: Vec::new(),
-        files: Vec::new(),
-        messages: Vec::new(),
-        content: String::new(),
-        structured: None,
-        reasoning: None,
-        tools: Vec::new(),
-        pending: Vec::new(),
-        usage: Usage::default(),
-        time_to_first_token_ms: None,
-        duration_ms: None,
-        error: None,
-        metadata: Some(serde_json::json!({"k": "v"})),
-        state: None,
-        created_at,
-        updated_at: created_at,
-        finished_at: None,
-        last_seq: 0,
-    }
-}
-
-fn model_event(run_id: &str, seq: u64) -> Event {
-    Event {
-        seq,
-        run_id: run_id.into(),
-        at: 1,
-        kind: EventKind::ModelRequestCompleted {
-            model: "m".into(),
-            provider: "p".into(),
-            usage: Usage::default(),
-            time_to_first_token_ms: Some(3),
-        },
-    }
-}
-
-fn session(id: &str, agent: &str, name: Option<&str>, created_at: i64) -> SessionRecord {
-    SessionRecord {
-        session_id: id.into(),
-        agent_id: Some(agent.into()),
-        user_id: None,
-        name: name.map(str::to_string),
-        state: None,
-        metadata: None,
-        created_at,
-        updated_at: created_at,
-    }
-}
-
-fn ids(sessions: &[SessionRecord]) -> Vec<&str> {
-    sessions.iter().map(|s| s.session_id.as_str()).collect()
-}
-
-#[tokio::test]
-async fn store_keeps_runs_events_and_sessions_like_sqlite() {
-    let Some(schema) = Schema::create().await else {
-        return;
-    };
-    let store = PgStore::open(&schema.url, Duration::from_secs(30))
-        .await
-        .expect("store opens");
-
-    // Runs: upsert, get, list in creation order (ties in insertion order).
-    let mut b = run("b", "s1", 10, RunStatus::Running);
-    store.put_run(&b).await.unwrap();
-    store
-        .put_run(&run("a", "s1", 10, RunStatus::Completed))
-        .await
-        .unwrap();
-    store
-        .put_run(&run("c", "s2", 5, RunStatus::Pending))
-        .await
-        .unwrap();
-    b.content = "updated".into();
-    store.put_run(&b).await.unwrap();
-    assert_eq!(store.get_run("b").await.unwrap(), Some(b.clone()));
-    assert_eq!(store.get_run("missing").await.unwrap(), None);
-    let all: Vec<String> = store
-        .list_runs(&RunFilter::default())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.run_id)
-        .collect();
-    assert_eq!(all, ["c", "b", "a"]);
-    let in_flight = store
-        .list_runs(&RunFilter {
-            session_id: Some("s1".into()),
-            statuses: vec![RunStatus::Pending, RunStatus::Running],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(in_flight.len(), 1);
-    assert_eq!(in_flight[0].run_id, "b");
-
-    // Events: in order; a retried overlapping batch neither duplicates nor rewrites.
-    let events: Vec<Event> = (1..=5).map(|seq| model_event("b", seq)).collect();
-    store.append_events("b", &events[..2]).await.unwrap();
-    store.append_events("b", &events[1..]).await.unwrap();
-    assert_eq!(store.events("b", 0).await.unwrap(), events);
-    assert_eq!(store.events("b", 3).await.unwrap(), events[3..]);
-
-    // Sessions: filters, case-insensitive literal name search, order, paging.
-    store
-        .put_session(&session("s1", "assistant", Some("Trip to Oslo"), 1))
-        .await
-        .unwrap();
-    store
-        .put_session(&session("s2", "assistant", Some("oslo_notes"), 2))
-        .await
-        .unwrap();
-    store
-        .put_session(&session("s3", "other", None, 3))
-        .await
-        .unwrap();
-    let newest_first = store
-        .list_sessions(&SessionFilter::default())
-        .await
-        .unwrap();
-    assert_eq!(ids(&newest_first), ["s3", "s2", "s1"]);
-    let oslo = SessionFilter {
-        name_contains: Some("OSLO".into()),
-        sort: SessionSort::Name,
-        ascending: true,
-        ..Default::default()
-    };
-    // Byte order, as SQLite sorts: "Trip..." before "oslo...".
-    assert_eq!(
-        ids(&store.list_sessions(&oslo).await.unwrap()),
-        ["s1", "s2"]
-    );
-    assert_eq!(store.count_sessions(&oslo).await.unwrap(), 2);
-    let underscore = SessionFilter {
-        name_contains: Some("_".into()),
-        ..Default::default()
-    };
-    assert_eq!(
-        ids(&store.list_sessions(&underscore).await.unwrap()),
-        ["s2"]
-    );
-    let page = SessionFilter {
-        agent_id: Some("assistant".into()),
-        limit: Some(1),
-        offset: 1,
-        ..Default::default()
-    };
-    assert_eq!(ids(&store.list_sessions(&page).await.unwrap()), ["s1"]);
-    assert_eq!(store.count_sessions(&page).await.unwrap(), 2);
-
-    // Deleting a session takes its runs and their events along.
-    assert!(store.delete_session("s1").await.unwrap());
-    assert!(!store.delete_session("s1").await.unwrap());
-    assert_eq!(store.get_session("s1").await.unwrap(), None);
-    assert_eq!(store.get_run("b").await.unwrap(), None);
-    assert!(store.events("b", 0).await.unwrap().is_empty());
-    assert!(store.get_run("c").await.unwrap().is_some());
-    store.ping().await.unwrap();
-
-    // Reopening (migrations already applied) keeps everything.
-    store.close().await;
-    let reopened = PgStore::open(&schema.url, Duration::from_secs(30))
-        .await
-        .expect("store reopens");
-    assert!(reopened.get_session("s2").await.unwrap().is_some());
-    reopened.close().await;
-    schema.drop_schema().await;
-}
 
 fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
     let mut f = reqwest::multipart::Form::new();
@@ -313,18 +68,20 @@ async fn two_servers_on_one_database_answer_for_each_others_runs() {
         .expect("a run id in the stream")
         .to_string();
 
-    // B sees the finished run (A stores its final state just after the
-    // stream ends) and replays exactly the events A streamed.
-    let got: Value = eventually("the run to be stored as completed", || {
-        let req = b.client.get(b.url(&format!(
+    // B sees the finished run at once (A announces a run's end only once it
+    // is stored) and replays exactly the events A streamed.
+    let got: Value = b
+        .client
+        .get(b.url(&format!(
             "/agents/assistant/runs/{run_id}?session_id=shared"
-        )));
-        async move {
-            let got: Value = req.send().await.ok()?.json().await.ok()?;
-            (got["status"] == "COMPLETED").then_some(got)
-        }
-    })
-    .await;
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["status"], "COMPLETED", "{got}");
     assert_eq!(got["content"], "You said: my name is Ada");
     let resp = b
         .client
@@ -498,5 +255,136 @@ async fn a_run_in_flight_on_one_server_is_tailed_from_the_other() {
 
     a.stop();
     b.stop();
+    schema.drop_schema().await;
+}
+
+/// Waits for a signal matching `want` on `rx` (other signals are skipped).
+async fn signal(
+    rx: &mut tokio::sync::broadcast::Receiver<StoreSignal>,
+    want: StoreSignal,
+) -> StoreSignal {
+    let wait = async {
+        loop {
+            match rx.recv().await {
+                Ok(s) if s == want => return s,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(e) => panic!("signals closed: {e}"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .unwrap_or_else(|_| panic!("no {want:?} signal arrived"))
+}
+
+/// Replica B hears through LISTEN/NOTIFY what replica A does: new events,
+/// a cancel request, a queued run.
+#[tokio::test]
+async fn replicas_signal_new_events_cancels_and_queued_runs() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    let a = PgStore::open(&schema.url, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let b = PgStore::open(&schema.url, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let mut heard = b.signals().expect("a shared store signals");
+    assert!(b.is_shared());
+
+    a.create_run(&run("r", "s", 1, RunStatus::Running))
+        .await
+        .unwrap();
+    a.append_events("r", &[model_event("r", 1)]).await.unwrap();
+    signal(&mut heard, StoreSignal::Events("r".into())).await;
+    assert_eq!(b.events("r", 0).await.unwrap(), [model_event("r", 1)]);
+
+    let mut heard_by_a = a.signals().unwrap();
+    assert!(b.request_cancel("r").await.unwrap());
+    signal(&mut heard, StoreSignal::Cancel("r".into())).await;
+    signal(&mut heard_by_a, StoreSignal::Cancel("r".into())).await;
+    assert!(a.cancel_requested("r").await.unwrap());
+
+    a.enqueue_run(
+        &run("q", "s", 2, RunStatus::Pending),
+        &serde_json::json!({}),
+    )
+    .await
+    .unwrap();
+    signal(&mut heard, StoreSignal::Queued).await;
+    signal(&mut heard_by_a, StoreSignal::Queued).await;
+
+    a.close().await;
+    b.close().await;
+    schema.drop_schema().await;
+}
+
+/// A replica writes only the runs it owns: another replica's writes to
+/// them are refused, and once a run is taken over (its lease ran out) the
+/// old owner's late writes are refused too, whole.
+#[tokio::test]
+async fn a_replica_that_lost_a_run_cannot_write_it_any_more() {
+    let Some(schema) = Schema::create().await else {
+        return;
+    };
+    let a = PgStore::open(&schema.url, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let b = PgStore::open(&schema.url, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let mine = run("mine", "s", 1, RunStatus::Running);
+    assert!(a.create_run(&mine).await.unwrap());
+    a.append_events("mine", &[model_event("mine", 1)])
+        .await
+        .unwrap();
+
+    // B does not own it: its writes are refused and change nothing.
+    let mut forged = mine.clone();
+    forged.content = "forged".into();
+    assert!(matches!(
+        b.put_run(&forged).await,
+        Err(StoreError::Superseded(id)) if id == "mine"
+    ));
+    assert!(matches!(
+        b.append_events("mine", &[model_event("mine", 2)]).await,
+        Err(StoreError::Superseded(_))
+    ));
+    assert_eq!(b.get_run("mine").await.unwrap(), Some(mine.clone()));
+    assert_eq!(b.events("mine", 0).await.unwrap().len(), 1);
+
+    // A stalls (no heartbeat); B claims the run once the lease ran out.
+    a.stop_heartbeat();
+    let claimed = eventually("the lease to run out", || async {
+        let claimed = b.claim_orphaned_runs().await.unwrap();
+        (!claimed.is_empty()).then_some(claimed)
+    })
+    .await;
+    assert_eq!(claimed[0].run_id, "mine");
+    let mut failed = mine.clone();
+    failed.status = RunStatus::Failed;
+    b.append_events("mine", &[model_event("mine", 2)])
+        .await
+        .unwrap();
+    b.put_run(&failed).await.unwrap();
+
+    // A wakes up and writes what it had: refused, B's ending stands.
+    let mut late = mine.clone();
+    late.status = RunStatus::Completed;
+    late.content = "late".into();
+    assert!(matches!(
+        a.append_events("mine", &[model_event("mine", 3)]).await,
+        Err(StoreError::Superseded(_))
+    ));
+    assert!(matches!(
+        a.put_run(&late).await,
+        Err(StoreError::Superseded(_))
+    ));
+    assert_eq!(a.get_run("mine").await.unwrap(), Some(failed));
+    assert_eq!(a.events("mine", 0).await.unwrap().len(), 2);
+
+    a.close().await;
+    b.close().await;
     schema.drop_schema().await;
 }

@@ -288,32 +288,39 @@ async fn create_run(
             "input must contain at least one message".into(),
         ));
     }
-    let handle = state
-        .engine
-        .start(RunRequest {
-            agent_id: req.agent_name.clone(),
-            input,
-            session_id: session_id.map(|s| s.to_string()),
-            origin: "acp".into(),
-            caller: caller.map(|c| c.0),
-            ..Default::default()
-        })
-        .await?;
+    let request = RunRequest {
+        agent_id: req.agent_name.clone(),
+        input,
+        session_id: session_id.map(|s| s.to_string()),
+        origin: "acp".into(),
+        caller: caller.map(|c| c.0),
+        ..Default::default()
+    };
+    if req.mode == wire::RunMode::Async {
+        // Queued for whichever replica claims it (usually this one, at once).
+        let record = state.engine.start_background(request).await?;
+        let mut response = (
+            StatusCode::ACCEPTED,
+            Json(RunView::new(&record).run().clone()),
+        )
+            .into_response();
+        if let Ok(v) = HeaderValue::from_str(&record.run_id) {
+            response.headers_mut().insert("run-id", v);
+        }
+        return Ok(response);
+    }
+    let handle = state.engine.start(request).await?;
     let mut response = match req.mode {
         wire::RunMode::Stream => {
             // The stream's client is the run's foreground: a disconnect cancels it.
             let view = RunView::new(&handle.record());
             event_stream(&state, view, handle.events(true))
         }
-        wire::RunMode::Sync => {
+        // (Async runs were queued above.)
+        wire::RunMode::Sync | wire::RunMode::Async => {
             handle.finish(true).await;
             Json(current_run(&state, &handle.run_id).await?).into_response()
         }
-        wire::RunMode::Async => (
-            StatusCode::ACCEPTED,
-            Json(RunView::new(&handle.record()).run().clone()),
-        )
-            .into_response(),
     };
     if let Ok(v) = HeaderValue::from_str(&handle.run_id) {
         response.headers_mut().insert("run-id", v);

@@ -81,34 +81,34 @@ pub async fn create(
     }
     let mut input = Message::user(message);
     input.attachments = attachments;
-    let handle = state
-        .engine
-        .start(RunRequest {
-            agent_id: id.to_string(),
-            input: vec![input],
-            session_id: form.text("session_id"),
-            user_id: form.text("user_id"),
-            metadata,
-            origin: "agentos".into(),
-            caller,
-            ..Default::default()
-        })
-        .await?;
-    if stream {
-        // A background stream outlives its client; a foreground one does not.
-        let events = handle.events(!background);
-        return Ok(sse_response(state, events, handle.record()));
-    }
-    if background {
+    let request = RunRequest {
+        agent_id: id.to_string(),
+        input: vec![input],
+        session_id: form.text("session_id"),
+        user_id: form.text("user_id"),
+        metadata,
+        origin: "agentos".into(),
+        caller,
+        ..Default::default()
+    };
+    if background && !stream {
+        // Queued for whichever replica claims it (usually this one, at once).
+        let record = state.engine.start_background(request).await?;
         return Ok((
             StatusCode::ACCEPTED,
             Json(BackgroundRun {
-                run_id: handle.run_id.clone(),
-                session_id: handle.session_id.clone(),
+                run_id: record.run_id,
+                session_id: record.session_id,
                 status: "PENDING",
             }),
         )
             .into_response());
+    }
+    let handle = state.engine.start(request).await?;
+    if stream {
+        // A background stream outlives its client; a foreground one does not.
+        let events = handle.events(!background);
+        return Ok(sse_response(state, events, handle.record()));
     }
     let record = handle.finish(true).await;
     Ok(Json(output(state, &record).await?).into_response())

@@ -1,8 +1,10 @@
 //! Who is calling and what they may touch: the bearer key's user (401), their
 //! organization memberships (403), and the per-key create-run rate limit (429).
 //!
-//! Reads `[codegen]` from config; the key ring and limiter are built on first
-//! use. Never touches runs or the store.
+//! Reads `[codegen]` from config; the key ring is built on first use. The
+//! rate limit is counted in the store, so it holds across replicas sharing
+//! one database; the store sees a key's label (user id and the key's place
+//! in the config), never the key itself. Never touches runs.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -12,20 +14,21 @@ use axum::http::HeaderMap;
 use super::error::CodegenError;
 use crate::config::{CodegenConfig, CodegenOrganization, CodegenUser, Config};
 use crate::http::keys::{KeyRing, bearer_token};
-use crate::http::rate_limit::RateLimiter;
+use crate::store::{RateDecision, Store};
 
 /// Per-app authentication state.
 #[derive(Default)]
 pub struct Access {
-    keys: OnceLock<KeyRing<i64>>,
-    creates: OnceLock<RateLimiter>,
+    /// Each key's user id and its place among the user's keys.
+    keys: OnceLock<KeyRing<(i64, usize)>>,
 }
 
 /// An authenticated caller.
 pub struct Caller<'a> {
     pub user: &'a CodegenUser,
     pub config: &'a CodegenConfig,
-    key: String,
+    /// The caller's key as the rate limit counts it (no secret in it).
+    key_label: String,
 }
 
 impl Access {
@@ -37,14 +40,15 @@ impl Access {
     ) -> Result<Caller<'a>, CodegenError> {
         let cg = config.codegen.as_ref().ok_or(CodegenError::Unauthorized)?;
         let keys = self.keys.get_or_init(|| {
-            KeyRing::new(
-                cg.users
+            KeyRing::new(cg.users.iter().flat_map(|u| {
+                u.api_keys
                     .iter()
-                    .flat_map(|u| u.api_keys.iter().map(move |k| (k.clone(), u.id))),
-            )
+                    .enumerate()
+                    .map(move |(i, k)| (k.clone(), (u.id, i)))
+            }))
         });
         let token = bearer_token(headers).ok_or(CodegenError::Unauthorized)?;
-        let user_id = *keys.find(token).ok_or(CodegenError::Unauthorized)?;
+        let (user_id, key_index) = *keys.find(token).ok_or(CodegenError::Unauthorized)?;
         let user = cg
             .users
             .iter()
@@ -53,21 +57,32 @@ impl Access {
         Ok(Caller {
             user,
             config: cg,
-            key: token.to_string(),
+            key_label: format!("codegen/create/user-{user_id}/key-{key_index}"),
         })
     }
 
-    /// Counts one create-run request against the caller's key.
-    pub fn count_create(&self, caller: &Caller<'_>) -> Result<(), CodegenError> {
-        let limiter = self.creates.get_or_init(|| {
-            let rl = &caller.config.rate_limit;
-            RateLimiter::new(rl.creates, Duration::from_secs(rl.window_secs))
-        });
-        limiter
-            .check(&caller.key)
-            .map_err(|wait| CodegenError::RateLimited {
-                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-            })
+    /// Counts one create-run request against the caller's key, in the
+    /// store (every replica on it counts against the same window).
+    pub async fn count_create(
+        &self,
+        store: &dyn Store,
+        caller: &Caller<'_>,
+    ) -> Result<(), CodegenError> {
+        let rl = &caller.config.rate_limit;
+        let decision = store
+            .hit_rate_limit(
+                &caller.key_label,
+                rl.creates,
+                Duration::from_secs(rl.window_secs),
+            )
+            .await
+            .map_err(|e| CodegenError::Internal(e.to_string()))?;
+        match decision {
+            RateDecision::Allowed => Ok(()),
+            RateDecision::Refused(wait) => Err(CodegenError::RateLimited {
+                retry_after_secs: (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1),
+            }),
+        }
     }
 }
 

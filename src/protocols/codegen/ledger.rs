@@ -7,12 +7,13 @@
 //! Codegen id, organization, creator, options, and the engine run ids in
 //! order; the last one is the run the Codegen id currently shows.
 //!
-//! Why a session and not a new store table: it needs no change to the
-//! `Store` trait (every backend persists sessions already), a Codegen id is
+//! Why a session and not a new store table: it needs no table of its own
+//! (every backend persists sessions already), a Codegen id is
 //! found with one keyed `get_session`, and "resume continues the same
-//! conversation" is exactly what sessions are for. Ids are allocated by an
-//! in-process counter seeded from the store's highest id, so they survive a
-//! restart; allocation across replicas sharing one database is issue 8.
+//! conversation" is exactly what sessions are for. An id is taken by
+//! creating its session (`Store::create_session`, which only one caller can
+//! do for a given id): replicas sharing one database that pick the same next
+//! id race on that insert, and the loser moves on to the next id.
 //!
 //! Depends on the engine and store only; never on HTTP types.
 
@@ -146,42 +147,37 @@ impl Ledgers {
                 return Err(CodegenError::QuotaReached);
             }
         }
-        let mut id = match *next {
-            Some(n) => n,
-            None => all.iter().map(|l| l.id).max().unwrap_or(0) + 1,
-        };
-        let store = engine.store();
-        // Another replica may have taken an id since we counted.
-        while store
-            .get_session(&session_id(id))
-            .await
-            .map_err(store_err)?
-            .is_some()
-        {
-            id += 1;
-        }
-        *next = Some(id + 1);
+        // The next id after the highest one stored (or handed out here).
+        let mut id = (all.iter().map(|l| l.id).max().unwrap_or(0) + 1).max(next.unwrap_or(0));
         let run_id = new_id();
         let now = now_ms();
-        ledger.id = id;
         ledger.runs = vec![run_id.clone()];
         ledger.created_at = now;
-        let session = SessionRecord {
-            session_id: session_id(id),
-            agent_id: Some(ledger.agent_id.clone()),
-            user_id: Some(ledger.user_id.to_string()),
-            name: Some(input.text.clone()),
-            state: None,
-            metadata: Some(serde_json::json!({ METADATA_KEY: &ledger })),
-            created_at: now,
-            updated_at: now,
+        let store = engine.store();
+        let session = loop {
+            ledger.id = id;
+            let session = SessionRecord {
+                session_id: session_id(id),
+                agent_id: Some(ledger.agent_id.clone()),
+                user_id: Some(ledger.user_id.to_string()),
+                name: Some(input.text.clone()),
+                state: None,
+                metadata: Some(serde_json::json!({ METADATA_KEY: &ledger })),
+                created_at: now,
+                updated_at: now,
+            };
+            if store.create_session(&session).await.map_err(store_err)? {
+                break session;
+            }
+            // Another replica took this id since we counted.
+            id += 1;
         };
-        store.put_session(&session).await.map_err(store_err)?;
+        *next = Some(id + 1);
         match engine
-            .start(ledger.run_request(&run_id, input, caller))
+            .start_background(ledger.run_request(&run_id, input, caller))
             .await
         {
-            Ok(handle) => Ok((ledger, handle.record())),
+            Ok(record) => Ok((ledger, record)),
             Err(e) => {
                 if let Err(e) = store.delete_session(&session.session_id).await {
                     tracing::warn!(error = %e, "could not remove the ledger of a run that did not start");
@@ -244,10 +240,10 @@ impl Ledgers {
                 session.metadata = Some(serde_json::json!({ METADATA_KEY: &ledger }));
                 store.put_session(&session).await.map_err(store_err)?;
                 match engine
-                    .start(ledger.run_request(&run_id, message, caller))
+                    .start_background(ledger.run_request(&run_id, message, caller))
                     .await
                 {
-                    Ok(handle) => Ok((ledger, handle.record())),
+                    Ok(record) => Ok((ledger, record)),
                     Err(e) => {
                         session.metadata = before;
                         if let Err(e) = store.put_session(&session).await {

@@ -18,7 +18,7 @@ use super::db_error;
 use crate::store::StoreError;
 
 /// Events per INSERT statement: 3 bound values each, far below SQLite's limit.
-const EVENTS_PER_STATEMENT: usize = 300;
+pub(super) const EVENTS_PER_STATEMENT: usize = 300;
 /// Writes per transaction at most: bounds how long one commit holds the lock.
 const MAX_BATCH: usize = 256;
 /// Writes queued for the writer before callers wait to enqueue.
@@ -47,7 +47,12 @@ pub(super) struct SessionRow {
 }
 
 pub(super) enum Write {
+    /// Inserts or replaces.
     Run(RunRow),
+    /// Inserts only a new run id (1 row affected) or does nothing (0).
+    CreateRun(RunRow),
+    /// Inserts only a new session id.
+    CreateSession(SessionRow),
     Events {
         run_id: String,
         events: Vec<(i64, String)>,
@@ -141,12 +146,8 @@ async fn isolated(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sql
 }
 
 fn fail_all(jobs: Vec<Job>, error: StoreError) {
-    let message = error.to_string();
     for job in jobs {
-        let _ = job.done.send(Err(match &error {
-            StoreError::Corrupt(_) => StoreError::Corrupt(message.clone()),
-            StoreError::Unavailable(_) => StoreError::Unavailable(message.clone()),
-        }));
+        let _ = job.done.send(Err(error.clone()));
     }
 }
 
@@ -167,6 +168,35 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
         .bind(r.created_at)
         .bind(r.updated_at)
         .bind(&r.record)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
+        Write::CreateRun(r) => sqlx::query(
+            "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, updated_at, record) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
+        )
+        .bind(&r.run_id)
+        .bind(&r.session_id)
+        .bind(&r.agent_id)
+        .bind(&r.user_id)
+        .bind(r.status)
+        .bind(r.created_at)
+        .bind(r.updated_at)
+        .bind(&r.record)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
+        Write::CreateSession(s) => sqlx::query(
+            "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO NOTHING",
+        )
+        .bind(&s.session_id)
+        .bind(&s.agent_id)
+        .bind(&s.user_id)
+        .bind(&s.name)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .bind(&s.record)
         .execute(&mut *conn)
         .await?
         .rows_affected(),
@@ -205,6 +235,12 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
         Write::DeleteSession(id) => {
             sqlx::query(
                 "DELETE FROM events WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = ?)",
+            )
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "DELETE FROM run_queue WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = ?)",
             )
             .bind(id)
             .execute(&mut *conn)

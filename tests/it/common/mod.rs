@@ -8,6 +8,8 @@ pub mod fixtures;
 pub mod mcp_server;
 pub mod mock_anthropic;
 pub mod mock_llm;
+pub mod pg;
+pub mod process;
 pub mod sse;
 pub mod web;
 
