@@ -151,15 +151,17 @@ fn fail_all(jobs: Vec<Job>, error: StoreError) {
     }
 }
 
-async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::Error> {
-    let affected = match write {
-        Write::Run(r) => sqlx::query(
-            "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, updated_at, record) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (run_id) DO UPDATE SET session_id = excluded.session_id, \
-             agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
-             created_at = excluded.created_at, updated_at = excluded.updated_at, record = excluded.record",
-        )
+/// Inserts a run row; `on_conflict` says what a taken id does.
+async fn insert_run(
+    conn: &mut SqliteConnection,
+    r: &RunRow,
+    on_conflict: &str,
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, updated_at, record) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) {on_conflict}"
+    );
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&r.run_id)
         .bind(&r.session_id)
         .bind(&r.agent_id)
@@ -170,26 +172,20 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
         .bind(&r.record)
         .execute(&mut *conn)
         .await?
-        .rows_affected(),
-        Write::CreateRun(r) => sqlx::query(
-            "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, updated_at, record) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
-        )
-        .bind(&r.run_id)
-        .bind(&r.session_id)
-        .bind(&r.agent_id)
-        .bind(&r.user_id)
-        .bind(r.status)
-        .bind(r.created_at)
-        .bind(r.updated_at)
-        .bind(&r.record)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected(),
-        Write::CreateSession(s) => sqlx::query(
-            "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO NOTHING",
-        )
+        .rows_affected())
+}
+
+/// Inserts a session row; `on_conflict` says what a taken id does.
+async fn insert_session(
+    conn: &mut SqliteConnection,
+    s: &SessionRow,
+    on_conflict: &str,
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) {on_conflict}"
+    );
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&s.session_id)
         .bind(&s.agent_id)
         .bind(&s.user_id)
@@ -199,7 +195,22 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
         .bind(&s.record)
         .execute(&mut *conn)
         .await?
-        .rows_affected(),
+        .rows_affected())
+}
+
+const REPLACE_RUN: &str = "DO UPDATE SET session_id = excluded.session_id, \
+    agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
+    created_at = excluded.created_at, updated_at = excluded.updated_at, record = excluded.record";
+const REPLACE_SESSION: &str = "DO UPDATE SET agent_id = excluded.agent_id, \
+    user_id = excluded.user_id, name = excluded.name, created_at = excluded.created_at, \
+    updated_at = excluded.updated_at, record = excluded.record";
+
+async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::Error> {
+    let affected = match write {
+        Write::Run(r) => insert_run(conn, r, REPLACE_RUN).await?,
+        Write::CreateRun(r) => insert_run(conn, r, "DO NOTHING").await?,
+        Write::Session(s) => insert_session(conn, s, REPLACE_SESSION).await?,
+        Write::CreateSession(s) => insert_session(conn, s, "DO NOTHING").await?,
         Write::Events { run_id, events } => {
             let mut affected = 0;
             for chunk in events.chunks(EVENTS_PER_STATEMENT) {
@@ -215,23 +226,6 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
             }
             affected
         }
-        Write::Session(s) => sqlx::query(
-            "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (session_id) DO UPDATE SET agent_id = excluded.agent_id, \
-             user_id = excluded.user_id, name = excluded.name, created_at = excluded.created_at, \
-             updated_at = excluded.updated_at, record = excluded.record",
-        )
-        .bind(&s.session_id)
-        .bind(&s.agent_id)
-        .bind(&s.user_id)
-        .bind(&s.name)
-        .bind(s.created_at)
-        .bind(s.updated_at)
-        .bind(&s.record)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected(),
         Write::DeleteSession(id) => {
             sqlx::query(
                 "DELETE FROM events WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = ?)",
