@@ -58,13 +58,14 @@ impl AppState {
 #[openapi(
     info(
         title = "agentd",
-        description = "Runs AI agents over AgentOS, AG-UI, ACP and the Codegen agent API."
+        description = "Runs AI agents over AgentOS, AG-UI, ACP, the Codegen agent API, A2A and MCP."
     ),
     tags(
         (name = "agentos", description = "Agno AgentOS agent runs"),
         (name = "acp", description = "Agent Communication Protocol (served under /acp; runs also at the root)"),
         (name = "codegen", description = "Codegen agent API: background agent runs, organizations and users"),
         (name = "agui", description = "AG-UI agent runs for browser frontends"),
+        (name = "a2a", description = "Agent2Agent (A2A 0.3) JSON-RPC: agent cards, message/send, message/stream, tasks"),
         (name = "health", description = "Liveness, readiness and metrics")
     )
 )]
@@ -79,6 +80,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(protocols::acp::router())
         .merge(protocols::codegen::router())
         .merge(protocols::agui::router())
+        .merge(protocols::a2a::router())
 }
 
 /// The OpenAPI document of every route, as served at /openapi.json.

@@ -9,6 +9,7 @@
 
 mod common;
 
+mod a2a;
 mod acp;
 mod agentos;
 mod agui;
