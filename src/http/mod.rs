@@ -34,11 +34,13 @@ use crate::engine::Engine;
 use crate::protocols;
 
 /// Shared by every handler: the engine (which owns config, models, tools and
-/// the store) and when this process started.
+/// the store), when this process started, and the switch `serve` throws on
+/// shutdown (long-lived sessions, such as MCP's, end with it).
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -46,6 +48,7 @@ impl AppState {
         Self {
             engine,
             started_at: chrono::Utc::now(),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 
@@ -65,6 +68,7 @@ impl AppState {
         (name = "acp", description = "Agent Communication Protocol (served under /acp; runs also at the root)"),
         (name = "codegen", description = "Codegen agent API: background agent runs, organizations and users"),
         (name = "agui", description = "AG-UI agent runs for browser frontends"),
+        (name = "mcp", description = "MCP server (streamable HTTP): every agent and team is a tool"),
         (name = "a2a", description = "Agent2Agent (A2A 0.3) JSON-RPC: agent cards, message/send, message/stream, tasks"),
         (name = "health", description = "Liveness, readiness and metrics")
     )
@@ -95,6 +99,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// utoipa leaves it empty unless the handler wrote it), so the document
 /// passes a validator.
 fn finish_document(doc: &mut utoipa::openapi::OpenApi) {
+    protocols::mcp::describe(doc);
     auth::describe(doc);
     for item in doc.paths.paths.values_mut() {
         let ops = [
@@ -135,7 +140,9 @@ pub fn app(state: AppState) -> Router {
     let state_cors = server.cors_allowed_origins.clone();
     let (router, mut doc) = routes().split_for_parts();
     finish_document(&mut doc);
+    let mcp = protocols::mcp::service(state.clone(), state.shutdown.child_token());
     router
+        .nest_service(protocols::mcp::PATH, mcp)
         // /docs renders /openapi.json with Swagger UI's bundled assets (no CDN).
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .with_state(state)
@@ -212,6 +219,7 @@ pub async fn serve(
     let engine = state.engine.clone();
     let grace = Duration::from_secs(state.config().server.shutdown_grace_secs);
     let stop = tokio_util::sync::CancellationToken::new();
+    let sessions = state.shutdown.clone();
     // The drain runs beside the server, since open SSE responses (which
     // keep the server from finishing) end only when their runs end.
     let drain = tokio::spawn({
@@ -219,6 +227,9 @@ pub async fn serve(
         async move {
             stop.cancelled().await;
             engine.drain(grace).await;
+            // The runs are over: end the sessions that would keep their
+            // streams (and so the server) open.
+            sessions.cancel();
         }
     });
     let trigger = {

@@ -6,3 +6,4 @@ pub mod acp;
 pub mod agentos;
 pub mod agui;
 pub mod codegen;
+pub mod mcp;

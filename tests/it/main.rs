@@ -17,6 +17,7 @@ mod bench_smoke;
 mod codegen;
 mod cross_protocol;
 mod files;
+mod mcp;
 mod models;
 mod openapi;
 mod ops;
