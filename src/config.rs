@@ -140,8 +140,9 @@ fn default_request_timeout() -> u64 {
 }
 
 /// Requests per minute per caller, for each protocol's routes: AG-UI
-/// (`/agui...`), ACP (`/acp...`, `/runs...`), Codegen (`/v1...`) and
-/// AgentOS (every other route). Unset: no limit at this level.
+/// (`/agui...`), ACP (`/acp...`, `/runs...`), Codegen (`/v1...`), the
+/// JSON-RPC protocols A2A and MCP (`/a2a...`, `/mcp`, `/.well-known...`)
+/// and AgentOS (every other route). Unset: no limit at this level.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimits {
@@ -153,6 +154,8 @@ pub struct RateLimits {
     pub acp: Option<u32>,
     #[serde(default)]
     pub codegen: Option<u32>,
+    #[serde(default)]
+    pub jsonrpc: Option<u32>,
 }
 
 impl RateLimits {
@@ -163,6 +166,7 @@ impl RateLimits {
             agui: over.agui.or(self.agui),
             acp: over.acp.or(self.acp),
             codegen: over.codegen.or(self.codegen),
+            jsonrpc: over.jsonrpc.or(self.jsonrpc),
         }
     }
 }

@@ -21,6 +21,9 @@ pub enum Shape {
     Acp,
     /// Codegen under /v1: `{"message", "status_code"}`.
     Codegen,
+    /// JSON-RPC 2.0 (A2A under /a2a and the well-known agent cards, MCP
+    /// under /mcp): `{"jsonrpc", "id": null, "error": {"code", "message"}}`.
+    JsonRpc,
 }
 
 fn under(path: &str, prefix: &str) -> bool {
@@ -36,6 +39,8 @@ impl Shape {
             Shape::Acp
         } else if under(path, "/v1") {
             Shape::Codegen
+        } else if under(path, "/a2a") || under(path, "/mcp") || under(path, "/.well-known") {
+            Shape::JsonRpc
         } else {
             Shape::AgentOs
         }
@@ -52,6 +57,11 @@ impl Shape {
                 "message": message, "detail": "Rate limit exceeded", "status_code": status.as_u16()
             }),
             Shape::Codegen => json!({"message": message, "status_code": status.as_u16()}),
+            Shape::JsonRpc => json!({
+                "jsonrpc": "2.0",
+                "id": null,
+                "error": {"code": jsonrpc_code(status), "message": message},
+            }),
         }
     }
 }
@@ -79,6 +89,16 @@ fn acp_code(status: StatusCode) -> &'static str {
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
         _ => "server_error",
+    }
+}
+
+/// JSON-RPC has no codes for HTTP's refusals: a client error is an Invalid
+/// Request, anything else an Internal Error (the status tells the rest).
+fn jsonrpc_code(status: StatusCode) -> i64 {
+    if status.is_client_error() {
+        -32600
+    } else {
+        -32603
     }
 }
 
@@ -164,5 +184,12 @@ mod tests {
             Shape::for_path("/v1/organizations/1/agent/run"),
             Shape::Codegen
         );
+        assert_eq!(Shape::for_path("/a2a/assistant"), Shape::JsonRpc);
+        assert_eq!(Shape::for_path("/mcp"), Shape::JsonRpc);
+        assert_eq!(
+            Shape::for_path("/.well-known/agent-card.json"),
+            Shape::JsonRpc
+        );
+        assert_eq!(Shape::for_path("/a2ab"), Shape::AgentOs);
     }
 }

@@ -35,11 +35,13 @@ use crate::engine::Engine;
 use crate::protocols;
 
 /// Shared by every handler: the engine (which owns config, models, tools and
-/// the store) and when this process started.
+/// the store), when this process started, and the switch `serve` throws on
+/// shutdown (long-lived sessions, such as MCP's, end with it).
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub started_at: chrono::DateTime<chrono::Utc>,
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
         Self {
             engine,
             started_at: chrono::Utc::now(),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 
@@ -62,13 +65,15 @@ impl AppState {
 #[openapi(
     info(
         title = "agentd",
-        description = "Runs AI agents over AgentOS, AG-UI, ACP and the Codegen agent API."
+        description = "Runs AI agents over AgentOS, AG-UI, ACP, the Codegen agent API, A2A and MCP."
     ),
     tags(
         (name = "agentos", description = "Agno AgentOS agent runs"),
         (name = "acp", description = "Agent Communication Protocol (served under /acp; runs also at the root)"),
         (name = "codegen", description = "Codegen agent API: background agent runs, organizations and users"),
         (name = "agui", description = "AG-UI agent runs for browser frontends"),
+        (name = "mcp", description = "MCP server (streamable HTTP): every agent and team is a tool"),
+        (name = "a2a", description = "Agent2Agent (A2A 0.3) JSON-RPC: agent cards, message/send, message/stream, tasks"),
         (name = "health", description = "Liveness, readiness and metrics")
     )
 )]
@@ -83,6 +88,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(protocols::acp::router())
         .merge(protocols::codegen::router())
         .merge(protocols::agui::router())
+        .merge(protocols::a2a::router())
 }
 
 /// The OpenAPI document of every route, as served at /openapi.json.
@@ -97,6 +103,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// utoipa leaves it empty unless the handler wrote it), so the document
 /// passes a validator.
 fn finish_document(doc: &mut utoipa::openapi::OpenApi) {
+    protocols::mcp::describe(doc);
     auth::describe(doc);
     for item in doc.paths.paths.values_mut() {
         let ops = [
@@ -138,7 +145,9 @@ pub fn app(state: AppState) -> Router {
     let state_cors = server.cors_allowed_origins.clone();
     let (router, mut doc) = routes().split_for_parts();
     finish_document(&mut doc);
+    let mcp = protocols::mcp::service(state.clone(), state.shutdown.child_token());
     router
+        .nest_service(protocols::mcp::PATH, mcp)
         // /docs renders /openapi.json with Swagger UI's bundled assets (no CDN).
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .with_state(state)
@@ -217,6 +226,7 @@ pub async fn serve(
     let engine = state.engine.clone();
     let grace = Duration::from_secs(state.config().server.shutdown_grace_secs);
     let stop = tokio_util::sync::CancellationToken::new();
+    let sessions = state.shutdown.clone();
     // The drain runs beside the server, since open SSE responses (which
     // keep the server from finishing) end only when their runs end.
     let drain = tokio::spawn({
@@ -224,6 +234,9 @@ pub async fn serve(
         async move {
             stop.cancelled().await;
             engine.drain(grace).await;
+            // The runs are over: end the sessions that would keep their
+            // streams (and so the server) open.
+            sessions.cancel();
         }
     });
     let trigger = {

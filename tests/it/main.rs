@@ -9,6 +9,7 @@
 
 mod common;
 
+mod a2a;
 mod acp;
 mod agentos;
 mod agui;
@@ -18,6 +19,7 @@ mod cross_protocol;
 mod env_config;
 mod files;
 mod limits;
+mod mcp;
 mod media_protocols;
 mod models;
 mod openapi;

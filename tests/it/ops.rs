@@ -114,6 +114,13 @@ fn assert_protocol_shape(path: &str, status: u16, body: &Value) {
     } else if path.starts_with("/v1") {
         assert!(body["message"].is_string(), "{path}: {body}");
         assert_eq!(body["status_code"], status, "{path}: {body}");
+    } else if path.starts_with("/a2a")
+        || path.starts_with("/mcp")
+        || path.starts_with("/.well-known")
+    {
+        assert_eq!(body["jsonrpc"], "2.0", "{path}: {body}");
+        assert!(body["error"]["code"].is_i64(), "{path}: {body}");
+        assert!(body["error"]["message"].is_string(), "{path}: {body}");
     } else {
         assert!(body["detail"].is_string(), "{path}: {body}");
     }

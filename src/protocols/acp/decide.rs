@@ -9,7 +9,7 @@
 //!   call; any other answer refuses them, and its words reach the model as
 //!   the reason (a bare "no" gives none).
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::wire;
 use crate::engine::{PendingCall, ToolDecision};
@@ -34,26 +34,55 @@ const NO: &[&str] = &[
 ];
 
 pub fn decisions(message: &wire::Message, pending: &[PendingCall]) -> Vec<ToolDecision> {
+    let objects: Vec<Map<String, Value>> = message
+        .parts
+        .iter()
+        .filter(|p| {
+            p.content_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("application/json"))
+        })
+        .filter_map(|p| p.content.as_deref())
+        .filter_map(|c| match serde_json::from_str::<Value>(c) {
+            Ok(Value::Object(obj)) => Some(obj),
+            _ => None,
+        })
+        .collect();
+    let text: String = message
+        .parts
+        .iter()
+        .filter(|p| {
+            p.content_type
+                .as_deref()
+                .is_none_or(|t| t.starts_with("text/plain"))
+        })
+        .filter_map(|p| p.content.as_deref())
+        .collect::<Vec<_>>()
+        .join(" ");
+    decide(&objects, &text, pending)
+}
+
+/// The decisions in an answer, whatever protocol carried it: JSON objects
+/// `{"approved", "note"?, "tool_call_id"?}` first, else the answer's text.
+/// (A2A's data parts come here too, with `toolCallId` also accepted.)
+pub(crate) fn decide(
+    objects: &[Map<String, Value>],
+    text: &str,
+    pending: &[PendingCall],
+) -> Vec<ToolDecision> {
     let waiting: Vec<&PendingCall> = pending.iter().filter(|p| p.needs_approval()).collect();
     let mut out: Vec<ToolDecision> = Vec::new();
     let mut for_all: Option<(bool, Option<String>)> = None;
-    for part in &message.parts {
-        let json = part
-            .content_type
-            .as_deref()
-            .is_some_and(|t| t.starts_with("application/json"));
-        let Some(Value::Object(obj)) = json
-            .then_some(part.content.as_deref())
-            .flatten()
-            .and_then(|c| serde_json::from_str::<Value>(c).ok())
-        else {
-            continue;
-        };
+    for obj in objects {
         let Some(approved) = obj.get("approved").and_then(Value::as_bool) else {
             continue;
         };
         let note = obj.get("note").and_then(Value::as_str).map(str::to_string);
-        match obj.get("tool_call_id").and_then(Value::as_str) {
+        match obj
+            .get("tool_call_id")
+            .or_else(|| obj.get("toolCallId"))
+            .and_then(Value::as_str)
+        {
             Some(id) => out.push(ToolDecision {
                 call_id: id.to_string(),
                 approved,
@@ -63,18 +92,7 @@ pub fn decisions(message: &wire::Message, pending: &[PendingCall]) -> Vec<ToolDe
         }
     }
     if for_all.is_none() && out.is_empty() {
-        let text: String = message
-            .parts
-            .iter()
-            .filter(|p| {
-                p.content_type
-                    .as_deref()
-                    .is_none_or(|t| t.starts_with("text/plain"))
-            })
-            .filter_map(|p| p.content.as_deref())
-            .collect::<Vec<_>>()
-            .join(" ");
-        for_all = text_decision(&text);
+        for_all = text_decision(text);
     }
     if let Some((approved, note)) = for_all {
         for p in &waiting {

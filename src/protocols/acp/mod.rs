@@ -9,7 +9,7 @@
 //! answer through the one fold of engine events (`fold`).
 
 mod convert;
-mod decide;
+pub(crate) mod decide;
 mod error;
 mod extract;
 mod fold;

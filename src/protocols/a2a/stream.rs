@@ -1,0 +1,108 @@
+//! Engine events as A2A stream events: status updates for the task's state
+//! changes (the last one `final`), artifact updates for the answer as it is
+//! written. Every stream starts with the Task itself.
+//!
+//! Depends on the wire types, `convert` and the engine's events only.
+
+use serde_json::Value;
+
+use super::convert::{self, ANSWER};
+use super::wire::{
+    Artifact, Part, TaskArtifactUpdateEvent, TaskState, TaskStatus, TaskStatusUpdateEvent,
+};
+use crate::engine::{Event, EventKind};
+
+/// One task's stream so far: which ids to stamp on events and whether the
+/// answer artifact has been started (later chunks append to it).
+pub struct TaskStream {
+    task_id: String,
+    context_id: String,
+    answer_started: bool,
+}
+
+impl TaskStream {
+    /// `answer_started`: the client already holds part of the answer (a
+    /// resumed or resubscribed task), so new chunks append.
+    pub fn new(task_id: &str, context_id: &str, answer_started: bool) -> Self {
+        Self {
+            task_id: task_id.to_string(),
+            context_id: context_id.to_string(),
+            answer_started,
+        }
+    }
+
+    fn status(&self, state: TaskState, parts: Option<Vec<Part>>) -> Value {
+        let message = parts.map(|p| convert::agent_message(&self.task_id, &self.context_id, p));
+        json(&TaskStatusUpdateEvent {
+            kind: "status-update",
+            task_id: self.task_id.clone(),
+            context_id: self.context_id.clone(),
+            status: TaskStatus {
+                state,
+                message,
+                timestamp: convert::now(),
+            },
+            is_final: state.is_final(),
+        })
+    }
+
+    fn artifact(&mut self, artifact: Artifact, append: bool, last_chunk: bool) -> Value {
+        self.answer_started = true;
+        json(&TaskArtifactUpdateEvent {
+            kind: "artifact-update",
+            task_id: self.task_id.clone(),
+            context_id: self.context_id.clone(),
+            artifact,
+            append,
+            last_chunk,
+        })
+    }
+
+    /// The A2A events (JSON `result`s) for one engine event.
+    pub fn apply(&mut self, event: &Event) -> Vec<Value> {
+        match &event.kind {
+            EventKind::RunStarted { .. } | EventKind::RunResumed => {
+                vec![self.status(TaskState::Working, None)]
+            }
+            EventKind::TextDelta { delta, .. } if !delta.is_empty() => {
+                let append = self.answer_started;
+                let chunk = Artifact {
+                    artifact_id: ANSWER.into(),
+                    name: Some(ANSWER.into()),
+                    parts: vec![Part::text(delta.clone())],
+                };
+                vec![self.artifact(chunk, append, false)]
+            }
+            EventKind::Completed {
+                content,
+                structured,
+                ..
+            } => {
+                let mut out = Vec::new();
+                if !content.is_empty() || structured.is_some() {
+                    // The whole answer again, replacing the chunks.
+                    let whole = convert::answer_artifact(content, structured.as_ref());
+                    out.push(self.artifact(whole, false, true));
+                }
+                out.push(self.status(TaskState::Completed, None));
+                out
+            }
+            EventKind::Awaiting { pending } => vec![self.status(
+                TaskState::InputRequired,
+                Some(convert::pending_parts(pending)),
+            )],
+            EventKind::Failed { error } => vec![self.status(
+                TaskState::Failed,
+                Some(vec![Part::text(error.message.clone())]),
+            )],
+            EventKind::Cancelled { reason, .. } => {
+                vec![self.status(TaskState::Canceled, Some(vec![Part::text(reason.clone())]))]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub fn json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}

@@ -1,0 +1,277 @@
+//! MCP server (streamable HTTP at /mcp, rmcp's server side): every
+//! configured agent and team is a tool named by its id, taking
+//! `{message, session_id?}`. Calling one runs it through the engine and
+//! answers with its final text; while it runs, a client that sent a
+//! progress token gets a progress notification per step (start, tool
+//! calls, each piece of text).
+//!
+//! Auth, body limits and error shapes are the HTTP layer's, as for every
+//! route. Depends on the engine and rmcp only; the engine never sees MCP.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, MetaObject, PaginatedRequestParams, ProgressNotificationParam,
+    ServerCapabilities, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::{
+    StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
+};
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{EventKind, Message, RunRequest, RunStatus};
+use crate::http::AppState;
+
+/// Where the server is mounted.
+pub const PATH: &str = "/mcp";
+
+/// One MCP session's handler; all share the engine.
+#[derive(Clone)]
+pub struct AgentTools {
+    state: AppState,
+}
+
+/// The streamable-HTTP service for /mcp. `shutdown` ends its sessions (and
+/// their open streams) when the server stops.
+pub fn service(
+    state: AppState,
+    shutdown: CancellationToken,
+) -> StreamableHttpService<AgentTools, LocalSessionManager> {
+    let config = StreamableHttpServerConfig::default()
+        // agentd's own bearer keys guard /mcp; the Host check rmcp does by
+        // default (loopback only) would refuse every deployed server.
+        .disable_allowed_hosts()
+        .with_sse_keep_alive(Some(std::time::Duration::from_secs(
+            state.config().server.sse_keep_alive_secs.max(1),
+        )))
+        .with_max_request_body_bytes(state.config().server.max_body_bytes)
+        .with_cancellation_token(shutdown);
+    StreamableHttpService::new(
+        move || {
+            Ok(AgentTools {
+                state: state.clone(),
+            })
+        },
+        Arc::new(LocalSessionManager::default()),
+        config,
+    )
+}
+
+fn input_schema() -> Arc<Map<String, Value>> {
+    match json!({
+        "type": "object",
+        "properties": {
+            "message": {"type": "string", "description": "What to ask the agent"},
+            "session_id": {"type": "string",
+                "description": "Continue this session (its history is the agent's context); \
+                    a new one is made when absent"},
+        },
+        "required": ["message"],
+    }) {
+        Value::Object(m) => Arc::new(m),
+        _ => Arc::default(),
+    }
+}
+
+impl AgentTools {
+    fn tools(&self) -> Vec<Tool> {
+        let engine = &self.state.engine;
+        let agents = engine
+            .agents()
+            .iter()
+            .map(|a| (a.id.clone(), a.display_name(), a.description.clone()));
+        let teams = engine
+            .teams()
+            .iter()
+            .map(|t| (t.id.clone(), t.display_name(), t.description.clone()));
+        agents
+            .chain(teams)
+            .map(|(id, name, description)| {
+                let description = description.unwrap_or_else(|| format!("Ask {name}"));
+                Tool::new(id, description, input_schema())
+            })
+            .collect()
+    }
+
+    /// Runs the agent and answers with its result; `ct` (the client
+    /// cancelled the call) cancels the run.
+    async fn run(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let engine = &self.state.engine;
+        let agent_id = request.name.to_string();
+        if !engine.is_runnable(&agent_id) {
+            return Err(ErrorData::invalid_params(
+                format!("no agent or team '{agent_id}'"),
+                None,
+            ));
+        }
+        let args = request.arguments.unwrap_or_default();
+        let message = match args.get("message") {
+            Some(Value::String(m)) if !m.trim().is_empty() => m.clone(),
+            _ => {
+                return Err(ErrorData::invalid_params(
+                    "'message' must be a non-empty string",
+                    None,
+                ));
+            }
+        };
+        let session_id = match args.get("session_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => {
+                return Err(ErrorData::invalid_params(
+                    "'session_id' must be a string",
+                    None,
+                ));
+            }
+        };
+        let handle = engine
+            .start(RunRequest {
+                agent_id,
+                input: vec![Message::user(message)],
+                session_id,
+                origin: "mcp".into(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| match e {
+                crate::engine::EngineError::InvalidInput(m) => ErrorData::invalid_params(m, None),
+                e => ErrorData::internal_error(e.to_string(), None),
+            })?;
+        let progress = context.meta.get_progress_token();
+        let mut step = 0u32;
+        // This call is the run's foreground: dropping the stream (the call
+        // was cancelled) cancels the run.
+        let mut events = handle.events(true);
+        loop {
+            let event = tokio::select! {
+                ev = events.next() => ev,
+                _ = context.ct.cancelled() => {
+                    return Err(ErrorData::internal_error("the call was cancelled", None));
+                }
+            };
+            let Some(event) = event else { break };
+            let Some(token) = progress.clone() else {
+                continue;
+            };
+            let note = match &event.kind {
+                EventKind::RunStarted { agent_name, .. } => format!("{agent_name} started"),
+                EventKind::ToolCallStarted { name, .. } => format!("calling {name}"),
+                EventKind::TextDelta { delta, .. } => delta.clone(),
+                _ => continue,
+            };
+            step += 1;
+            let param = ProgressNotificationParam::new(token, f64::from(step)).with_message(note);
+            // A client gone deaf to notifications still gets its answer.
+            let _ = context.peer.notify_progress(param).await;
+        }
+        let record = handle.record();
+        let mut meta = MetaObject::default();
+        meta.insert("agentd/run_id".into(), json!(record.run_id));
+        meta.insert("agentd/session_id".into(), json!(record.session_id));
+        let mut result = match record.status {
+            RunStatus::Completed => {
+                let mut r = CallToolResult::success(vec![ContentBlock::text(record.content)]);
+                r.structured_content = record.structured.filter(Value::is_object);
+                r
+            }
+            RunStatus::Failed => CallToolResult::error(vec![ContentBlock::text(
+                record
+                    .error
+                    .map(|e| e.message)
+                    .unwrap_or_else(|| "the run failed".into()),
+            )]),
+            RunStatus::Awaiting => {
+                let asks: Vec<String> = record
+                    .pending
+                    .iter()
+                    .map(|p| {
+                        p.arguments
+                            .get("question")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| format!("{} {}", p.name, p.arguments))
+                    })
+                    .collect();
+                CallToolResult::error(vec![ContentBlock::text(format!(
+                    "The agent paused for input this tool cannot give (run {}): {}",
+                    record.run_id,
+                    asks.join("; ")
+                ))])
+            }
+            _ => CallToolResult::error(vec![ContentBlock::text(format!(
+                "The run ended {}",
+                record.status.as_str()
+            ))]),
+        };
+        result.meta = Some(meta);
+        Ok(result)
+    }
+}
+
+impl ServerHandler for AgentTools {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("agentd", env!("CARGO_PKG_VERSION")))
+            .with_instructions(
+                "Each tool is an agentd agent or team: call it with a message (and a \
+                 session_id to continue a conversation); it answers with the agent's reply.",
+            )
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.tools()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.run(request, context)
+            .await
+            .map(CallToolResponse::Complete)
+    }
+}
+
+/// /mcp in the OpenAPI document: the route is rmcp's service, not a
+/// handler utoipa can read, so its operations are written here.
+pub fn describe(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::ResponseBuilder;
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    let op = |id: &str, summary: &str, ok: &str| {
+        OperationBuilder::new()
+            .operation_id(Some(id))
+            .tag("mcp")
+            .summary(Some(summary))
+            .response("200", ResponseBuilder::new().description(ok).build())
+            .build()
+    };
+    let mut item = PathItem::new(
+        HttpMethod::Post,
+        op(
+            "mcp_post",
+            "MCP JSON-RPC messages (initialize, tools/list, tools/call...)",
+            "A JSON-RPC response, or an SSE stream of notifications and the response",
+        ),
+    );
+    item.get = Some(op(
+        "mcp_get",
+        "The session's stream of server messages",
+        "SSE stream",
+    ));
+    item.delete = Some(op("mcp_delete", "End the MCP session", "Session ended"));
+    doc.paths.paths.insert(PATH.to_string(), item);
+}

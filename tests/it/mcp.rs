@@ -1,0 +1,206 @@
+//! agentd as an MCP server over real HTTP, driven by rmcp's own client:
+//! every agent and team is a tool; a call runs it and answers with its
+//! reply, with progress notifications on the way; the same bearer key.
+
+use std::sync::{Arc, Mutex};
+
+use rmcp::model::{
+    CallToolRequestParams, ClientConfig, NumberOrString, ProgressNotificationParam, ProgressToken,
+    RequestMetaObject,
+};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::{Value, json};
+
+use crate::common::{TestServer, config_with};
+
+const KEY: &str = "mcp-key";
+
+fn config() -> String {
+    config_with(&format!(
+        r#"
+[[agents]]
+id = "asker"
+description = "Asks before answering"
+model = "builtin"
+tools = ["ask_user"]
+
+[[teams]]
+id = "crew"
+description = "Routes to the assistant"
+model = "builtin"
+members = ["assistant"]
+mode = "route"
+
+[auth]
+api_keys = ["{KEY}"]
+"#
+    ))
+}
+
+/// A client that keeps the progress notifications it gets.
+#[derive(Clone, Default)]
+struct Progress(Arc<Mutex<Vec<ProgressNotificationParam>>>);
+
+impl ClientHandler for Progress {
+    fn get_info(&self) -> ClientConfig {
+        ClientConfig::default()
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        self.0.lock().unwrap().push(params);
+    }
+}
+
+async fn connect(
+    server: &TestServer,
+    key: &str,
+) -> Result<(RunningService<RoleClient, Progress>, Progress), String> {
+    let progress = Progress::default();
+    let config = StreamableHttpClientTransportConfig::with_uri(server.url("/mcp")).auth_header(key);
+    let client = progress
+        .clone()
+        .serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((client, progress))
+}
+
+fn call(tool: &str, args: Value) -> CallToolRequestParams {
+    let Value::Object(args) = args else {
+        panic!("arguments are an object")
+    };
+    CallToolRequestParams::new(tool.to_string()).with_arguments(args)
+}
+
+fn text_of(result: &rmcp::model::CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_agent_and_team_is_a_tool_that_runs_it() {
+    let server = TestServer::start(&config()).await;
+    let (client, progress) = connect(&server, KEY).await.expect("connects");
+
+    let tools = client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["assistant", "asker", "crew"]);
+    assert_eq!(
+        tools[2].description.as_deref(),
+        Some("Routes to the assistant")
+    );
+    let schema = Value::Object((*tools[0].input_schema).clone());
+    assert_eq!(schema["required"], json!(["message"]));
+    assert_eq!(schema["properties"]["session_id"]["type"], "string");
+
+    // With a progress token (rmcp's client puts its own in the request):
+    // a notification per step, the answer at the end.
+    let mut params = call("assistant", json!({"message": "my name is Ada"}));
+    params.meta = Some(RequestMetaObject::with_progress_token(ProgressToken(
+        NumberOrString::String("p1".into()),
+    )));
+    let result = client.call_tool(params).await.unwrap();
+    assert_eq!(result.is_error, Some(false));
+    assert_eq!(text_of(&result), "You said: my name is Ada");
+    let notes = progress.0.lock().unwrap().clone();
+    assert!(notes.len() >= 3, "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .all(|n| n.progress_token == notes[0].progress_token)
+    );
+    assert!(notes.windows(2).all(|w| w[0].progress < w[1].progress));
+    let streamed: String = notes[1..]
+        .iter()
+        .filter_map(|n| n.message.clone())
+        .collect();
+    assert_eq!(streamed, "You said: my name is Ada");
+
+    // The session continues through session_id.
+    let meta = result.meta.clone().expect("meta");
+    let session = meta.get("agentd/session_id").cloned().unwrap();
+    let run_id = meta.get("agentd/run_id").and_then(Value::as_str).unwrap();
+    let record = server.engine.get_run(run_id).await.unwrap().unwrap();
+    assert_eq!(record.origin, "mcp");
+    let again = client
+        .call_tool(call(
+            "assistant",
+            json!({"message": "what is my name?", "session_id": session}),
+        ))
+        .await
+        .unwrap();
+    assert!(text_of(&again).contains("my name is Ada"), "{again:?}");
+
+    // A team answers the same way.
+    let team = client
+        .call_tool(call("crew", json!({"message": "team"})))
+        .await
+        .unwrap();
+    assert_eq!(team.is_error, Some(false));
+    assert!(!text_of(&team).is_empty());
+
+    // A run that pauses for a person cannot finish here: an error result.
+    let paused = client
+        .call_tool(call(
+            "asker",
+            json!({"message": r#"/tool ask_user {"question": "Which city?"}"#}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(paused.is_error, Some(true));
+    assert!(text_of(&paused).contains("Which city?"));
+
+    // Bad calls are JSON-RPC errors.
+    let unknown = client
+        .call_tool(call("nobody", json!({"message": "x"})))
+        .await;
+    assert!(unknown.is_err());
+    let empty = client.call_tool(call("assistant", json!({}))).await;
+    assert!(empty.is_err());
+    client.cancel().await.unwrap();
+
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("agentd_runs_total") && l.contains("origin=\"mcp\"")),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn the_mcp_endpoint_needs_the_key() {
+    let server = TestServer::start(&config()).await;
+    assert!(connect(&server, "wrong").await.is_err());
+    let resp = server
+        .client
+        .post(server.url("/mcp"))
+        .header("content-type", "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["jsonrpc"], "2.0");
+    assert_eq!(body["error"]["code"], -32600);
+}
