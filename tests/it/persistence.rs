@@ -357,16 +357,17 @@ async fn restart_keeps_finished_runs_and_fails_interrupted_ones() {
         .unwrap();
     let stuck_id = str_of(&receipt, "run_id");
     let store = first.engine.store().clone();
+    // A checkpoint stores the events, then the record: wait for both.
     crate::common::eventually("the tool step's checkpoint", || async {
         let events = store.events(&stuck_id, 0).await.ok()?;
-        events
-            .iter()
-            .any(|e| matches!(e.kind, EventKind::ToolResult { .. }))
-            .then_some(())
+        let stored = store.get_run(&stuck_id).await.ok()??;
+        (stored.status.as_str() == "running"
+            && events
+                .iter()
+                .any(|e| matches!(e.kind, EventKind::ToolResult { .. })))
+        .then_some(())
     })
     .await;
-    let stored = store.get_run(&stuck_id).await.unwrap().unwrap();
-    assert_eq!(stored.status.as_str(), "running");
     crashed.shutdown_background();
     drop(first);
 
