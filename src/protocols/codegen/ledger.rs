@@ -126,6 +126,17 @@ impl Ledgers {
         Ok(sessions.iter().filter_map(ledger_of).collect())
     }
 
+    /// The highest Codegen run id in the store (0 when there is none).
+    async fn highest_id(&self, engine: &Engine) -> Result<u64, CodegenError> {
+        Ok(self
+            .all(engine)
+            .await?
+            .iter()
+            .map(|l| l.id)
+            .max()
+            .unwrap_or(0))
+    }
+
     /// Records a new Codegen run and starts its first engine run in the
     /// background. `quota` caps the organization's Codegen runs (402).
     pub async fn create(
@@ -137,9 +148,10 @@ impl Ledgers {
         caller: Option<RunCaller>,
     ) -> Result<(Ledger, RunRecord), CodegenError> {
         let mut next = self.next.lock().await;
-        let all = self.all(engine).await?;
         if let Some(quota) = quota {
-            let used = all
+            let used = self
+                .all(engine)
+                .await?
                 .iter()
                 .filter(|l| l.organization_id == ledger.organization_id)
                 .count() as u64;
@@ -147,8 +159,13 @@ impl Ledgers {
                 return Err(CodegenError::QuotaReached);
             }
         }
-        // The next id after the highest one stored (or handed out here).
-        let mut id = (all.iter().map(|l| l.id).max().unwrap_or(0) + 1).max(next.unwrap_or(0));
+        // Listing every Codegen run to find the highest id made each create
+        // slower as the store grew: it is done once, and again only when
+        // another replica has taken the id this one expected.
+        let mut id = match *next {
+            Some(n) => n,
+            None => self.highest_id(engine).await? + 1,
+        };
         let run_id = new_id();
         let now = now_ms();
         ledger.runs = vec![run_id.clone()];
@@ -170,7 +187,7 @@ impl Ledgers {
                 break session;
             }
             // Another replica took this id since we counted.
-            id += 1;
+            id = (id + 1).max(self.highest_id(engine).await? + 1);
         };
         *next = Some(id + 1);
         match engine
