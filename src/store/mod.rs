@@ -69,6 +69,24 @@ pub enum RateDecision {
     Refused(std::time::Duration),
 }
 
+impl RateDecision {
+    /// The sliding-window rule every store applies to the hits it counted
+    /// (`count` hits in the window, the `oldest` at that time, all in ms):
+    /// `None` means the hit is allowed and should be recorded.
+    pub fn refusal(
+        count: i64,
+        oldest: Option<i64>,
+        now: i64,
+        window_ms: i64,
+        limit: u32,
+    ) -> Option<Self> {
+        (count >= i64::from(limit.max(1))).then(|| {
+            let wait = (oldest.unwrap_or(now) + window_ms - now).max(0) as u64;
+            RateDecision::Refused(std::time::Duration::from_millis(wait))
+        })
+    }
+}
+
 /// Filters for listing runs; unset fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct RunFilter {

@@ -826,9 +826,8 @@ impl Store for PgStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_error)?;
-        if count >= i64::from(limit.max(1)) {
-            let wait = (oldest.unwrap_or(now) + window_ms - now).max(0) as u64;
-            return Ok(RateDecision::Refused(Duration::from_millis(wait)));
+        if let Some(refused) = RateDecision::refusal(count, oldest, now, window_ms, limit) {
+            return Ok(refused);
         }
         sqlx::query("INSERT INTO rate_hits (key, at) VALUES ($1, $2)")
             .bind(key)
