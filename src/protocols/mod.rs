@@ -5,5 +5,6 @@ pub mod a2a;
 pub mod acp;
 pub mod agentos;
 pub mod agui;
+pub mod approval;
 pub mod codegen;
 pub mod mcp;

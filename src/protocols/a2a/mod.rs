@@ -449,7 +449,7 @@ async fn begin(
         .map(|c| Message::tool_result(&c.call_id, &c.name, input.text.clone(), false))
         .collect();
     let (objects, text) = convert::answer_parts(&p.message);
-    let decisions = super::acp::decide::decide(&objects, &text, &record.pending);
+    let decisions = super::approval::decide(&objects, &text, &record.pending);
     let handle = state
         .engine
         .resume(
