@@ -9,6 +9,7 @@ pub mod config;
 pub mod engine;
 pub mod http;
 pub mod models;
+pub mod net;
 pub mod protocols;
 pub mod store;
 pub mod tools;

@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use futures::StreamExt;
 use reqwest::Url;
 use serde_json::{Value, json};
 
 use super::{Tool, ToolError};
 use crate::config::HttpFetchConfig;
 use crate::engine::ToolSpec;
+use crate::net::read_capped;
 
 pub const NAME: &str = "http_fetch";
 
@@ -269,11 +269,11 @@ impl Tool for HttpFetch {
             format!("{} ({content_type})", status_line.trim_end())
         };
         let text = if is_textual(&content_type) {
-            let (body, cut) = read_limited(response, self.max_bytes).await.map_err(|e| {
+            let body = read_capped(response, self.max_bytes).await.map_err(|e| {
                 ToolError::Failed(format!("fetch failed: {}", self.describe_error(&e)))
             })?;
-            let mut text = format!("{head}\n\n{}", String::from_utf8_lossy(&body));
-            if cut {
+            let mut text = format!("{head}\n\n{}", String::from_utf8_lossy(&body.bytes));
+            if body.overflow_at.is_some() {
                 text.push_str(&format!(
                     "\n[cut: only the first {} bytes of the body are shown]",
                     self.max_bytes
@@ -291,26 +291,6 @@ impl Tool for HttpFetch {
         }
         Ok(text)
     }
-}
-
-/// Reads at most `limit` bytes of the body; says whether more was left.
-async fn read_limited(
-    response: reqwest::Response,
-    limit: u64,
-) -> Result<(Vec<u8>, bool), reqwest::Error> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        let room = limit - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            return Ok((body, true));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((body, false))
 }
 
 #[cfg(test)]

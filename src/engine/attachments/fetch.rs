@@ -17,11 +17,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use base64::Engine as _;
-use futures::StreamExt;
 
 use super::super::EngineError;
 use super::super::message::{Attachment, Message};
 use crate::config::{FilesConfig, UrlInputMode, UrlInputsConfig};
+use crate::net::read_capped;
 
 /// Resolves the URL attachments of `messages` as the config says: data
 /// URLs become content; in fetch mode every other URL is downloaded; in
@@ -301,20 +301,16 @@ async fn read_limited(
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let mut bytes = Vec::new();
-    let mut body = response.bytes_stream();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            refuse(
-                name,
-                format!("fetching {} failed while reading it: {e}", shown(url)),
-            )
-        })?;
-        if (bytes.len() + chunk.len()) as u64 > limit {
-            return Err(too_large((bytes.len() + chunk.len()) as u64));
-        }
-        bytes.extend_from_slice(&chunk);
+    let body = read_capped(response, limit).await.map_err(|e| {
+        refuse(
+            name,
+            format!("fetching {} failed while reading it: {e}", shown(url)),
+        )
+    })?;
+    if let Some(seen) = body.overflow_at {
+        return Err(too_large(seen));
     }
+    let bytes = body.bytes;
     Ok(Fetched {
         bytes,
         content_type,
