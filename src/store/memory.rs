@@ -99,6 +99,9 @@ impl Store for MemoryStore {
             .map(|(order, r)| (*order, inner.read(r)))
             .collect();
         runs.sort_by_key(|(order, r)| (r.created_at, *order));
+        if let Some(newest) = filter.newest {
+            runs.drain(..runs.len().saturating_sub(newest));
+        }
         Ok(runs.into_iter().map(|(_, r)| r).collect())
     }
 

@@ -94,6 +94,11 @@ pub struct RunFilter {
     pub agent_id: Option<String>,
     /// Runs in any of these states; empty matches every state.
     pub statuses: Vec<RunStatus>,
+    /// Runs started through this protocol adapter (`RunRecord::origin`).
+    pub origin: Option<String>,
+    /// Only the newest this many of the matching runs (still listed oldest
+    /// first): listings a person browses must not read the whole history.
+    pub newest: Option<usize>,
 }
 
 impl RunFilter {
@@ -103,6 +108,7 @@ impl RunFilter {
             .is_none_or(|s| &run.session_id == s)
             && self.agent_id.as_ref().is_none_or(|a| &run.agent_id == a)
             && (self.statuses.is_empty() || self.statuses.contains(&run.status))
+            && self.origin.as_ref().is_none_or(|o| &run.origin == o)
     }
 }
 

@@ -483,9 +483,19 @@ impl Store for PgStore {
             }
             q.push(")");
         }
-        q.push(" ORDER BY created_at, ord");
+        if let Some(origin) = &filter.origin {
+            q.push(" AND (record ->> 'origin') = ")
+                .push_bind(origin.clone());
+        }
+        let Some(newest) = filter.newest else {
+            q.push(" ORDER BY created_at, ord");
+            let rows = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
+            return rows.iter().map(read_run).collect();
+        };
+        q.push(" ORDER BY created_at DESC, ord DESC LIMIT ")
+            .push_bind(i64::try_from(newest).unwrap_or(i64::MAX));
         let rows = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
-        rows.iter().map(read_run).collect()
+        rows.iter().rev().map(read_run).collect()
     }
 
     /// Appends events to a run this replica owns, in one transaction that

@@ -264,11 +264,21 @@ impl Store for SqliteStore {
             }
             q.push(")");
         }
+        if let Some(origin) = &filter.origin {
+            q.push(" AND json_extract(record, '$.origin') = ")
+                .push_bind(origin.clone());
+        }
         // rowid is insertion order (an upsert keeps it): runs created in the
         // same millisecond list in the order they were created.
-        q.push(" ORDER BY created_at, rowid");
+        let Some(newest) = filter.newest else {
+            q.push(" ORDER BY created_at, rowid");
+            let rows = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
+            return rows.iter().map(read_run).collect();
+        };
+        q.push(" ORDER BY created_at DESC, rowid DESC LIMIT ")
+            .push_bind(i64::try_from(newest).unwrap_or(i64::MAX));
         let rows = q.build().fetch_all(&self.pool).await.map_err(db_error)?;
-        rows.iter().map(read_run).collect()
+        rows.iter().rev().map(read_run).collect()
     }
 
     async fn append_events(&self, run_id: &str, events: &[Event]) -> Result<(), StoreError> {

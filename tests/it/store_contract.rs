@@ -411,8 +411,47 @@ async fn rate_limits(store: &dyn Store) {
     .await;
 }
 
+/// What a person browsing runs filters on: the protocol a run came in by,
+/// and only the newest few (still oldest first).
+async fn browse_listings(store: &dyn Store) {
+    for (i, origin) in ["agui", "acp", "agui", "codegen", "agui"]
+        .iter()
+        .enumerate()
+    {
+        let mut r = run(
+            &format!("browse-{i}"),
+            "browse",
+            100 + i as i64,
+            RunStatus::Completed,
+        );
+        r.origin = origin.to_string();
+        store.create_run(&r).await.unwrap();
+    }
+    let filter = |origin: Option<&str>, newest: Option<usize>| RunFilter {
+        session_id: Some("browse".into()),
+        origin: origin.map(str::to_string),
+        newest,
+        ..Default::default()
+    };
+    assert_eq!(
+        run_ids(store, filter(Some("agui"), None)).await,
+        ["browse-0", "browse-2", "browse-4"]
+    );
+    assert_eq!(
+        run_ids(store, filter(None, Some(2))).await,
+        ["browse-3", "browse-4"]
+    );
+    assert_eq!(
+        run_ids(store, filter(Some("agui"), Some(2))).await,
+        ["browse-2", "browse-4"]
+    );
+    assert!(run_ids(store, filter(Some("a2a"), None)).await.is_empty());
+    assert!(run_ids(store, filter(None, Some(0))).await.is_empty());
+}
+
 async fn contract(store: Arc<dyn Store>) {
     records_events_and_sessions(store.as_ref()).await;
+    browse_listings(store.as_ref()).await;
     take_a_paused_run(store.as_ref()).await;
     queue_claims_each_run_once(store.clone()).await;
     cancel_requests(store.as_ref()).await;
