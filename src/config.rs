@@ -62,6 +62,9 @@ pub struct Config {
     pub codegen: Option<CodegenConfig>,
     #[serde(default)]
     pub agui: AguiConfig,
+    /// The built-in web pages (`/ui`).
+    #[serde(default)]
+    pub ui: UiConfig,
     #[serde(default)]
     pub auth: AuthConfig,
     /// Settings of built-in tools that need them (`[tools.http_fetch]`).
@@ -369,6 +372,26 @@ pub struct AguiConfig {
     /// The agent or team `POST /agui` runs; the first agent when unset.
     #[serde(default)]
     pub default_agent: Option<String>,
+}
+
+/// agentd's own web pages: the playground, the runs list and run pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    /// Serve `/ui` (and redirect `/` there). Off, the pages and their API
+    /// answer 404; the protocols are unaffected.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The default database file of the `sqlite` store, relative to the working directory.

@@ -3,7 +3,8 @@
 //!
 //! Layers, from the inside out: `engine` (runs, events, agent loop) over
 //! `models`, `tools` and `store`; `protocols` (one adapter per wire protocol)
-//! translate HTTP to engine calls; `http` assembles the router.
+//! translate HTTP to engine calls; `ui` serves agentd's own web pages; `http`
+//! assembles the router.
 
 pub mod config;
 pub mod engine;
@@ -13,5 +14,6 @@ pub mod net;
 pub mod protocols;
 pub mod store;
 pub mod tools;
+pub mod ui;
 
 pub use http::{AppState, app, openapi, serve};

@@ -1,9 +1,11 @@
 //! Bearer API keys in front of every route of every protocol.
 //!
 //! Exempt: the configured public paths (probes, scrapers), the docs page and
-//! the OpenAPI document, CORS preflights, and /v1 (the Codegen adapter
-//! authenticates its own users with its own keys). Keys are compared in
-//! constant time and never logged. Depends only on config and `errors`.
+//! the OpenAPI document, the web pages (not their API: a page holds no data
+//! and asks for the key itself), CORS preflights, and /v1 (the Codegen
+//! adapter authenticates its own users with its own keys). Keys are compared
+//! in constant time and never logged. Depends only on config, `errors` and
+//! which paths are `ui` pages.
 
 use std::sync::Arc;
 
@@ -46,6 +48,7 @@ impl ApiKeys {
     /// Paths that never need this server's key, whatever the config says.
     pub fn always_public(path: &str) -> bool {
         path == "/openapi.json"
+            || crate::ui::is_public_page(path)
             || path == "/docs"
             || path.starts_with("/docs/")
             || path == "/v1"

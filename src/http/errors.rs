@@ -71,6 +71,7 @@ fn agentos_code(status: StatusCode) -> &'static str {
         StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
         StatusCode::NOT_FOUND => "NOT_FOUND",
         StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
+        StatusCode::CONFLICT => "CONFLICT",
         StatusCode::REQUEST_TIMEOUT => "REQUEST_TIMEOUT",
         StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
         StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",

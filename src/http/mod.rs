@@ -74,12 +74,15 @@ impl AppState {
         (name = "agui", description = "AG-UI agent runs for browser frontends"),
         (name = "mcp", description = "MCP server (streamable HTTP): every agent and team is a tool"),
         (name = "a2a", description = "Agent2Agent (A2A 0.3) JSON-RPC: agent cards, message/send, message/stream, tasks"),
+        (name = "ui", description = "What agentd's web pages (/ui) read: runs, their events, sessions"),
         (name = "health", description = "Liveness, readiness and metrics")
     )
 )]
 struct ApiDoc;
 
-fn routes() -> OpenApiRouter<AppState> {
+/// Every route; the web pages only when the config serves them (the
+/// document always describes their API, so it does not depend on config).
+fn routes_with(ui: bool) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(ready))
@@ -89,6 +92,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(protocols::codegen::router())
         .merge(protocols::agui::router())
         .merge(protocols::a2a::router())
+        .merge(crate::ui::router(ui))
+}
+
+fn routes() -> OpenApiRouter<AppState> {
+    routes_with(true)
 }
 
 /// The OpenAPI document of every route, as served at /openapi.json.
@@ -143,7 +151,7 @@ pub fn app(state: AppState) -> Router {
     let keys = auth::ApiKeys::from_config(&state.config().auth);
     let callers = callers::Callers::from_config(state.config());
     let state_cors = server.cors_allowed_origins.clone();
-    let (router, mut doc) = routes().split_for_parts();
+    let (router, mut doc) = routes_with(state.config().ui.enabled).split_for_parts();
     finish_document(&mut doc);
     let mcp = protocols::mcp::service(state.clone(), state.shutdown.child_token());
     router

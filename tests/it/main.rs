@@ -31,4 +31,5 @@ mod sessions;
 mod store_contract;
 mod teams;
 mod tools;
+mod ui;
 mod url_inputs;
