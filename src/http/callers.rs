@@ -108,7 +108,9 @@ impl Callers {
         })
     }
 
-    /// Probes, scrapers, the docs and CORS preflights are never limited.
+    /// Probes, scrapers, the docs, the web pages and what they read (the
+    /// per-protocol limits are for protocol clients; a runs page polls) and
+    /// CORS preflights are never limited.
     fn exempt(&self, req: &Request) -> bool {
         let path = req.uri().path();
         let preflight = req.method() == Method::OPTIONS
@@ -117,6 +119,7 @@ impl Callers {
                 .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
         preflight
             || (ApiKeys::always_public(path) && Shape::for_path(path) != Shape::Codegen)
+            || path.starts_with("/ui/api/")
             || self.public_paths.iter().any(|p| p == path)
     }
 

@@ -41,7 +41,7 @@ async fn agui_run(server: &TestServer, thread: &str, run: &str, text: &str) {
 #[tokio::test]
 async fn pages_are_served_without_a_key_and_their_api_is_not() {
     let server = TestServer::start(&config_with(
-        "[auth]\napi_keys = [\"ui-secret\"]\npublic_paths = [\"/health\"]\n",
+        "[server.rate_limits]\nagentos = 1\n[auth]\napi_keys = [\"ui-secret\"]\npublic_paths = [\"/health\"]\n",
     ))
     .await;
     // `/` takes a person to the playground.
@@ -78,6 +78,17 @@ async fn pages_are_served_without_a_key_and_their_api_is_not() {
     let (status, body) = get(&server, "/ui/api/runs").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error_code"], "UNAUTHORIZED");
+    // A page polls: the per-protocol request limits are not for it.
+    for _ in 0..3 {
+        let polled = server
+            .client
+            .get(server.url("/ui/api/runs"))
+            .bearer_auth("ui-secret")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(polled.status(), StatusCode::OK);
+    }
     let listed = server
         .client
         .get(server.url("/ui/api/catalog"))
