@@ -1,23 +1,30 @@
-// agentd's web pages driven in headless Chromium (playwright-core), the way a
-// person uses them. Run by tests/it/ui.rs with a JSON file naming the servers:
+// agentd's web pages driven in a real headless browser (puppeteer-core:
+// Chromium over CDP, Firefox over WebDriver BiDi), the way a person uses
+// them. Run by tests/it/ui.rs with a JSON plan naming the browser and servers:
 //   node ui_browser.mjs plan.json
 // Prints "ok <scenario>" per scenario and exits non-zero on the first failure
-// (with a screenshot of the page next to the playground's).
+// (leaving a screenshot of the failing page next to the playground's).
 
 import { readFile } from "node:fs/promises";
-import { chromium } from "playwright-core";
+import puppeteer from "puppeteer-core";
 
 const plan = JSON.parse(await readFile(process.argv[2], "utf8"));
-const browser = await chromium.launch({
-  executablePath: plan.chromium,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await puppeteer.launch(
+  plan.browser === "firefox"
+    ? { browser: "firefox", executablePath: plan.executable, headless: true }
+    : {
+        browser: "chrome",
+        executablePath: plan.executable,
+        headless: true,
+        args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+      },
+);
 
 const pageErrors = [];
 async function openPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await browser.createBrowserContext();
   const page = await context.newPage();
+  await page.setViewport({ width: 1280, height: 860 });
   page.setDefaultTimeout(20000);
   page.on("pageerror", (e) => pageErrors.push(e.message));
   return page;
@@ -30,24 +37,62 @@ function fail(message) {
   throw new Error(message);
 }
 
-async function status(page) {
-  return page.locator("[data-run-status]").textContent();
-}
-
-async function waitStatus(page, wanted) {
+/** Waits until an element matching `selector` (the last one, with `last`)
+ * contains `text`; returns that text. */
+async function waitText(selector, text, { last = false, exact = false } = {}) {
   await page.waitForFunction(
-    (w) => document.querySelector("[data-run-status]")?.textContent === w,
-    wanted,
+    (sel, want, lastOne, whole) => {
+      const all = [...document.querySelectorAll(sel)];
+      const found = lastOne ? all.slice(-1) : all;
+      return found.some((e) => (whole ? e.textContent === want : e.textContent.includes(want)));
+    },
+    {},
+    selector,
+    text,
+    last,
+    exact,
   );
 }
 
-const lastTurn = (page) => page.locator("li.message.assistant").last();
+const text = (selector) =>
+  page.evaluate((sel) => {
+    const all = document.querySelectorAll(sel);
+    return all.length ? all[all.length - 1].textContent : null;
+  }, selector);
 
-async function send(page, text) {
-  const box = page.getByLabel("Message");
-  await box.fill(text);
-  await box.press("Enter");
+async function waitStatus(wanted) {
+  await waitText("[data-run-status]", wanted, { exact: true });
 }
+
+/** Clicks the button (within `scope`) whose text is `label`. */
+async function clickButton(label, scope = "body") {
+  await page.waitForFunction(
+    (s, l) => [...document.querySelectorAll(`${s} button`)].some((b) => b.textContent === l),
+    {},
+    scope,
+    label,
+  );
+  await page.evaluate(
+    (s, l) => [...document.querySelectorAll(`${s} button`)].find((b) => b.textContent === l).click(),
+    scope,
+    label,
+  );
+}
+
+async function send(message) {
+  await page.locator("#composer-text").fill(message);
+  await page.focus("#composer-text");
+  await page.keyboard.press("Enter");
+}
+
+/** Opens the playground on an agent and waits for the picker to show it. */
+async function playground(agent, name) {
+  await page.goto(`${plan.base}/ui?agent=${agent}`);
+  await waitText("[data-agent-picker] option", name);
+  await page.waitForFunction((a) => document.querySelector("[data-agent-picker]").value === a, {}, agent);
+}
+
+const TURN = "li.message.assistant";
 
 async function scenario(name, fn) {
   current = name;
@@ -57,102 +102,87 @@ async function scenario(name, fn) {
 
 try {
   await scenario("streamed_answer", async () => {
-    await page.goto(`${plan.base}/ui?agent=chat`);
-    await page.getByRole("option", { name: "Chat" }).waitFor({ state: "attached" });
-    await send(page, "Say hello");
+    await playground("chat", "Chat");
+    await send("Say hello");
     // Part of the answer is on the page while the run is still going...
     await page.waitForFunction(() => {
       const turns = document.querySelectorAll("li.message.assistant");
-      const text = turns[turns.length - 1]?.querySelector(".text")?.textContent || "";
+      const shown = turns[turns.length - 1]?.querySelector(".text")?.textContent || "";
       const state = document.querySelector("[data-run-status]").textContent;
-      return text.length > 0 && !text.includes("six") && state === "running";
+      return shown.length > 0 && !shown.includes("six") && state === "running";
     });
     // ...and all of it once the run completed.
-    await waitStatus(page, "completed");
-    const text = await lastTurn(page).locator(".text").textContent();
-    if (text !== "one two three four five six") fail(`answer was ${JSON.stringify(text)}`);
+    await waitStatus("completed");
+    const answer = await text(`${TURN} .text`);
+    if (answer !== "one two three four five six") fail(`answer was ${JSON.stringify(answer)}`);
   });
 
   await scenario("tool_call_rendered", async () => {
-    await page.goto(`${plan.base}/ui?agent=tools`);
-    await page.getByRole("option", { name: "Tools" }).waitFor({ state: "attached" });
-    await send(page, "What is 6*7?");
-    await waitStatus(page, "completed");
-    const card = lastTurn(page).locator("details.tool");
-    if ((await card.locator(".tool-name").textContent()) !== "calculator") fail("no calculator card");
-    if ((await card.locator(".tool-state").textContent()) !== "done") fail("tool not done");
+    await playground("tools", "Tools");
+    await send("What is 6*7?");
+    await waitStatus("completed");
+    const card = `${TURN}:last-child details.tool`;
+    if ((await text(`${card} .tool-name`)) !== "calculator") fail("no calculator card");
+    if ((await text(`${card} .tool-state`)) !== "done") fail("tool not done");
     // Collapsed until opened; opened, it shows the arguments and the result.
-    if (await card.locator("pre.args").isVisible()) fail("the card starts open");
-    await card.locator("summary").click();
-    const args = await card.locator("pre.args").textContent();
+    if (await page.$eval(card, (d) => d.open)) fail("the card starts open");
+    await page.click(`${card} summary`);
+    if (!(await page.$eval(card, (d) => d.open))) fail("the card did not open");
+    const args = await text(`${card} pre.args`);
     if (!args.includes('"expression": "6*7"')) fail(`arguments shown: ${args}`);
-    const result = await card.locator("pre.result").textContent();
-    if (!result.includes("42")) fail(`result shown: ${result}`);
-    const answer = await lastTurn(page).locator(".text").last().textContent();
-    if (answer !== "The answer is 42.") fail(`answer was ${answer}`);
+    if (!(await text(`${card} pre.result`)).includes("42")) fail("no result shown");
+    if ((await text(`${TURN} .text`)) !== "The answer is 42.") fail("no answer after the tool");
     await page.screenshot({ path: plan.screenshot });
   });
 
   await scenario("stop_button_cancels", async () => {
-    await page.goto(`${plan.base}/ui?agent=stopper`);
-    await page.getByRole("option", { name: "Stopper" }).waitFor({ state: "attached" });
-    await send(page, "Tell me a long story");
+    await playground("stopper", "Stopper");
+    await send("Tell me a long story");
     await page.waitForFunction(() => {
       const turns = document.querySelectorAll("li.message.assistant");
       return (turns[turns.length - 1]?.querySelector(".text")?.textContent || "").length > 0;
     });
-    await page.getByRole("button", { name: "Stop" }).click();
-    await waitStatus(page, "cancelled");
-    await lastTurn(page).getByText("Stopped.").waitFor();
-    if (await page.getByRole("button", { name: "Stop" }).isVisible()) fail("Stop still shown");
-    const runId = await lastTurn(page).getAttribute("data-run");
-    const run = await page.evaluate(
-      async (id) => (await fetch(`/ui/api/runs/${id}`)).json(),
-      runId,
-    );
+    await clickButton("Stop", ".composer");
+    await waitStatus("cancelled");
+    await waitText(`${TURN} .note`, "Stopped.", { last: true });
+    if (await page.$eval("[data-stop]", (b) => !b.hidden)) fail("Stop still shown");
+    const runId = await page.$eval(`${TURN}:last-child`, (li) => li.dataset.run);
+    const run = await page.evaluate(async (id) => (await fetch(`/ui/api/runs/${id}`)).json(), runId);
     if (run.status !== "cancelled") fail(`the run is ${run.status}`);
     console.log(`stopped-run ${runId}`);
   });
 
   await scenario("session_resumed", async () => {
-    await page.goto(`${plan.base}/ui?agent=chat`);
-    const earlier = page.locator("button.session", { hasText: "Say hello" });
-    await earlier.click();
-    await page.locator("li.message.user", { hasText: "Say hello" }).waitFor();
-    await lastTurn(page).getByText("one two three four five six").waitFor();
+    await playground("chat", "Chat");
+    await waitText("button.session", "Say hello");
+    await page.evaluate(() =>
+      [...document.querySelectorAll("button.session")].find((b) => b.textContent.includes("Say hello")).click(),
+    );
+    await waitText("li.message.user", "Say hello");
+    await waitText(`${TURN} .text`, "one two three four five six");
     if (!page.url().includes("session=")) fail("the address does not name the session");
-    await send(page, "And again");
-    await waitStatus(page, "completed");
-    await lastTurn(page).getByText("Second answer").waitFor();
+    await send("And again");
+    await waitStatus("completed");
+    await waitText(`${TURN} .text`, "Second answer", { last: true });
   });
 
   await scenario("approval_buttons", async () => {
-    await page.goto(`${plan.base}/ui?agent=careful`);
-    await page.getByRole("option", { name: "Careful" }).waitFor({ state: "attached" });
-    await send(page, '/tool calculator {"expression": "20+22"}');
-    await waitStatus(page, "awaiting");
-    const approval = page.locator(".approval");
-    if (!(await approval.textContent()).includes("calculator")) fail("the approval names no tool");
-    if ((await lastTurn(page).locator(".tool-state").textContent()) !== "waiting for approval") {
-      fail("the card does not say it waits");
-    }
-    await approval.getByRole("button", { name: "Approve" }).click();
-    await waitStatus(page, "completed");
-    const card = page.locator("details.tool").last();
-    await card.locator("summary").click();
-    if (!(await card.locator("pre.result").textContent()).includes("42")) fail("no result after approval");
-    await approval.getByText("Approved").waitFor();
+    await playground("careful", "Careful");
+    await send('/tool calculator {"expression": "20+22"}');
+    await waitStatus("awaiting");
+    if (!(await text(".approval p")).includes("calculator")) fail("the approval names no tool");
+    if ((await text(`${TURN} .tool-state`)) !== "waiting for approval") fail("the card does not say it waits");
+    await clickButton("Approve", ".approval");
+    await waitStatus("completed");
+    await waitText(".approval .decision", "Approved");
+    if (!(await text("details.tool pre.result")).includes("42")) fail("no result after approval");
   });
 
   await scenario("attachments_by_picker_and_drop", async () => {
-    await page.goto(`${plan.base}/ui?agent=files`);
-    await page.getByRole("option", { name: "Files" }).waitFor({ state: "attached" });
-    await page.getByLabel("Attach files").setInputFiles({
-      name: "dot.png",
-      mimeType: "image/png",
-      buffer: Buffer.from(plan.png_base64, "base64"),
-    });
-    await page.locator(".chip", { hasText: "dot.png" }).waitFor();
+    await playground("files", "Files");
+    const picker = await page.$("[data-files]");
+    await picker.uploadFile(plan.png_file);
+    await waitText(".chip", "dot.png");
     // A person drags a CSV file from their desktop onto the conversation.
     await page.evaluate(() => {
       const data = new DataTransfer();
@@ -161,21 +191,22 @@ try {
       zone.dispatchEvent(new DragEvent("dragenter", { dataTransfer: data, bubbles: true }));
       zone.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
     });
-    await page.locator(".chip", { hasText: "table.csv" }).waitFor();
-    await send(page, "What are these?");
-    await waitStatus(page, "completed");
-    await lastTurn(page).getByText("Got your files.").waitFor();
-    const files = await page.locator("li.message.user").last().locator(".files li").allTextContents();
-    if (files.join(",") !== "dot.png,table.csv") fail(`files shown: ${files}`);
-    if (await page.locator(".chip").count()) fail("attachments not cleared after sending");
+    await waitText(".chip", "table.csv");
+    await send("What are these?");
+    await waitStatus("completed");
+    await waitText(`${TURN} .text`, "Got your files.", { last: true });
+    const files = await page.evaluate(() =>
+      [...document.querySelectorAll("li.message.user")].pop().querySelectorAll(".files li").length,
+    );
+    if (files !== 2) fail(`${files} files shown on the message`);
+    if (await page.$(".chip")) fail("attachments not cleared after sending");
   });
 
   await scenario("team_steps_labelled", async () => {
-    await page.goto(`${plan.base}/ui?agent=crew`);
-    await page.getByRole("option", { name: "Crew" }).waitFor({ state: "attached" });
-    await send(page, '/tool delegate_task_to_member {"member_id": "researcher", "task": "find facts"}');
-    await waitStatus(page, "completed");
-    await lastTurn(page).locator(".step.done", { hasText: "Researcher finished" }).waitFor();
+    await playground("crew", "Crew");
+    await send('/tool delegate_task_to_member {"member_id": "researcher", "task": "find facts"}');
+    await waitStatus("completed");
+    await waitText(`${TURN} .step.done`, "Researcher finished");
   });
 
   await scenario("codegen_run_page_live", async () => {
@@ -191,47 +222,43 @@ try {
     await page.waitForFunction(() =>
       ["pending", "running"].includes(document.querySelector("[data-status]").textContent),
     );
-    await page.waitForFunction(
-      () => document.querySelector("[data-status]").textContent === "completed",
-    );
-    const output = await page.locator("[data-output]").textContent();
+    await waitText("[data-status]", "completed", { exact: true });
+    const output = await text("[data-output]");
     if (output !== "alpha beta gamma delta epsilon") fail(`output ${JSON.stringify(output)}`);
-    await page.locator("[data-timeline] tr[data-event=completed]").waitFor();
-    const facts = await page.locator("[data-facts]").textContent();
+    await page.waitForSelector("[data-timeline] tr[data-event=completed]");
+    const facts = await text("[data-facts]");
     if (!facts.includes("Codegen") || !facts.includes("Tokens")) fail(`facts: ${facts}`);
   });
 
   await scenario("runs_list_filters", async () => {
     await page.goto(`${plan.base}/ui/runs?origin=codegen`);
-    await page.locator("[data-runs] tr").first().waitFor();
-    const protocols = await page.locator("[data-runs] tr td:nth-child(4)").allTextContents();
-    if (!protocols.length || protocols.some((p) => p !== "Codegen")) fail(`protocols: ${protocols}`);
-    await page.getByLabel("Protocol").selectOption("agui");
-    await page.getByLabel("Status").selectOption("cancelled");
+    await page.waitForSelector("[data-runs] tr");
+    const protocols = await page.$$eval("[data-runs] tr td:nth-child(4)", (tds) => tds.map((t) => t.textContent));
+    if (protocols.some((p) => p !== "Codegen")) fail(`protocols: ${protocols}`);
+    await page.select("select[name=origin]", "agui");
+    await page.select("select[name=status]", "cancelled");
     await page.waitForFunction(() => {
       const rows = [...document.querySelectorAll("[data-runs] tr")];
       return rows.length === 1 && rows[0].textContent.includes("cancelled");
     });
     if (!page.url().includes("status=cancelled")) fail("filters not in the address");
-    await page.locator("[data-runs] tr a").click();
-    await page.waitForURL(/\/ui\/runs\/[0-9a-f-]+$/);
-    await page.locator("[data-status].status-cancelled").waitFor();
+    await Promise.all([page.waitForNavigation(), page.click("[data-runs] tr a")]);
+    await page.waitForSelector("[data-status].status-cancelled");
   });
 
   await scenario("api_key_prompt", async () => {
     page = await openPage();
     await page.goto(`${plan.auth_base}/ui`);
-    const dialog = page.getByRole("dialog", { name: "API key" });
-    await dialog.waitFor();
-    await dialog.getByLabel("Key").fill("wrong-key");
-    await dialog.getByRole("button", { name: "Use key" }).click();
-    await dialog.getByText("Invalid API key").waitFor();
-    await dialog.getByLabel("Key").fill(plan.auth_key);
-    await dialog.getByRole("button", { name: "Use key" }).click();
-    await page.getByRole("option", { name: "Assistant" }).waitFor({ state: "attached" });
-    await send(page, "hello there");
-    await waitStatus(page, "completed");
-    await lastTurn(page).getByText("You said: hello there").waitFor();
+    await page.waitForSelector("dialog[open] #key-input");
+    await page.locator("#key-input").fill("wrong-key");
+    await clickButton("Use key", "dialog");
+    await waitText("dialog[open] [data-key-error]", "Invalid API key");
+    await page.locator("#key-input").fill(plan.auth_key);
+    await clickButton("Use key", "dialog");
+    await waitText("[data-agent-picker] option", "Assistant");
+    await send("hello there");
+    await waitStatus("completed");
+    await waitText(`${TURN} .text`, "You said: hello there");
     const html = await page.content();
     if (html.includes(plan.auth_key)) fail("the key is in the page");
     const kept = await page.evaluate(() => sessionStorage.getItem("agentd.apiKey"));
@@ -240,8 +267,10 @@ try {
 
   if (pageErrors.length) fail(`script errors on the pages: ${pageErrors.join("; ")}`);
 } catch (e) {
-  console.error(`FAILED ${current}: ${e.stack || e}`);
-  await page.screenshot({ path: plan.screenshot.replace(/\.png$/, `-failed-${current}.png`) }).catch(() => {});
+  console.error(`FAILED ${current} in ${plan.browser}: ${e.stack || e}`);
+  await page
+    .screenshot({ path: plan.screenshot.replace(/\.png$/, `-failed-${current}.png`) })
+    .catch(() => {});
   await browser.close();
   process.exit(1);
 }

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -367,28 +366,33 @@ members = ["researcher"]
 mode = "coordinate"
 "#;
 
-/// Chromium: `$AGENTD_CHROMIUM`, else Debian's. With `AGENTD_REQUIRE_CLIENTS`
-/// set (as CI sets it) a missing browser or playwright-core fails the test.
-fn browser() -> Option<(String, std::path::PathBuf)> {
+/// The browser `name` (chromium or firefox): `$AGENTD_CHROMIUM` /
+/// `$AGENTD_FIREFOX`, else Debian's. With `AGENTD_REQUIRE_CLIENTS` set (as CI
+/// sets it) a missing browser or puppeteer-core fails the test.
+fn browser(name: &str) -> Option<(String, std::path::PathBuf)> {
     let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
-    let chromium = std::env::var("AGENTD_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let (var, default) = match name {
+        "firefox" => ("AGENTD_FIREFOX", "/usr/bin/firefox-esr"),
+        _ => ("AGENTD_CHROMIUM", "/usr/bin/chromium"),
+    };
+    let executable = std::env::var(var).unwrap_or_else(|_| default.into());
     let node = std::process::Command::new("node")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
     let ready = node
-        && std::path::Path::new(&chromium).exists()
-        && clients.join("node_modules/playwright-core").exists();
+        && std::path::Path::new(&executable).exists()
+        && clients.join("node_modules/puppeteer-core").exists();
     if !ready {
         assert!(
             std::env::var_os("AGENTD_REQUIRE_CLIENTS").is_none(),
-            "the browser test needs node, Chromium at {chromium} (apt-get install chromium) \
-             and playwright-core (npm ci --prefix tests/clients)"
+            "the browser test needs node, {name} at {executable} (apt-get install chromium \
+             firefox-esr) and puppeteer-core (npm ci --prefix tests/clients)"
         );
-        eprintln!("SKIPPED: no node, Chromium or playwright-core for the browser test");
+        eprintln!("SKIPPED: no node, {name} or puppeteer-core for the browser test");
         return None;
     }
-    Some((chromium, clients))
+    Some((executable, clients))
 }
 
 /// An agent on its own mock upstream, so each story's replies are its own.
@@ -412,8 +416,20 @@ tools = [{tools}]
 }
 
 #[tokio::test]
-async fn a_person_uses_the_pages_in_a_real_browser() {
-    let Some((chromium, clients)) = browser() else {
+async fn a_person_uses_the_pages_in_chromium() {
+    browser_story("chromium").await;
+}
+
+#[tokio::test]
+async fn a_person_uses_the_pages_in_firefox() {
+    browser_story("firefox").await;
+}
+
+/// One person's afternoon with the pages, in `name`: every scenario of
+/// tests/clients/ui_browser.mjs, then what they did as the server and the
+/// upstreams saw it.
+async fn browser_story(name: &str) {
+    let Some((executable, clients)) = browser(name) else {
         return;
     };
     let chat = MockLlm::start().await;
@@ -489,18 +505,24 @@ name = "Acme"
 
     let out_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-test");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let screenshot = out_dir.join("playground.png");
+    let screenshot = out_dir.join(format!("playground-{name}.png"));
     let _ = std::fs::remove_file(&screenshot);
+    // This run's own files: the plan and the image the person attaches.
+    let work = out_dir.join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let png_file = work.join("dot.png");
+    std::fs::write(&png_file, png_1x1()).unwrap();
     let plan = json!({
-        "chromium": chromium,
+        "browser": name,
+        "executable": executable,
+        "png_file": png_file,
         "base": server.base,
         "auth_base": guarded.base,
         "auth_key": "browser-key",
         "codegen_key": "codegen-key",
         "screenshot": screenshot,
-        "png_base64": base64::engine::general_purpose::STANDARD.encode(png_1x1()),
     });
-    let plan_file = out_dir.join(format!("plan-{}.json", std::process::id()));
+    let plan_file = work.join("plan.json");
     std::fs::write(&plan_file, plan.to_string()).unwrap();
 
     let out = tokio::time::timeout(
@@ -555,5 +577,5 @@ name = "Acme"
     let sent = files.requests()[0]["messages"].to_string();
     assert!(sent.contains("data:image/png;base64,"), "{sent}");
     assert!(sent.contains("Oslo"), "{sent}");
-    std::fs::remove_file(plan_file).ok();
+    std::fs::remove_dir_all(work).ok();
 }
