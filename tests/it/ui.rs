@@ -1,5 +1,5 @@
 //! agentd's web pages: the JSON API they read, told as a client's story over
-//! HTTP, and the pages themselves driven in headless Chromium
+//! HTTP, and the pages themselves driven in headless Chromium and Firefox
 //! (tests/clients/ui_browser.mjs): a streamed answer, a tool call, stopping
 //! a run, resuming a session, approving a tool, attaching files, a team's
 //! steps, a Codegen run's page finishing live, the runs list's filters, and
