@@ -56,7 +56,7 @@ pub struct Runnable {
 }
 
 /// Every agent and team, for the playground's picker.
-#[utoipa::path(get, path = "/ui/api/catalog", tag = "ui",
+#[utoipa::path(get, path = "/ui/api/catalog", tag = "ui", operation_id = "ui_catalog",
     responses((status = 200, body = Catalog)))]
 async fn catalog(State(state): State<AppState>) -> Json<Catalog> {
     let engine = &state.engine;
@@ -199,7 +199,7 @@ fn parse_status(raw: &str) -> Result<RunStatus, UiError> {
 }
 
 /// Runs, newest first, filtered.
-#[utoipa::path(get, path = "/ui/api/runs", tag = "ui", params(RunsQuery),
+#[utoipa::path(get, path = "/ui/api/runs", tag = "ui", operation_id = "ui_list_runs", params(RunsQuery),
     responses((status = 200, body = RunList), (status = 400)))]
 async fn list_runs(
     State(state): State<AppState>,
@@ -254,7 +254,7 @@ pub struct RunDetail {
 }
 
 /// One run: status, timings, usage, input and output.
-#[utoipa::path(get, path = "/ui/api/runs/{run_id}", tag = "ui",
+#[utoipa::path(get, path = "/ui/api/runs/{run_id}", tag = "ui", operation_id = "ui_get_run",
     params(("run_id" = String, Path, description = "Run id")),
     responses((status = 200, body = RunDetail), (status = 404)))]
 async fn get_run(
@@ -298,7 +298,7 @@ pub struct EventsQuery {
 /// The run's events as SSE: each frame's `id` is the event's sequence
 /// number and its data the engine event as JSON. The log so far is replayed,
 /// then events follow live until the run ends or pauses.
-#[utoipa::path(get, path = "/ui/api/runs/{run_id}/events", tag = "ui",
+#[utoipa::path(get, path = "/ui/api/runs/{run_id}/events", tag = "ui", operation_id = "ui_run_events",
     params(("run_id" = String, Path, description = "Run id"), EventsQuery),
     responses(
         (status = 200, description = "SSE of the run's events", content_type = "text/event-stream", body = String),
@@ -335,7 +335,7 @@ async fn run_events(
 
 /// Stops a run that is going or paused (its events end with `cancelled`);
 /// 409 when it had ended already.
-#[utoipa::path(post, path = "/ui/api/runs/{run_id}/cancel", tag = "ui",
+#[utoipa::path(post, path = "/ui/api/runs/{run_id}/cancel", tag = "ui", operation_id = "ui_cancel_run",
     params(("run_id" = String, Path, description = "Run id")),
     responses((status = 202, body = RunSummary), (status = 404), (status = 409)))]
 async fn cancel_run(
@@ -378,7 +378,7 @@ pub struct SessionSummary {
 }
 
 /// Sessions, most recently active first: the playground's sidebar.
-#[utoipa::path(get, path = "/ui/api/sessions", tag = "ui", params(SessionsQuery),
+#[utoipa::path(get, path = "/ui/api/sessions", tag = "ui", operation_id = "ui_list_sessions", params(SessionsQuery),
     responses((status = 200, body = SessionList), (status = 400)))]
 async fn list_sessions(
     State(state): State<AppState>,
@@ -424,7 +424,7 @@ pub struct SessionTranscript {
 }
 
 /// One session with its whole transcript, to resume a chat.
-#[utoipa::path(get, path = "/ui/api/sessions/{session_id}", tag = "ui",
+#[utoipa::path(get, path = "/ui/api/sessions/{session_id}", tag = "ui", operation_id = "ui_get_session",
     params(("session_id" = String, Path, description = "Session id")),
     responses((status = 200, body = SessionTranscript), (status = 404)))]
 async fn get_session(
