@@ -158,9 +158,9 @@ function addEvent(ev) {
     page.lastRow.type.textContent = `${label} ×${page.lastRow.count}`;
   } else {
     const detail = el("td", { class: "detail" }, text);
-    const type = el("td", {}, el("code", {}, label));
+    const type = el("code", {}, label);
     view.timeline.append(
-      el("tr", { "data-event": ev.type }, el("td", {}, ev.seq), el("td", {}, ev.at - page.startedAt), type, detail),
+      el("tr", { "data-event": ev.type }, el("td", {}, ev.seq), el("td", {}, ev.at - page.startedAt), el("td", {}, type), detail),
     );
     page.lastRow = GROWING.includes(inner.type) ? { key, detail, type, count: 1 } : null;
   }
