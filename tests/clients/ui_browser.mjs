@@ -202,6 +202,17 @@ try {
     if (await page.$(".chip")) fail("attachments not cleared after sending");
   });
 
+  await scenario("reasoning_apart", async () => {
+    await playground("researcher", "Researcher");
+    await send("/think let me see");
+    await waitStatus("completed");
+    const block = `${TURN}:last-child details.reasoning`;
+    if ((await text(`${block} pre`)) !== "let me see") fail("no reasoning block");
+    // Folded away once the answer starts; the answer itself is outside it.
+    if (await page.$eval(block, (d) => d.open)) fail("the reasoning stays open");
+    if ((await text(`${TURN}:last-child > .turn-body > .text`)) !== "Done thinking.") fail("no answer");
+  });
+
   await scenario("team_steps_labelled", async () => {
     await playground("crew", "Crew");
     await send('/tool delegate_task_to_member {"member_id": "researcher", "task": "find facts"}');

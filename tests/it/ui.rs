@@ -1,7 +1,8 @@
 //! agentd's web pages: the JSON API they read, told as a client's story over
 //! HTTP, and the pages themselves driven in headless Chromium and Firefox
 //! (tests/clients/ui_browser.mjs): a streamed answer, a tool call, stopping
-//! a run, resuming a session, approving a tool, attaching files, a team's
+//! a run, resuming a session, approving a tool, attaching files, reasoning
+//! shown apart, a team's
 //! steps, a Codegen run's page finishing live, the runs list's filters, and
 //! the API key prompt.
 
@@ -549,6 +550,7 @@ name = "Acme"
         "session_resumed",
         "approval_buttons",
         "attachments_by_picker_and_drop",
+        "reasoning_apart",
         "team_steps_labelled",
         "codegen_run_page_live",
         "runs_list_filters",
