@@ -2,9 +2,8 @@
 //! HTTP, and the pages themselves driven in headless Chromium and Firefox
 //! (tests/clients/ui_browser.mjs): a streamed answer, a tool call, stopping
 //! a run, resuming a session, approving a tool, attaching files, reasoning
-//! shown apart, a team's
-//! steps, a Codegen run's page finishing live, the runs list's filters, and
-//! the API key prompt.
+//! shown apart, a team's steps, a Codegen run's page finishing live, the runs
+//! list's filters, and the API key prompt.
 
 use std::time::Duration;
 
