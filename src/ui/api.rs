@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::UiError;
-use crate::engine::{CancelOutcome, Message, RunRecord, RunStatus};
+use crate::engine::{CancelOutcome, Message, RunRecord, RunStatus, SessionRecord};
 use crate::http::{AppState, sse};
 use crate::store::{RunFilter, SessionFilter, SessionSort};
 
@@ -377,6 +377,18 @@ pub struct SessionSummary {
     updated_at: i64,
 }
 
+impl SessionSummary {
+    fn of(s: SessionRecord) -> Self {
+        Self {
+            session_id: s.session_id,
+            agent_id: s.agent_id,
+            name: s.name,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
 /// Sessions, most recently active first: the playground's sidebar.
 #[utoipa::path(get, path = "/ui/api/sessions", tag = "ui", operation_id = "ui_list_sessions", params(SessionsQuery),
     responses((status = 200, body = SessionList), (status = 400)))]
@@ -398,16 +410,7 @@ async fn list_sessions(
         .await
         .map_err(crate::engine::EngineError::from)?;
     Ok(Json(SessionList {
-        sessions: sessions
-            .into_iter()
-            .map(|s| SessionSummary {
-                session_id: s.session_id,
-                agent_id: s.agent_id,
-                name: s.name,
-                created_at: s.created_at,
-                updated_at: s.updated_at,
-            })
-            .collect(),
+        sessions: sessions.into_iter().map(SessionSummary::of).collect(),
     }))
 }
 
@@ -447,13 +450,7 @@ async fn get_session(
         .await?;
     runs.retain(|r| r.parent_run_id.is_none());
     Ok(Json(SessionTranscript {
-        session: SessionSummary {
-            session_id: session.session_id,
-            agent_id: session.agent_id,
-            name: session.name,
-            created_at: session.created_at,
-            updated_at: session.updated_at,
-        },
+        session: SessionSummary::of(session),
         runs: runs.iter().map(RunSummary::of).collect(),
         messages: runs.into_iter().flat_map(|r| r.messages).collect(),
     }))

@@ -20,6 +20,14 @@ async fn get(server: &TestServer, path: &str) -> (StatusCode, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Asks the UI API to stop a run.
+async fn cancel(server: &TestServer, run_id: &str) -> (StatusCode, Value) {
+    let path = format!("/ui/api/runs/{run_id}/cancel");
+    let resp = server.client.post(server.url(&path)).send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
 /// One AG-UI run of the default agent, read to the end.
 async fn agui_run(server: &TestServer, thread: &str, run: &str, text: &str) {
     let resp = server
@@ -243,14 +251,8 @@ async fn a_run_page_reads_the_run_and_replays_its_events() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // An ended run has nothing to stop.
-    let resp = server
-        .client
-        .post(server.url("/ui/api/runs/run-1/cancel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::CONFLICT);
-    let body: Value = resp.json().await.unwrap();
+    let (status, body) = cancel(&server, "run-1").await;
+    assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["error_code"], "CONFLICT");
 }
 
@@ -286,13 +288,9 @@ async fn a_live_run_is_followed_and_stopped() {
     let seen = sse::read_until(follow, |f| f.data["type"] == "text_delta").await;
     assert_eq!(seen.first().unwrap().data["type"], "run_started");
 
-    let resp = server
-        .client
-        .post(server.url("/ui/api/runs/slow-run/cancel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let (status, stopping) = cancel(&server, "slow-run").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(stopping["run_id"], "slow-run");
     let rest = sse::read_all(started).await;
     assert!(
         rest.iter()
@@ -308,13 +306,7 @@ async fn a_live_run_is_followed_and_stopped() {
     assert_eq!(cancelled["runs"][0]["run_id"], "slow-run");
     let (status, _) = get(&server, "/ui/api/runs/unknown/cancel").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    let resp = server
-        .client
-        .post(server.url("/ui/api/runs/unknown/cancel"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    assert_eq!(cancel(&server, "unknown").await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -158,8 +158,64 @@ function showKeyState() {
   if (button) button.textContent = apiKey() ? "API key ✓" : "API key";
 }
 
-/** Wires the header's key button and the dialog's "forget" button. */
-export function setUpKeyControls() {
+const PAGES = [
+  ["playground", "/ui", "Playground"],
+  ["runs", "/ui/runs", "Runs"],
+  ["api", "/docs", "API"],
+];
+
+/** What every page has around its own content: the header with the pages
+ * and the key button, and the key dialog. Built here once rather than
+ * repeated in each page's HTML. */
+function mountChrome() {
+  const current = document.body.dataset.page;
+  const header = el(
+    "header",
+    { class: "top" },
+    el("a", { class: "brand", href: "/ui" }, "agentd"),
+    el(
+      "nav",
+      { "aria-label": "Pages" },
+      PAGES.map(([id, href, label]) =>
+        el("a", { href, "aria-current": id === current || (current === "run" && id === "runs") ? "page" : null }, label),
+      ),
+    ),
+    el("button", { type: "button", class: "key-button", "data-key-button": true }, "API key"),
+  );
+  const skip = $(".skip");
+  (skip ? skip.after.bind(skip) : document.body.prepend.bind(document.body))(header);
+  document.body.append(
+    el(
+      "dialog",
+      { class: "key-dialog", "data-key-dialog": true, "aria-labelledby": "key-title" },
+      el(
+        "form",
+        { method: "dialog", "data-key-form": true },
+        el("h2", { id: "key-title" }, "API key"),
+        el(
+          "p",
+          {},
+          "This server asks for an API key. It is kept in this browser tab only " +
+            "(session storage) and sent as a bearer token to this server.",
+        ),
+        el("label", { for: "key-input" }, "Key"),
+        el("input", { id: "key-input", type: "password", autocomplete: "off", "data-key-input": true, required: true }),
+        el("p", { class: "error", "data-key-error": true, role: "alert" }),
+        el(
+          "div",
+          { class: "dialog-actions" },
+          el("button", { type: "button", "data-key-forget": true }, "Forget key"),
+          el("button", { type: "submit", class: "primary" }, "Use key"),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Builds the page's header and key dialog, and wires the key button and
+ * the dialog's "forget" button. Every page calls it first. */
+export function setUpPage() {
+  mountChrome();
   const dialog = $("[data-key-dialog]");
   showKeyState();
   $("[data-key-button]")?.addEventListener("click", () => askForKey(""));

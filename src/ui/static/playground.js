@@ -4,7 +4,7 @@
 // /ui/api/sessions so an earlier chat can be picked up again.
 
 import {
-  $, api, el, getJson, newId, pretty, readSse, setUpKeyControls, tokens,
+  $, api, el, getJson, newId, pretty, readSse, setUpPage, tokens,
 } from "./common.js";
 
 const chat = {
@@ -630,7 +630,7 @@ function showError(e) {
 // --- wiring --------------------------------------------------------------
 
 function wire() {
-  setUpKeyControls();
+  setUpPage();
   ui.composer.addEventListener("submit", (e) => {
     e.preventDefault();
     send();

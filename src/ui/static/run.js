@@ -3,7 +3,7 @@
 // goes on. The Codegen API's web_url points here.
 
 import {
-  $, PROTOCOLS, api, duration, el, getJson, pretty, readSse, setUpKeyControls, when,
+  $, PROTOCOLS, api, duration, el, getJson, pretty, readSse, setUpPage, when,
 } from "./common.js";
 
 const runId = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
@@ -215,7 +215,7 @@ async function watch() {
 }
 
 async function start() {
-  setUpKeyControls();
+  setUpPage();
   $("[data-run-id]").textContent = runId;
   view.cancel.addEventListener("click", async () => {
     view.cancel.disabled = true;

@@ -1,7 +1,7 @@
 // The runs list: every run the server has, newest first, filtered by agent,
 // status and protocol; the filters live in the address so a view can be shared.
 
-import { $, PROTOCOLS, badge, duration, el, getJson, setUpKeyControls, tokens, when } from "./common.js";
+import { $, PROTOCOLS, badge, duration, el, getJson, setUpPage, tokens, when } from "./common.js";
 
 const form = $("[data-filters]");
 const rows = $("[data-runs]");
@@ -58,7 +58,7 @@ function schedule() {
 }
 
 async function start() {
-  setUpKeyControls();
+  setUpPage();
   const params = new URLSearchParams(location.search);
   try {
     const catalog = await getJson("/ui/api/catalog");
