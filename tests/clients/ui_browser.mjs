@@ -213,6 +213,16 @@ try {
     if ((await text(`${TURN}:last-child > .turn-body > .text`)) !== "Done thinking.") fail("no answer");
   });
 
+  await scenario("upstream_failure_shown", async () => {
+    await playground("broken", "Broken");
+    await send("Are you there?");
+    await waitStatus("failed");
+    const shown = await text(`${TURN}:last-child .failure`);
+    if (!shown || !shown.includes("400")) fail(`failure shown: ${shown}`);
+    // The page stays usable: the composer is back.
+    if (await page.$eval("[data-send]", (b) => b.disabled)) fail("Send stays disabled");
+  });
+
   await scenario("team_steps_labelled", async () => {
     await playground("crew", "Crew");
     await send('/tool delegate_task_to_member {"member_id": "researcher", "task": "find facts"}');

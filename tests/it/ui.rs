@@ -2,8 +2,8 @@
 //! HTTP, and the pages themselves driven in headless Chromium and Firefox
 //! (tests/clients/ui_browser.mjs): a streamed answer, a tool call, stopping
 //! a run, resuming a session, approving a tool, attaching files, reasoning
-//! shown apart, a team's steps, a Codegen run's page finishing live, the runs
-//! list's filters, and the API key prompt.
+//! shown apart, an upstream failure, a team's steps, a Codegen run's page
+//! finishing live, the runs list's filters, and the API key prompt.
 
 use std::time::Duration;
 
@@ -440,6 +440,11 @@ async fn browser_story(name: &str) {
     });
     let files = MockLlm::start().await;
     files.push(Reply::Text("Got your files.".into()));
+    let broken = MockLlm::start().await;
+    broken.push(Reply::Status(
+        400,
+        "{\"error\": {\"message\": \"bad request\"}}".into(),
+    ));
     let slow = MockLlm::start().await;
     slow.push(Reply::Slow {
         text: "alpha beta gamma delta epsilon".into(),
@@ -448,6 +453,7 @@ async fn browser_story(name: &str) {
 
     let config = config_with(&format!(
         r#"
+{}
 {}
 {}
 {}
@@ -488,6 +494,7 @@ name = "Acme"
         mock_agent("stopper", "Stopper", &stopper, ""),
         mock_agent("files", "Files", &files, ""),
         mock_agent("slow", "Slow", &slow, ""),
+        mock_agent("broken", "Broken", &broken, ""),
     ));
     let server = TestServer::start(&config).await;
     let guarded = TestServer::start(&config_with(
@@ -542,6 +549,7 @@ name = "Acme"
         "approval_buttons",
         "attachments_by_picker_and_drop",
         "reasoning_apart",
+        "upstream_failure_shown",
         "team_steps_labelled",
         "codegen_run_page_live",
         "runs_list_filters",
