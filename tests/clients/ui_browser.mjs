@@ -6,7 +6,10 @@
 // (leaving a screenshot of the failing page next to the playground's).
 
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import puppeteer from "puppeteer-core";
+
+const axeSource = await readFile(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 
 const plan = JSON.parse(await readFile(process.argv[2], "utf8"));
 const browser = await puppeteer.launch(
@@ -266,6 +269,40 @@ try {
     await Promise.all([page.waitForNavigation(), page.click("[data-runs] tr a")]);
     await page.waitForSelector("[data-status].status-cancelled");
   });
+
+  // axe-core's rules (WCAG 2.1 A/AA) on each page: nothing serious or
+  // critical. Chromium only: the pages' CSP forbids injected scripts, and
+  // only CDP can set it aside for the check.
+  if (plan.browser === "chromium") {
+    await scenario("accessibility", async () => {
+      const audit = async (url, ready) => {
+        const checked = await openPage();
+        await checked.setBypassCSP(true);
+        await checked.goto(url);
+        await checked.waitForSelector(ready);
+        await checked.evaluate(axeSource);
+        const found = await checked.evaluate(async () => {
+          const result = await window.axe.run(document, {
+            runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+          });
+          return result.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+        });
+        if (found.length) fail(`${url}: ${found.join("; ")}`);
+        await checked.browserContext().close();
+      };
+      const session = await page.evaluate(
+        async () => (await (await fetch("/ui/api/sessions?agent_id=tools")).json()).sessions[0].session_id,
+      );
+      await audit(`${plan.base}/ui?agent=tools&session=${session}`, "details.tool");
+      await audit(`${plan.base}/ui/runs`, "[data-runs] tr");
+      const runId = await page.evaluate(
+        async () => (await (await fetch("/ui/api/runs?origin=codegen")).json()).runs[0].run_id,
+      );
+      await audit(`${plan.base}/ui/runs/${runId}`, "[data-timeline] tr[data-event=completed]");
+    });
+  }
 
   await scenario("api_key_prompt", async () => {
     page = await openPage();

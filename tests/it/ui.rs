@@ -3,7 +3,8 @@
 //! (tests/clients/ui_browser.mjs): a streamed answer, a tool call, stopping
 //! a run, resuming a session, approving a tool, attaching files, reasoning
 //! shown apart, an upstream failure, a team's steps, a Codegen run's page
-//! finishing live, the runs list's filters, and the API key prompt.
+//! finishing live, the runs list's filters, the API key prompt, and (in
+//! Chromium) an axe-core accessibility audit of each page.
 
 use std::time::Duration;
 
@@ -558,6 +559,12 @@ name = "Acme"
         assert!(
             stdout.contains(&format!("ok {scenario}")),
             "{scenario} did not run:\n{stdout}"
+        );
+    }
+    if name == "chromium" {
+        assert!(
+            stdout.contains("ok accessibility"),
+            "the axe-core audit did not run:\n{stdout}"
         );
     }
     assert!(screenshot.exists(), "the playground screenshot was saved");
