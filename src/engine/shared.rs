@@ -140,14 +140,23 @@ impl Engine {
         Ok(())
     }
 
-    /// Writes a running run's record as it is now, unless the run has
-    /// ended or paused meanwhile (its task writes that final record).
+    /// Writes a running run's new events with its record as it is now, in
+    /// one write; once the run has ended or paused (its task writes that
+    /// final record), only the events.
     async fn flush_progress(&self, live: &LiveRun) -> Result<(), StoreError> {
         let _writing = live.writing.lock().await;
-        if !live.is_open() {
-            return Ok(());
-        }
-        self.store.put_run(&live.record()).await
+        let (record, events, upto) = {
+            let state = live.lock();
+            let record = state.open.then(|| state.record.clone());
+            (record, state.unflushed_events(), state.events.len())
+        };
+        let Some(record) = record else {
+            return self.flush_events(live).await;
+        };
+        self.store.save_run(&record, &events).await?;
+        let mut state = live.lock();
+        state.unflushed = state.unflushed.max(upto);
+        Ok(())
     }
 
     /// On a shared store, writes a live run's events as they come (and its
@@ -178,11 +187,13 @@ impl Engine {
                 let Some(engine) = engine.upgrade() else {
                     return;
                 };
-                let mut written = engine.flush_events(&live).await;
-                if written.is_ok() && record_written.elapsed() >= RECORD_FLUSH_EVERY {
+                // The record, when due, goes with the events in one write.
+                let written = if record_written.elapsed() >= RECORD_FLUSH_EVERY {
                     record_written = tokio::time::Instant::now();
-                    written = engine.flush_progress(&live).await;
-                }
+                    engine.flush_progress(&live).await
+                } else {
+                    engine.flush_events(&live).await
+                };
                 match written {
                     Ok(()) => {}
                     Err(StoreError::Superseded(_)) => {
