@@ -18,7 +18,7 @@ mod team;
 mod tool_call;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -136,6 +136,10 @@ pub struct Engine {
     stopping: AtomicBool,
     /// Wakes the queue worker: a run slot was freed.
     queue_wake: Arc<tokio::sync::Notify>,
+    /// Bumped whenever this process queues a run: a freed slot wakes the
+    /// queue worker to claim only if the queue may have changed since it
+    /// last found it empty (claiming is a write on the store).
+    queue_epoch: AtomicU64,
     workers_started: AtomicBool,
 }
 
@@ -235,6 +239,7 @@ impl Engine {
             per_caller: Arc::new(Mutex::new(HashMap::new())),
             stopping: AtomicBool::new(false),
             queue_wake: Arc::new(tokio::sync::Notify::new()),
+            queue_epoch: AtomicU64::new(0),
             workers_started: AtomicBool::new(false),
         })
     }
@@ -467,6 +472,7 @@ impl Engine {
         if !self.store.enqueue_run(&record, &encoded).await? {
             return Err(EngineError::RunExists(record.run_id));
         }
+        self.queue_epoch.fetch_add(1, Ordering::SeqCst);
         match self.store.claim_queued_run(Some(&record.run_id)).await {
             Ok(Some((claimed, job))) => match self.launch_claimed(claimed, job, slot).await {
                 Some(handle) => Ok(handle.record()),

@@ -320,24 +320,32 @@ async fn wait_for_events(
 
 /// Claims queued runs while this process has room for them: woken when a
 /// run is queued anywhere (a store signal), when a run slot frees up here,
-/// and by a poll.
+/// and by a poll. A freed slot (the end of every run) claims only when the
+/// queue may hold something: when the last look found it empty and this
+/// process has queued nothing since, the look (a write on the store) is
+/// skipped. Runs queued elsewhere come with a signal, or the poll finds them.
 async fn queue_worker(
     engine: Weak<Engine>,
     wake: Arc<tokio::sync::Notify>,
     mut signals: Option<broadcast::Receiver<StoreSignal>>,
     shared: bool,
 ) {
+    use std::sync::atomic::Ordering;
     let poll = if shared {
         QUEUE_POLL_SHARED
     } else {
         QUEUE_POLL
     };
+    // The queue epoch at which a look found the queue empty.
+    let mut empty_at: Option<u64> = None;
+    let mut look = true;
     loop {
-        {
+        if look {
             let Some(engine) = engine.upgrade() else {
                 return;
             };
-            claim_while_room(&engine).await;
+            let epoch = engine.queue_epoch.load(Ordering::SeqCst);
+            empty_at = claim_while_room(&engine).await.then_some(epoch);
         }
         let woken = async {
             match signals.as_mut() {
@@ -352,20 +360,25 @@ async fn queue_worker(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = woken => {}
-            _ = tokio::time::sleep(poll) => {}
-        }
+        look = tokio::select! {
+            _ = wake.notified() => match (engine.upgrade(), empty_at) {
+                (Some(engine), Some(epoch)) => engine.queue_epoch.load(Ordering::SeqCst) != epoch,
+                _ => true,
+            },
+            _ = woken => true,
+            _ = tokio::time::sleep(poll) => true,
+        };
     }
 }
 
-async fn claim_while_room(engine: &Arc<Engine>) {
+/// Claims queued runs while there is room; true when it found the queue
+/// empty (rather than stopping for want of room or on an error).
+async fn claim_while_room(engine: &Arc<Engine>) -> bool {
     loop {
         // No room (or shutting down): a freed slot wakes the worker again.
         // A claimed run's caller limit was checked where it was accepted.
         let Ok(slot) = engine.acquire_slot(None) else {
-            return;
+            return false;
         };
         match engine.store.claim_queued_run(None).await {
             Ok(Some((record, job))) => {
@@ -373,12 +386,12 @@ async fn claim_while_room(engine: &Arc<Engine>) {
             }
             Ok(None) => {
                 slot.release_quietly();
-                return;
+                return true;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not claim a queued run");
                 slot.release_quietly();
-                return;
+                return false;
             }
         }
     }
