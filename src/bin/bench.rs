@@ -88,6 +88,12 @@ mod mock {
             .await
             .map_err(|e| format!("mock bind: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        // Like a real model server, the mock sends each token at once (no
+        // Nagle delay), or row 3 would time the mock's socket, not agentd.
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -71,29 +71,34 @@ pub(crate) async fn drive(engine: &Arc<Engine>, live: &Arc<LiveRun>, mut ctx: Ru
     let duration_ms = started.elapsed().as_millis() as u64;
     live.lock().record.messages = ctx.transcript.clone();
     let kind = match result {
-        // The answer is saved before it is announced: a store that cannot
-        // take writes fails the run rather than losing a completed one.
-        Ok(Outcome::Done(structured)) => match engine.flush(live).await {
-            Ok(()) => {
-                let record = live.record();
-                let (content, structured) = match structured {
-                    Some((text, value)) => (text, Some(value)),
-                    None => (record.content, None),
-                };
-                EventKind::Completed {
-                    content,
-                    structured,
-                    usage: record.usage,
-                    duration_ms,
+        // The answer is saved before it is announced (with everything
+        // before it, in one write): a store that cannot take writes fails
+        // the run rather than losing a completed one.
+        Ok(Outcome::Done(structured)) => {
+            let (content, usage) = {
+                let state = live.lock();
+                (state.record.content.clone(), state.record.usage)
+            };
+            let (content, structured) = match structured {
+                Some((text, value)) => (text, Some(value)),
+                None => (content, None),
+            };
+            let completed = EventKind::Completed {
+                content,
+                structured,
+                usage,
+                duration_ms,
+            };
+            match engine.save_end(live, completed).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "run failed: the store refused its output");
+                    EventKind::Failed {
+                        error: store_failure(&e),
+                    }
                 }
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "run failed: the store refused its output");
-                EventKind::Failed {
-                    error: store_failure(&e),
-                }
-            }
-        },
+        }
         // A cancel that came as the run paused ends it rather than leaving
         // it paused with the cancel unanswered.
         Ok(Outcome::Paused(_))

@@ -39,6 +39,16 @@ pub(crate) struct LiveState {
     /// How many events subscribers may see: all but a held-back last one
     /// (see `emit_held`).
     published: usize,
+    /// Set once the run's end was stored with its record (`append_saved`):
+    /// the run's task has nothing left to write.
+    pub(crate) end_saved: bool,
+}
+
+impl LiveState {
+    /// The events not yet written to the store (shared, not copied).
+    pub(crate) fn unflushed_events(&self) -> Vec<Arc<Event>> {
+        self.events[self.unflushed..].to_vec()
+    }
 }
 
 impl LiveRun {
@@ -60,6 +70,7 @@ impl LiveRun {
                 record,
                 unflushed,
                 published: unflushed,
+                end_saved: false,
             }),
             changed: watch::channel(()).0,
             cancel,
@@ -87,11 +98,6 @@ impl LiveRun {
         self.append(kind)
     }
 
-    /// Whether the run is still going (not ended or paused).
-    pub(crate) fn is_open(&self) -> bool {
-        self.lock().open
-    }
-
     /// Lets subscribers see every event appended so far.
     pub(crate) fn publish(&self) {
         {
@@ -115,6 +121,41 @@ impl LiveRun {
         }
         state.events.push(event.clone());
         event
+    }
+
+    /// What appending `kind` now would write, without appending it: the
+    /// events not yet stored followed by the new one, and the record with
+    /// it applied. A run's end is stored this way before anything (its own
+    /// record included) shows it; `append_saved` then makes it the run's.
+    pub(crate) fn preview(&self, kind: EventKind) -> (Vec<Arc<Event>>, RunRecord) {
+        let state = self.lock();
+        let event = Arc::new(Event {
+            seq: state.events.len() as u64 + 1,
+            run_id: state.record.run_id.clone(),
+            at: now_ms(),
+            kind,
+        });
+        let mut record = state.record.clone();
+        record.apply(&event);
+        let mut events = state.unflushed_events();
+        events.push(event);
+        (events, record)
+    }
+
+    /// Appends (held back from subscribers, as `emit_held` does) the last
+    /// event of a `preview` once it is stored, with the record it left:
+    /// everything up to it is then stored. Only the run's own task appends,
+    /// and it waits for the store in between, so the event is still next.
+    pub(crate) fn append_saved(&self, event: Arc<Event>, record: RunRecord) {
+        let mut state = self.lock();
+        debug_assert_eq!(event.seq, state.events.len() as u64 + 1);
+        if event.kind.ends_stream() {
+            state.open = false;
+        }
+        state.events.push(event);
+        state.record = record;
+        state.unflushed = state.events.len();
+        state.end_saved = true;
     }
 
     /// Fires whenever an event is published.

@@ -18,7 +18,7 @@ mod team;
 mod tool_call;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -136,6 +136,10 @@ pub struct Engine {
     stopping: AtomicBool,
     /// Wakes the queue worker: a run slot was freed.
     queue_wake: Arc<tokio::sync::Notify>,
+    /// Bumped whenever this process queues a run: a freed slot wakes the
+    /// queue worker to claim only if the queue may have changed since it
+    /// last found it empty (claiming is a write on the store).
+    queue_epoch: AtomicU64,
     workers_started: AtomicBool,
 }
 
@@ -235,6 +239,7 @@ impl Engine {
             per_caller: Arc::new(Mutex::new(HashMap::new())),
             stopping: AtomicBool::new(false),
             queue_wake: Arc::new(tokio::sync::Notify::new()),
+            queue_epoch: AtomicU64::new(0),
             workers_started: AtomicBool::new(false),
         })
     }
@@ -434,8 +439,14 @@ impl Engine {
             None => Some(self.acquire_slot(req.caller.as_ref())?),
             Some(_) => None,
         };
-        let (record, job) = self.plan(req, parent).await?;
-        if !self.store.create_run(&record).await? {
+        let (record, job, session) = self.plan(req, parent).await?;
+        // The run and its session in one write (a member run has no session
+        // of its own to note).
+        let created = match &session {
+            Some(session) => self.store.create_run_in_session(&record, session).await?,
+            None => self.store.create_run(&record).await?,
+        };
+        if !created {
             return Err(EngineError::RunExists(record.run_id));
         }
         self.launch(record, job, parent, slot).await
@@ -452,12 +463,16 @@ impl Engine {
     ) -> Result<RunRecord, EngineError> {
         self.resolve(&req)?;
         let slot = self.acquire_slot(req.caller.as_ref())?;
-        let (record, job) = self.plan(req, None).await?;
+        let (record, job, session) = self.plan(req, None).await?;
+        if let Some(session) = &session {
+            self.store.put_session(session).await?;
+        }
         let encoded = serde_json::to_value(&job)
             .map_err(|e| EngineError::InvalidInput(format!("cannot queue the run: {e}")))?;
         if !self.store.enqueue_run(&record, &encoded).await? {
             return Err(EngineError::RunExists(record.run_id));
         }
+        self.queue_epoch.fetch_add(1, Ordering::SeqCst);
         match self.store.claim_queued_run(Some(&record.run_id)).await {
             Ok(Some((claimed, job))) => match self.launch_claimed(claimed, job, slot).await {
                 Some(handle) => Ok(handle.record()),
@@ -506,13 +521,15 @@ impl Engine {
         }
     }
 
-    /// Reads the request's files, notes the session, and builds the run's
-    /// pending record with the work order that starts it.
+    /// Reads the request's files and builds the run's pending record with
+    /// the work order that starts it and, for a top-level run, its session
+    /// as the run leaves it (new, or with its latest activity noted), for
+    /// the caller to write with the run.
     async fn plan(
         &self,
         req: RunRequest,
         parent: Option<&Arc<LiveRun>>,
-    ) -> Result<(RunRecord, shared::Job), EngineError> {
+    ) -> Result<(RunRecord, shared::Job, Option<SessionRecord>), EngineError> {
         let (agent, team, model) = self.resolve(&req)?;
         // Ids we make are fresh UUIDs: only a client's id can be taken
         // already, so only a client's id costs a store read.
@@ -543,10 +560,13 @@ impl Engine {
                 None => (new_id(), true),
             };
         let now = now_ms();
-        if parent.is_none() {
-            self.touch_session(&session_id, new_session, &agent.id, &req, now)
-                .await?;
-        }
+        let session = match parent {
+            None => Some(
+                self.session_for_run(&session_id, new_session, &agent.id, &req, now)
+                    .await?,
+            ),
+            Some(_) => None,
+        };
         let record = RunRecord {
             run_id,
             session_id,
@@ -585,7 +605,7 @@ impl Engine {
             // A new session has no history to look up.
             history: client_history.or_else(|| new_session.then(Vec::new)),
         };
-        Ok((record, job))
+        Ok((record, job, session))
     }
 
     /// Starts a recorded pending run in its own task, in this process.
@@ -652,15 +672,16 @@ impl Engine {
         })
     }
 
-    /// Creates the session on its first run, or notes its latest activity.
-    async fn touch_session(
+    /// The session as a new run leaves it: created on its first run, else
+    /// with its latest activity noted.
+    async fn session_for_run(
         &self,
         session_id: &str,
         new_session: bool,
         agent_id: &str,
         req: &RunRequest,
         now: i64,
-    ) -> Result<(), EngineError> {
+    ) -> Result<SessionRecord, EngineError> {
         let first_text = req
             .input
             .iter()
@@ -690,8 +711,7 @@ impl Engine {
                 updated_at: now,
             },
         };
-        self.store.put_session(&session).await?;
-        Ok(())
+        Ok(session)
     }
 
     /// Continues an awaiting run with the answers it waited for.
@@ -863,6 +883,9 @@ impl Engine {
     /// answering for it from memory (the store still says it is in flight,
     /// which the next start turns into an interrupted failure).
     async fn final_flush(&self, live: &LiveRun) -> bool {
+        if live.lock().end_saved {
+            return true;
+        }
         let mut delay = std::time::Duration::from_millis(100);
         for attempt in 1..=FINAL_FLUSH_ATTEMPTS {
             match self.flush(live).await {
@@ -949,25 +972,37 @@ impl Engine {
         });
     }
 
-    /// Writes events not yet stored, and the current record.
+    /// Writes events not yet stored, and the current record, in one write.
     async fn flush(&self, live: &LiveRun) -> Result<(), StoreError> {
         // One record write at a time, each of the record as it is then: an
         // older record can never land after a newer one.
         let _writing = live.writing.lock().await;
         let (events, record, upto) = {
             let state = live.lock();
-            let events: Vec<Event> = state.events[state.unflushed..]
-                .iter()
-                .map(|e| (**e).clone())
-                .collect();
-            (events, state.record.clone(), state.events.len())
+            (
+                state.unflushed_events(),
+                state.record.clone(),
+                state.events.len(),
+            )
         };
-        if !events.is_empty() {
-            self.store.append_events(&record.run_id, &events).await?;
-        }
-        self.store.put_run(&record).await?;
+        self.store.save_run(&record, &events).await?;
         let mut state = live.lock();
         state.unflushed = state.unflushed.max(upto);
+        Ok(())
+    }
+
+    /// Ends a run with `kind`, stored before it shows anywhere: the events
+    /// not yet stored, the end event and the record it leaves go in one
+    /// write, and only then does the live run take the event (held back
+    /// from subscribers until the task publishes). On failure nothing
+    /// changed, so the caller can end the run otherwise.
+    pub(crate) async fn save_end(&self, live: &LiveRun, kind: EventKind) -> Result<(), StoreError> {
+        let _writing = live.writing.lock().await;
+        let (mut events, record) = live.preview(kind);
+        self.store.save_run(&record, &events).await?;
+        if let Some(end) = events.pop() {
+            live.append_saved(end, record);
+        }
         Ok(())
     }
 

@@ -140,14 +140,23 @@ impl Engine {
         Ok(())
     }
 
-    /// Writes a running run's record as it is now, unless the run has
-    /// ended or paused meanwhile (its task writes that final record).
+    /// Writes a running run's new events with its record as it is now, in
+    /// one write; once the run has ended or paused (its task writes that
+    /// final record), only the events.
     async fn flush_progress(&self, live: &LiveRun) -> Result<(), StoreError> {
         let _writing = live.writing.lock().await;
-        if !live.is_open() {
-            return Ok(());
-        }
-        self.store.put_run(&live.record()).await
+        let (record, events, upto) = {
+            let state = live.lock();
+            let record = state.open.then(|| state.record.clone());
+            (record, state.unflushed_events(), state.events.len())
+        };
+        let Some(record) = record else {
+            return self.flush_events(live).await;
+        };
+        self.store.save_run(&record, &events).await?;
+        let mut state = live.lock();
+        state.unflushed = state.unflushed.max(upto);
+        Ok(())
     }
 
     /// On a shared store, writes a live run's events as they come (and its
@@ -178,11 +187,13 @@ impl Engine {
                 let Some(engine) = engine.upgrade() else {
                     return;
                 };
-                let mut written = engine.flush_events(&live).await;
-                if written.is_ok() && record_written.elapsed() >= RECORD_FLUSH_EVERY {
+                // The record, when due, goes with the events in one write.
+                let written = if record_written.elapsed() >= RECORD_FLUSH_EVERY {
                     record_written = tokio::time::Instant::now();
-                    written = engine.flush_progress(&live).await;
-                }
+                    engine.flush_progress(&live).await
+                } else {
+                    engine.flush_events(&live).await
+                };
                 match written {
                     Ok(()) => {}
                     Err(StoreError::Superseded(_)) => {
@@ -309,24 +320,32 @@ async fn wait_for_events(
 
 /// Claims queued runs while this process has room for them: woken when a
 /// run is queued anywhere (a store signal), when a run slot frees up here,
-/// and by a poll.
+/// and by a poll. A freed slot (the end of every run) claims only when the
+/// queue may hold something: when the last look found it empty and this
+/// process has queued nothing since, the look (a write on the store) is
+/// skipped. Runs queued elsewhere come with a signal, or the poll finds them.
 async fn queue_worker(
     engine: Weak<Engine>,
     wake: Arc<tokio::sync::Notify>,
     mut signals: Option<broadcast::Receiver<StoreSignal>>,
     shared: bool,
 ) {
+    use std::sync::atomic::Ordering;
     let poll = if shared {
         QUEUE_POLL_SHARED
     } else {
         QUEUE_POLL
     };
+    // The queue epoch at which a look found the queue empty.
+    let mut empty_at: Option<u64> = None;
+    let mut look = true;
     loop {
-        {
+        if look {
             let Some(engine) = engine.upgrade() else {
                 return;
             };
-            claim_while_room(&engine).await;
+            let epoch = engine.queue_epoch.load(Ordering::SeqCst);
+            empty_at = claim_while_room(&engine).await.then_some(epoch);
         }
         let woken = async {
             match signals.as_mut() {
@@ -341,20 +360,25 @@ async fn queue_worker(
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = woken => {}
-            _ = tokio::time::sleep(poll) => {}
-        }
+        look = tokio::select! {
+            _ = wake.notified() => match (engine.upgrade(), empty_at) {
+                (Some(engine), Some(epoch)) => engine.queue_epoch.load(Ordering::SeqCst) != epoch,
+                _ => true,
+            },
+            _ = woken => true,
+            _ = tokio::time::sleep(poll) => true,
+        };
     }
 }
 
-async fn claim_while_room(engine: &Arc<Engine>) {
+/// Claims queued runs while there is room; true when it found the queue
+/// empty (rather than stopping for want of room or on an error).
+async fn claim_while_room(engine: &Arc<Engine>) -> bool {
     loop {
         // No room (or shutting down): a freed slot wakes the worker again.
         // A claimed run's caller limit was checked where it was accepted.
         let Ok(slot) = engine.acquire_slot(None) else {
-            return;
+            return false;
         };
         match engine.store.claim_queued_run(None).await {
             Ok(Some((record, job))) => {
@@ -362,12 +386,12 @@ async fn claim_while_room(engine: &Arc<Engine>) {
             }
             Ok(None) => {
                 slot.release_quietly();
-                return;
+                return true;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "could not claim a queued run");
                 slot.release_quietly();
-                return;
+                return false;
             }
         }
     }

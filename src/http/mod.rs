@@ -258,6 +258,13 @@ pub async fn serve(
             stop.cancel();
         }
     };
+    // No Nagle delay on accepted connections: an SSE frame is a small write
+    // that must leave at once, not wait for the client's (delayed) ACK of
+    // the previous one; that wait was most of the per-token latency.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(trigger)
         .await;

@@ -4,8 +4,11 @@
 //! and OpenRouter: they differ only in base URL and key. Tool-call fragments
 //! are passed on as they arrive; the engine assembles them.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use futures::StreamExt;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::Transport;
@@ -153,23 +156,89 @@ fn audio_format(mime_type: &str) -> Option<&'static str> {
     }
 }
 
-/// Turns one chunk of the stream into deltas.
-fn parse_chunk(data: &str) -> Result<Vec<ModelDelta>, ModelError> {
+/// The parts of a stream chunk agentd reads, borrowed from its text where
+/// they need no unescaping. Everything else in the chunk is skipped unread.
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default, borrow)]
+    choices: Vec<Choice<'a>>,
+    #[serde(default)]
+    usage: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+    /// Any value but null (`None`) means the model has finished.
+    #[serde(default)]
+    finish_reason: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning: Option<Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: Option<Vec<Value>>,
+}
+
+/// Turns one chunk of the stream into deltas, and says whether it carries
+/// a finish reason. Every token passes here, so a chunk is read in one
+/// typed pass rather than as a JSON tree; a chunk of unusual shape (a field
+/// of an unexpected type) is read as a tree instead, as leniently as ever.
+fn parse_chunk(data: &str) -> Result<(Vec<ModelDelta>, bool), ModelError> {
+    let chunk: Chunk = match serde_json::from_str(data) {
+        Ok(chunk) => chunk,
+        Err(_) => return parse_tree(data),
+    };
+    if let Some(err) = &chunk.error {
+        return Err(stream_error(err));
+    }
+    let mut out = Vec::new();
+    let mut finished = false;
+    if let Some(choice) = chunk.choices.into_iter().next() {
+        finished = choice.finish_reason.is_some();
+        if let Some(delta) = choice.delta {
+            for r in [delta.reasoning_content, delta.reasoning]
+                .into_iter()
+                .flatten()
+            {
+                if !r.is_empty() {
+                    out.push(ModelDelta::Reasoning(r.into_owned()));
+                }
+            }
+            if let Some(t) = delta.content.filter(|t| !t.is_empty()) {
+                out.push(ModelDelta::Text(t.into_owned()));
+            }
+            if let Some(calls) = &delta.tool_calls {
+                tool_call_deltas(calls, &mut out);
+            }
+        }
+    }
+    if let Some(usage) = chunk.usage.as_ref().filter(|u| u.is_object()) {
+        out.push(ModelDelta::Usage(usage_of(usage)));
+    }
+    Ok((out, finished))
+}
+
+/// `parse_chunk` for a chunk the typed pass could not read.
+fn parse_tree(data: &str) -> Result<(Vec<ModelDelta>, bool), ModelError> {
     let chunk: Value = serde_json::from_str(data)
         .map_err(|e| ModelError::Malformed(format!("{e}: {}", truncate(data))))?;
     if let Some(err) = chunk.get("error") {
-        let message = err
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("error in stream")
-            .to_string();
-        return Err(ModelError::Upstream {
-            status: 500,
-            message,
-        });
+        return Err(stream_error(err));
     }
     let mut out = Vec::new();
+    let mut finished = false;
     if let Some(choice) = chunk.pointer("/choices/0") {
+        finished = choice.get("finish_reason").is_some_and(|f| !f.is_null());
         let delta = choice.get("delta").unwrap_or(&Value::Null);
         for key in ["reasoning_content", "reasoning"] {
             if let Some(r) = delta.get(key).and_then(Value::as_str)
@@ -184,47 +253,61 @@ fn parse_chunk(data: &str) -> Result<Vec<ModelDelta>, ModelError> {
             out.push(ModelDelta::Text(t.to_string()));
         }
         if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
-            for (pos, call) in calls.iter().enumerate() {
-                let index = call
-                    .get("index")
-                    .and_then(Value::as_u64)
-                    .map_or(pos, |i| i as usize);
-                out.push(ModelDelta::ToolCall {
-                    index,
-                    id: call.get("id").and_then(Value::as_str).map(str::to_string),
-                    name: call
-                        .pointer("/function/name")
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                    arguments: call
-                        .pointer("/function/arguments")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string(),
-                });
-            }
+            tool_call_deltas(calls, &mut out);
         }
     }
     if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
-        let n = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
-        out.push(ModelDelta::Usage(Usage {
-            input_tokens: n("prompt_tokens"),
-            output_tokens: n("completion_tokens"),
-            total_tokens: n("total_tokens"),
-            reasoning_tokens: usage
-                .pointer("/completion_tokens_details/reasoning_tokens")
-                .and_then(Value::as_u64)
-                .unwrap_or(0),
-        }));
+        out.push(ModelDelta::Usage(usage_of(usage)));
     }
-    Ok(out)
+    Ok((out, finished))
 }
 
-fn finished(data: &str) -> bool {
-    serde_json::from_str::<Value>(data)
-        .ok()
-        .and_then(|v| v.pointer("/choices/0/finish_reason").cloned())
-        .is_some_and(|f| !f.is_null())
+/// An `error` object sent inside the stream.
+fn stream_error(err: &Value) -> ModelError {
+    let message = err
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("error in stream")
+        .to_string();
+    ModelError::Upstream {
+        status: 500,
+        message,
+    }
+}
+
+fn tool_call_deltas(calls: &[Value], out: &mut Vec<ModelDelta>) {
+    for (pos, call) in calls.iter().enumerate() {
+        let index = call
+            .get("index")
+            .and_then(Value::as_u64)
+            .map_or(pos, |i| i as usize);
+        out.push(ModelDelta::ToolCall {
+            index,
+            id: call.get("id").and_then(Value::as_str).map(str::to_string),
+            name: call
+                .pointer("/function/name")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            arguments: call
+                .pointer("/function/arguments")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+        });
+    }
+}
+
+fn usage_of(usage: &Value) -> Usage {
+    let n = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
+    Usage {
+        input_tokens: n("prompt_tokens"),
+        output_tokens: n("completion_tokens"),
+        total_tokens: n("total_tokens"),
+        reasoning_tokens: usage
+            .pointer("/completion_tokens_details/reasoning_tokens")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+    }
 }
 
 fn truncate(s: &str) -> String {
@@ -283,8 +366,9 @@ impl Model for OpenAiModel {
                 if data == "[DONE]" {
                     break;
                 }
-                saw_finish |= finished(data);
-                for delta in parse_chunk(data)? {
+                let (deltas, finished) = parse_chunk(data)?;
+                saw_finish |= finished;
+                for delta in deltas {
                     yield delta;
                 }
             }
@@ -299,12 +383,14 @@ mod tests {
 
     #[test]
     fn parses_text_tool_and_usage_chunks() {
-        let d = parse_chunk(r#"{"choices":[{"delta":{"content":"Hi"}}]}"#).unwrap();
+        let (d, finished) = parse_chunk(r#"{"choices":[{"delta":{"content":"Hi"}}]}"#).unwrap();
         assert_eq!(d, vec![ModelDelta::Text("Hi".into())]);
+        assert!(!finished);
         let d = parse_chunk(
             r#"{"choices":[{"delta":{"tool_calls":[{"index":1,"id":"c","function":{"name":"f","arguments":"{"}}]}}]}"#,
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert_eq!(
             d,
             vec![ModelDelta::ToolCall {
@@ -317,11 +403,34 @@ mod tests {
         let d = parse_chunk(
             r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
         )
-        .unwrap();
+        .unwrap()
+        .0;
         assert!(matches!(d[0], ModelDelta::Usage(u) if u.total_tokens == 5));
         assert!(matches!(
             parse_chunk("{nope"),
             Err(ModelError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn reads_finish_escapes_errors_and_odd_shapes() {
+        let (d, finished) = parse_chunk(
+            r#"{"choices":[{"index":0,"delta":{"content":"a\"b\n"},"finish_reason":"stop"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(d, vec![ModelDelta::Text("a\"b\n".into())]);
+        assert!(finished);
+        let (_, finished) =
+            parse_chunk(r#"{"choices":[{"delta":{},"finish_reason":null}]}"#).unwrap();
+        assert!(!finished);
+        assert!(matches!(
+            parse_chunk(r#"{"error":{"message":"overloaded"}}"#),
+            Err(ModelError::Upstream { message, .. }) if message == "overloaded"
+        ));
+        // A field of an unexpected type is skipped, not fatal.
+        let (d, _) =
+            parse_chunk(r#"{"choices":[{"delta":{"content":"x","reasoning":7}}],"usage":null}"#)
+                .unwrap();
+        assert_eq!(d, vec![ModelDelta::Text("x".into())]);
     }
 }

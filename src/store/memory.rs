@@ -1,7 +1,7 @@
 //! An in-memory store for throwaway use and tests: everything is lost on exit.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -111,6 +111,36 @@ impl Store for MemoryStore {
         let last = log.last().map_or(0, |e| e.seq);
         log.extend(events.iter().filter(|e| e.seq > last).cloned());
         Ok(())
+    }
+
+    async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let log = inner.events.entry(run.run_id.clone()).or_default();
+        let last = log.last().map_or(0, |e| e.seq);
+        log.extend(
+            events
+                .iter()
+                .filter(|e| e.seq > last)
+                .map(|e| (**e).clone()),
+        );
+        inner.insert_run(run);
+        Ok(())
+    }
+
+    async fn create_run_in_session(
+        &self,
+        run: &RunRecord,
+        session: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if inner.runs.contains_key(&run.run_id) {
+            return Ok(false);
+        }
+        inner.insert_run(run);
+        inner
+            .sessions
+            .insert(session.session_id.clone(), session.clone());
+        Ok(true)
     }
 
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {

@@ -210,6 +210,34 @@ pub trait Store: Send + Sync + 'static {
     /// Events with `seq > after`, in order.
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError>;
 
+    /// A checkpoint of a run this process writes: appends `events` (as
+    /// `append_events`) and replaces its record (as `put_run`) in one step,
+    /// so a run's checkpoint costs one round trip to the store, not two.
+    /// The events are the live log's own (shared, not copied: a run's
+    /// last checkpoint may carry its whole log). The default does the two
+    /// writes in turn; backends do them at once.
+    async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
+        let events: Vec<Event> = events.iter().map(|e| (**e).clone()).collect();
+        self.append_events(&run.run_id, &events).await?;
+        self.put_run(run).await
+    }
+
+    /// Inserts a new run (as `create_run`) and, only when it was inserted,
+    /// writes its session (as `put_session`), in one step: starting a run
+    /// costs one round trip to the store, and a refused run leaves no trace.
+    /// The default does the two writes in turn; backends do them at once.
+    async fn create_run_in_session(
+        &self,
+        run: &RunRecord,
+        session: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        if !self.create_run(run).await? {
+            return Ok(false);
+        }
+        self.put_session(session).await?;
+        Ok(true)
+    }
+
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     /// Inserts a new session; false (nothing written) when one with its id
     /// exists already. Two processes creating the same id: exactly one wins.

@@ -19,6 +19,7 @@
 //!
 //! Depends on the engine's record types only, never on HTTP or a protocol.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -291,13 +292,13 @@ fn read_run(row: &sqlx::postgres::PgRow) -> Result<RunRecord, StoreError> {
 
 /// Appends events inside a transaction; already stored ones are kept as
 /// they were (a retried flush).
-async fn insert_events(
+async fn insert_events<'a>(
     tx: &mut sqlx::Transaction<'_, Postgres>,
     run_id: &str,
-    events: &[Event],
+    events: impl IntoIterator<Item = &'a Event>,
 ) -> Result<(), StoreError> {
     let encoded: Vec<(i64, String)> = events
-        .iter()
+        .into_iter()
         .map(|e| Ok((e.seq as i64, to_json(e)?)))
         .collect::<Result<_, StoreError>>()?;
     for chunk in encoded.chunks(EVENTS_PER_STATEMENT) {
@@ -345,6 +346,67 @@ where
         .await
         .map_err(db_error)?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Inserts or replaces a run this replica owns (refreshing its lease);
+/// `Superseded` when another replica owns it.
+async fn upsert_run<'e, E>(executor: E, run: &RunRecord, owner: &str) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    let sql = concat!(
+        "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, \
+         updated_at, record, owner, heartbeat_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, ",
+        db_now_ms!(),
+        ") ON CONFLICT (run_id) DO UPDATE SET session_id = excluded.session_id, \
+         agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
+         created_at = excluded.created_at, updated_at = excluded.updated_at, \
+         record = excluded.record, heartbeat_at = excluded.heartbeat_at \
+         WHERE runs.owner = excluded.owner"
+    );
+    let done = sqlx::query(sql)
+        .bind(&run.run_id)
+        .bind(&run.session_id)
+        .bind(&run.agent_id)
+        .bind(&run.user_id)
+        .bind(run.status.as_str())
+        .bind(run.created_at)
+        .bind(run.updated_at)
+        .bind(to_json(run)?)
+        .bind(owner)
+        .execute(executor)
+        .await
+        .map_err(db_error)?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Superseded(run.run_id.clone()));
+    }
+    Ok(())
+}
+
+/// Inserts or replaces a session.
+async fn upsert_session<'e, E>(executor: E, session: &SessionRecord) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = Postgres>,
+{
+    sqlx::query(
+        "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) \
+         ON CONFLICT (session_id) DO UPDATE SET agent_id = excluded.agent_id, \
+         user_id = excluded.user_id, name = excluded.name, created_at = excluded.created_at, \
+         updated_at = excluded.updated_at, record = excluded.record",
+    )
+    .bind(&session.session_id)
+    .bind(&session.agent_id)
+    .bind(&session.user_id)
+    .bind(&session.name)
+    .bind(session.created_at)
+    .bind(session.updated_at)
+    .bind(to_json(session)?)
+    .execute(executor)
+    .await
+    .map_err(db_error)?;
+    Ok(())
 }
 
 fn migrator() -> Migrator {
@@ -416,34 +478,33 @@ impl Store for PgStore {
     /// Writes a new run as its owner, or an existing one this replica owns
     /// (refreshing its lease); refuses a run another replica took over.
     async fn put_run(&self, run: &RunRecord) -> Result<(), StoreError> {
-        let sql = concat!(
-            "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, \
-             updated_at, record, owner, heartbeat_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, ",
-            db_now_ms!(),
-            ") ON CONFLICT (run_id) DO UPDATE SET session_id = excluded.session_id, \
-             agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
-             created_at = excluded.created_at, updated_at = excluded.updated_at, \
-             record = excluded.record, heartbeat_at = excluded.heartbeat_at \
-             WHERE runs.owner = excluded.owner"
-        );
-        let done = sqlx::query(sql)
-            .bind(&run.run_id)
-            .bind(&run.session_id)
-            .bind(&run.agent_id)
-            .bind(&run.user_id)
-            .bind(run.status.as_str())
-            .bind(run.created_at)
-            .bind(run.updated_at)
-            .bind(to_json(run)?)
-            .bind(&self.replica_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::Superseded(run.run_id.clone()));
+        upsert_run(&self.pool, run, &self.replica_id).await
+    }
+
+    /// `put_run` and `append_events` in one transaction: the row's lock
+    /// keeps a takeover out between the two, as `append_events`'s does.
+    async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        upsert_run(&mut *tx, run, &self.replica_id).await?;
+        if !events.is_empty() {
+            insert_events(&mut tx, &run.run_id, events.iter().map(|e| &**e)).await?;
+            self.notify(&mut *tx, &format!("e:{}", run.run_id)).await?;
         }
-        Ok(())
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn create_run_in_session(
+        &self,
+        run: &RunRecord,
+        session: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        if !insert_run(&mut *tx, run, Some(&self.replica_id)).await? {
+            return Ok(false);
+        }
+        upsert_session(&mut *tx, session).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
     }
 
     async fn create_run(&self, run: &RunRecord) -> Result<bool, StoreError> {
@@ -534,24 +595,7 @@ impl Store for PgStore {
     }
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) \
-             ON CONFLICT (session_id) DO UPDATE SET agent_id = excluded.agent_id, \
-             user_id = excluded.user_id, name = excluded.name, created_at = excluded.created_at, \
-             updated_at = excluded.updated_at, record = excluded.record",
-        )
-        .bind(&session.session_id)
-        .bind(&session.agent_id)
-        .bind(&session.user_id)
-        .bind(&session.name)
-        .bind(session.created_at)
-        .bind(session.updated_at)
-        .bind(to_json(session)?)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+        upsert_session(&self.pool, session).await
     }
 
     async fn create_session(&self, session: &SessionRecord) -> Result<bool, StoreError> {

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -285,10 +286,7 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
-        let events: Vec<(i64, String)> = events
-            .iter()
-            .map(|e| Ok((e.seq as i64, to_json(e)?)))
-            .collect::<Result<_, StoreError>>()?;
+        let events = encode_events(events)?;
         // One write: a batch is stored whole or not at all, so the log never
         // has a gap for a later flush to paper over.
         self.writer
@@ -298,6 +296,26 @@ impl Store for SqliteStore {
             })
             .await
             .map(drop)
+    }
+
+    async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
+        let events = encode_events(events.iter().map(|e| &**e))?;
+        self.writer
+            .write(Write::Save {
+                run: run_row(run)?,
+                events,
+            })
+            .await
+            .map(drop)
+    }
+
+    async fn create_run_in_session(
+        &self,
+        run: &RunRecord,
+        session: &SessionRecord,
+    ) -> Result<bool, StoreError> {
+        let write = Write::CreateRunInSession(run_row(run)?, session_row(session)?);
+        Ok(self.writer.write(write).await? == 1)
     }
 
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
@@ -558,7 +576,16 @@ impl Store for SqliteStore {
     }
 }
 
-/// A run row (`run_columns!`) as readers see it.
+/// Events as the writer stores them: sequence number and JSON.
+fn encode_events<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    events
+        .into_iter()
+        .map(|e| Ok((e.seq as i64, to_json(e)?)))
+        .collect()
+}
+
 fn run_row(run: &RunRecord) -> Result<RunRow, StoreError> {
     Ok(RunRow {
         run_id: run.run_id.clone(),
@@ -584,6 +611,7 @@ fn session_row(session: &SessionRecord) -> Result<SessionRow, StoreError> {
     })
 }
 
+/// A run row (`run_columns!`) as readers see it.
 fn read_run(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StoreError> {
     let mut run: RunRecord = from_json(&row.try_get::<String, _>(0).map_err(db_error)?)?;
     let cancel: i64 = row.try_get(1).map_err(db_error)?;

@@ -146,11 +146,11 @@ pub fn sse_response(state: &AppState, mut events: EventStream, run: RunRecord) -
             // One engine event may become two frames (RunContentCompleted,
             // RunCompleted): only the last carries the event's id, so a client
             // cut off between them resumes from the previous id and gets both.
-            let frames = wire::translate(&ev, &ctx, record.as_ref());
+            let frames = wire::translate_text(&ev, &ctx, record.as_ref());
             let last = frames.len().saturating_sub(1);
             for (i, (name, data)) in frames.into_iter().enumerate() {
                 let id = (i == last).then_some(ev.seq);
-                yield sse::Frame { id, event: Some(name), data: data.to_string() };
+                yield sse::Frame { id, event: Some(name), data };
             }
         }
     };

@@ -319,6 +319,74 @@ impl FrameContext {
     }
 }
 
+/// `translate`, with each event's JSON as text: what an SSE stream sends.
+/// A text delta (nearly every frame of a stream) is written straight from
+/// the event, without building a JSON tree for it first; its bytes are the
+/// same as `translate`'s (see the test below).
+pub fn translate_text(
+    ev: &Event,
+    ctx: &FrameContext,
+    run: Option<&RunRecord>,
+) -> Vec<(String, String)> {
+    if let EventKind::TextDelta { delta, .. } = &ev.kind {
+        let name = if ctx.team {
+            "TeamRunContent"
+        } else {
+            "RunContent"
+        };
+        let frame = ContentFrame {
+            ev,
+            ctx,
+            name,
+            delta,
+        };
+        if let Ok(text) = serde_json::to_string(&frame) {
+            return vec![(name.to_string(), text)];
+        }
+    }
+    translate(ev, ctx, run)
+        .into_iter()
+        .map(|(name, data)| (name, data.to_string()))
+        .collect()
+}
+
+/// A `RunContent` frame, keys in the order `translate` writes them.
+struct ContentFrame<'a> {
+    ev: &'a Event,
+    ctx: &'a FrameContext,
+    name: &'a str,
+    delta: &'a str,
+}
+
+impl Serialize for ContentFrame<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let ctx = self.ctx;
+        let (id_key, name_key) = if ctx.team {
+            ("team_id", "team_name")
+        } else {
+            ("agent_id", "agent_name")
+        };
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("created_at", &secs(self.ev.at))?;
+        map.serialize_entry("event", self.name)?;
+        map.serialize_entry(id_key, &ctx.id)?;
+        map.serialize_entry(name_key, &ctx.name)?;
+        map.serialize_entry("run_id", &self.ev.run_id)?;
+        if let Some(parent) = &ctx.parent_run_id {
+            map.serialize_entry("parent_run_id", parent)?;
+        }
+        map.serialize_entry("session_id", &ctx.session_id)?;
+        map.serialize_entry("nested_depth", &ctx.depth)?;
+        map.serialize_entry("content", self.delta)?;
+        map.serialize_entry("content_type", "str")?;
+        if !ctx.team {
+            map.serialize_entry("workflow_agent", &false)?;
+        }
+        map.end()
+    }
+}
+
 /// Translates one engine event into AgentOS events (name, JSON). Some engine
 /// events have no AgentOS counterpart; the end of a run yields two. Member
 /// events of a team come out as the member's own events, with its run id,
@@ -611,4 +679,40 @@ pub fn team_run_output(run: &RunRecord, members: &[RunRecord]) -> Value {
         );
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct text-delta frame is byte for byte what the JSON tree gives.
+    #[test]
+    fn text_frames_match_the_tree() {
+        let ev = Event {
+            seq: 7,
+            run_id: "run-1".into(),
+            at: 1_700_000_123_456,
+            kind: EventKind::TextDelta {
+                message_id: "m".into(),
+                delta: "he said \"hi\"\n\u{1F600}".into(),
+            },
+        };
+        for team in [false, true] {
+            for parent in [None, Some("parent-1".to_string())] {
+                let ctx = FrameContext {
+                    team,
+                    id: "agent".into(),
+                    name: "Agent \"A\"".into(),
+                    session_id: "s".into(),
+                    parent_run_id: parent,
+                    depth: 2,
+                };
+                let tree: Vec<(String, String)> = translate(&ev, &ctx, None)
+                    .into_iter()
+                    .map(|(n, v)| (n, v.to_string()))
+                    .collect();
+                assert_eq!(translate_text(&ev, &ctx, None), tree);
+            }
+        }
+    }
 }

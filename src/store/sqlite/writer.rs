@@ -57,6 +57,14 @@ pub(super) enum Write {
         run_id: String,
         events: Vec<(i64, String)>,
     },
+    /// A checkpoint: appends the run's events, then inserts or replaces its row.
+    Save {
+        run: RunRow,
+        events: Vec<(i64, String)>,
+    },
+    /// Inserts a new run id (1 row affected) and then replaces its session,
+    /// or does nothing (0) when the run id is taken.
+    CreateRunInSession(RunRow, SessionRow),
     Session(SessionRow),
     DeleteSession(String),
 }
@@ -118,6 +126,15 @@ async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
         } else {
             isolated(&mut conn, &job.write).await
         });
+    }
+    // A lone write that failed part-way (a second statement of one write)
+    // is undone whole, as a savepoint would undo it in a batch.
+    if alone && outcomes.iter().any(Result::is_err) {
+        let _ = conn.execute("ROLLBACK").await;
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            let _ = job.done.send(outcome.map_err(db_error));
+        }
+        return;
     }
     match conn.execute("COMMIT").await {
         Ok(_) => {
@@ -198,6 +215,27 @@ async fn insert_session(
         .rows_affected())
 }
 
+/// Appends encoded events; already stored ones (a retried flush) are kept
+/// as they were.
+async fn insert_events(
+    conn: &mut SqliteConnection,
+    run_id: &str,
+    events: &[(i64, String)],
+) -> Result<u64, sqlx::Error> {
+    let mut affected = 0;
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (run_id, seq, event) ");
+        q.push_values(chunk, |mut row, (seq, json)| {
+            row.push_bind(run_id)
+                .push_bind(*seq)
+                .push_bind(json.as_str());
+        });
+        q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
+        affected += q.build().execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(affected)
+}
+
 const REPLACE_RUN: &str = "DO UPDATE SET session_id = excluded.session_id, \
     agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
     created_at = excluded.created_at, updated_at = excluded.updated_at, record = excluded.record";
@@ -211,20 +249,17 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
         Write::CreateRun(r) => insert_run(conn, r, "DO NOTHING").await?,
         Write::Session(s) => insert_session(conn, s, REPLACE_SESSION).await?,
         Write::CreateSession(s) => insert_session(conn, s, "DO NOTHING").await?,
-        Write::Events { run_id, events } => {
-            let mut affected = 0;
-            for chunk in events.chunks(EVENTS_PER_STATEMENT) {
-                let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (run_id, seq, event) ");
-                q.push_values(chunk, |mut row, (seq, json)| {
-                    row.push_bind(run_id.as_str())
-                        .push_bind(*seq)
-                        .push_bind(json.as_str());
-                });
-                // Already stored events (a retried flush) are kept as they were.
-                q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
-                affected += q.build().execute(&mut *conn).await?.rows_affected();
+        Write::Events { run_id, events } => insert_events(conn, run_id, events).await?,
+        Write::Save { run, events } => {
+            insert_events(conn, &run.run_id, events).await?;
+            insert_run(conn, run, REPLACE_RUN).await?
+        }
+        Write::CreateRunInSession(run, session) => {
+            let inserted = insert_run(conn, run, "DO NOTHING").await?;
+            if inserted == 1 {
+                insert_session(conn, session, REPLACE_SESSION).await?;
             }
-            affected
+            inserted
         }
         Write::DeleteSession(id) => {
             sqlx::query(
