@@ -315,6 +315,26 @@ async fn insert_events<'a>(
     Ok(())
 }
 
+/// A run row's nine values, `$1`..`$9` of `sql` (run_id, session_id,
+/// agent_id, user_id, status, created_at, updated_at, record, owner), for the
+/// statements that insert or replace it.
+fn run_row<'q>(
+    sql: &'static str,
+    run: &'q RunRecord,
+    owner: Option<&'q str>,
+) -> Result<sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>, StoreError> {
+    Ok(sqlx::query(sql)
+        .bind(&run.run_id)
+        .bind(&run.session_id)
+        .bind(&run.agent_id)
+        .bind(&run.user_id)
+        .bind(run.status.as_str())
+        .bind(run.created_at)
+        .bind(run.updated_at)
+        .bind(to_json(run)?)
+        .bind(owner))
+}
+
 /// Inserts a run unless its id is taken (owned by `owner`, none for a
 /// queued run); whether it did.
 async fn insert_run<'e, E>(
@@ -332,16 +352,7 @@ where
         db_now_ms!(),
         ") ON CONFLICT (run_id) DO NOTHING"
     );
-    let done = sqlx::query(sql)
-        .bind(&run.run_id)
-        .bind(&run.session_id)
-        .bind(&run.agent_id)
-        .bind(&run.user_id)
-        .bind(run.status.as_str())
-        .bind(run.created_at)
-        .bind(run.updated_at)
-        .bind(to_json(run)?)
-        .bind(owner)
+    let done = run_row(sql, run, owner)?
         .execute(executor)
         .await
         .map_err(db_error)?;
@@ -365,16 +376,7 @@ where
          record = excluded.record, heartbeat_at = excluded.heartbeat_at \
          WHERE runs.owner = excluded.owner"
     );
-    let done = sqlx::query(sql)
-        .bind(&run.run_id)
-        .bind(&run.session_id)
-        .bind(&run.agent_id)
-        .bind(&run.user_id)
-        .bind(run.status.as_str())
-        .bind(run.created_at)
-        .bind(run.updated_at)
-        .bind(to_json(run)?)
-        .bind(owner)
+    let done = run_row(sql, run, Some(owner))?
         .execute(executor)
         .await
         .map_err(db_error)?;

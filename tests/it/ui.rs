@@ -466,18 +466,7 @@ name = "Careful"
 model = "builtin"
 tools = [{{ name = "calculator", confirm = true }}]
 
-[[agents]]
-id = "researcher"
-name = "Researcher"
-model = "builtin"
-
-[[teams]]
-id = "crew"
-name = "Crew"
-model = "builtin"
-members = ["researcher"]
-mode = "coordinate"
-
+{TEAM}
 [codegen.agent_types]
 codegen = "slow"
 
