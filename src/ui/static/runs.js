@@ -21,7 +21,7 @@ function filters() {
 async function load() {
   const params = filters();
   history.replaceState(null, "", `/ui/runs${params.size ? `?${params}` : ""}`);
-  params.set("limit", "200");
+  params.set("limit", "100");
   try {
     const { runs } = await getJson(`/ui/api/runs?${params}`);
     error.textContent = "";
