@@ -449,8 +449,55 @@ async fn browse_listings(store: &dyn Store) {
     assert!(run_ids(store, filter(None, Some(0))).await.is_empty());
 }
 
+/// The one-step writes a run makes: start (run and session together) and
+/// checkpoints (events and record together), each as its two parts would.
+async fn one_step_writes(store: &dyn Store) {
+    let started = run("one-step", "s-one", 200, RunStatus::Running);
+    let first = session("s-one", "assistant", Some("first words"), 200);
+    assert!(store.create_run_in_session(&started, &first).await.unwrap());
+    assert_eq!(
+        store.get_run("one-step").await.unwrap(),
+        Some(started.clone())
+    );
+    assert_eq!(store.get_session("s-one").await.unwrap(), Some(first));
+    // A refused run (its id is taken) leaves its session untouched.
+    let elsewhere = session("s-other", "assistant", None, 201);
+    assert!(
+        !store
+            .create_run_in_session(
+                &run("one-step", "s-other", 201, RunStatus::Running),
+                &elsewhere
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get_session("s-other").await.unwrap(), None);
+
+    let events: Vec<Arc<Event>> = (1..=3)
+        .map(|seq| Arc::new(model_event("one-step", seq)))
+        .collect();
+    let mut checkpoint = started.clone();
+    checkpoint.last_seq = 2;
+    checkpoint.content = "half".into();
+    store.save_run(&checkpoint, &events[..2]).await.unwrap();
+    assert_eq!(
+        store.get_run("one-step").await.unwrap(),
+        Some(checkpoint.clone())
+    );
+    // The next checkpoint may repeat events already stored: none doubles.
+    let mut done = checkpoint;
+    done.status = RunStatus::Completed;
+    done.last_seq = 3;
+    store.save_run(&done, &events[1..]).await.unwrap();
+    assert_eq!(store.get_run("one-step").await.unwrap(), Some(done));
+    let stored = store.events("one-step", 0).await.unwrap();
+    let expected: Vec<Event> = events.iter().map(|e| (**e).clone()).collect();
+    assert_eq!(stored, expected);
+}
+
 async fn contract(store: Arc<dyn Store>) {
     records_events_and_sessions(store.as_ref()).await;
+    one_step_writes(store.as_ref()).await;
     browse_listings(store.as_ref()).await;
     take_a_paused_run(store.as_ref()).await;
     queue_claims_each_run_once(store.clone()).await;
