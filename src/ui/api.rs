@@ -5,6 +5,7 @@
 //! Everything is the engine's neutral vocabulary (runs, events, messages)
 //! as the engine serializes it; nothing here knows a protocol's wire format.
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
@@ -165,6 +166,12 @@ impl RunSummary {
     }
 }
 
+/// A query string that does not parse (a filter given twice, say) is a 400
+/// in the UI's shape, not axum's plain-text one.
+fn bad_query(rejection: QueryRejection) -> UiError {
+    UiError::BadRequest(rejection.body_text())
+}
+
 fn parse_limit(raw: Option<&str>) -> Result<usize, UiError> {
     match raw {
         None | Some("") => Ok(DEFAULT_LISTED),
@@ -203,8 +210,9 @@ fn parse_status(raw: &str) -> Result<RunStatus, UiError> {
     responses((status = 200, body = RunList), (status = 400)))]
 async fn list_runs(
     State(state): State<AppState>,
-    Query(query): Query<RunsQuery>,
+    query: Result<Query<RunsQuery>, QueryRejection>,
 ) -> Result<Json<RunList>, UiError> {
+    let Query(query) = query.map_err(bad_query)?;
     let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
     let filter = RunFilter {
         session_id: nonempty(query.session_id),
@@ -306,9 +314,10 @@ pub struct EventsQuery {
 async fn run_events(
     State(state): State<AppState>,
     Path(run_id): Path<String>,
-    Query(query): Query<EventsQuery>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, UiError> {
+    let Query(query) = query.map_err(bad_query)?;
     let header = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -394,8 +403,9 @@ impl SessionSummary {
     responses((status = 200, body = SessionList), (status = 400)))]
 async fn list_sessions(
     State(state): State<AppState>,
-    Query(query): Query<SessionsQuery>,
+    query: Result<Query<SessionsQuery>, QueryRejection>,
 ) -> Result<Json<SessionList>, UiError> {
+    let Query(query) = query.map_err(bad_query)?;
     let filter = SessionFilter {
         agent_id: query.agent_id.filter(|s| !s.is_empty()),
         sort: SessionSort::UpdatedAt,

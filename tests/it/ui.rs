@@ -178,7 +178,13 @@ async fn runs_are_listed_newest_first_and_filtered() {
     let (_, by_agent) = get(&server, "/ui/api/runs?agent_id=crew").await;
     assert_eq!(titles(&by_agent), Vec::<String>::new());
 
-    for bad in ["status=done", "limit=0", "limit=501", "limit=many"] {
+    for bad in [
+        "status=done",
+        "limit=0",
+        "limit=501",
+        "limit=many",
+        "origin=acp&origin=agui",
+    ] {
         let (status, body) = get(&server, &format!("/ui/api/runs?{bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert_eq!(body["error_code"], "BAD_REQUEST");
