@@ -163,6 +163,49 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// A run that has just been made: pending, nothing said or spent yet.
+    /// Whoever makes one sets what else it knows with struct update syntax.
+    pub fn pending(
+        run_id: impl Into<String>,
+        session_id: impl Into<String>,
+        agent_id: impl Into<String>,
+        agent_name: impl Into<String>,
+        created_at: i64,
+    ) -> Self {
+        Self {
+            run_id: run_id.into(),
+            session_id: session_id.into(),
+            agent_id: agent_id.into(),
+            agent_name: agent_name.into(),
+            user_id: None,
+            parent_run_id: None,
+            team: false,
+            origin: String::new(),
+            status: RunStatus::Pending,
+            cancel_requested: false,
+            model: String::new(),
+            provider: String::new(),
+            input: Vec::new(),
+            messages: Vec::new(),
+            files: Vec::new(),
+            content: String::new(),
+            structured: None,
+            reasoning: None,
+            tools: Vec::new(),
+            pending: Vec::new(),
+            usage: Usage::default(),
+            time_to_first_token_ms: None,
+            duration_ms: None,
+            error: None,
+            metadata: None,
+            state: None,
+            created_at,
+            updated_at: created_at,
+            finished_at: None,
+            last_seq: 0,
+        }
+    }
+
     /// The text of the first user input, as a display title.
     pub fn input_text(&self) -> String {
         self.input

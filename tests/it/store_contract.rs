@@ -20,36 +20,12 @@ use serde_json::json;
 
 pub fn run(id: &str, session: &str, created_at: i64, status: RunStatus) -> RunRecord {
     RunRecord {
-        run_id: id.into(),
-        session_id: session.into(),
-        agent_id: "assistant".into(),
-        agent_name: "Assistant".into(),
-        user_id: None,
-        parent_run_id: None,
-        team: false,
-        origin: "test".into(),
         status,
-        cancel_requested: false,
+        origin: "test".into(),
         model: "m".into(),
         provider: "p".into(),
-        input: Vec::new(),
-        files: Vec::new(),
-        messages: Vec::new(),
-        content: String::new(),
-        structured: None,
-        reasoning: None,
-        tools: Vec::new(),
-        pending: Vec::new(),
-        usage: Usage::default(),
-        time_to_first_token_ms: None,
-        duration_ms: None,
-        error: None,
         metadata: Some(json!({"k": "v"})),
-        state: None,
-        created_at,
-        updated_at: created_at,
-        finished_at: None,
-        last_seq: 0,
+        ..RunRecord::pending(id, session, "assistant", "Assistant", created_at)
     }
 }
 
