@@ -2,40 +2,16 @@
 //! send, stream, get, cancel, input-required), and raw JSON-RPC for what a
 //! well-behaved client never sends (every error is a JSON-RPC error).
 
-use crate::common::{TestServer, config_with, sse};
+use crate::common::{PAUSING_AGENTS, TestServer, config_with, sse};
 use serde_json::{Value, json};
 
 const KEY: &str = "a2a-key";
 
-/// `assistant` (builtin), `asker` (may pause with ask_user), `slow` (a word
-/// every 50 ms, for cancel), the team `crew`; one API key.
+/// `assistant` (builtin) and the pausing agents (`asker`, `slow`, the team
+/// `crew`); one API key.
 fn config() -> String {
     config_with(&format!(
-        r#"
-[models.slow]
-provider = "builtin"
-token_delay_ms = 50
-
-[[agents]]
-id = "asker"
-description = "Asks before answering"
-model = "builtin"
-tools = ["ask_user"]
-
-[[agents]]
-id = "slow"
-model = "slow"
-
-[[teams]]
-id = "crew"
-description = "Routes to the assistant"
-model = "builtin"
-members = ["assistant"]
-mode = "route"
-
-[auth]
-api_keys = ["{KEY}"]
-"#
+        "{PAUSING_AGENTS}\n[auth]\napi_keys = [\"{KEY}\"]\n"
     ))
 }
 

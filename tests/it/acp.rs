@@ -2,36 +2,13 @@
 //! Content-Type, base URL `.../acp`, sessions checked before the first run)
 //! and of ACP platforms (root `/runs`), plus the real Python client itself.
 
-use crate::common::{TestServer, config_with, eventually, sse};
+use crate::common::{PAUSING_AGENTS, TestServer, config_with, eventually, sse};
 use serde_json::{Value, json};
 
-/// `assistant` (builtin, with tools), `asker` (can pause with ask_user),
-/// `slow` (streams a word every 50 ms, for cancel) and the team `crew`.
+/// `assistant` (builtin, with tools) and the pausing agents (`asker`,
+/// `slow`, the team `crew`).
 fn config() -> String {
-    config_with(
-        r#"
-[models.slow]
-provider = "builtin"
-token_delay_ms = 50
-
-[[agents]]
-id = "asker"
-description = "Asks before answering"
-model = "builtin"
-tools = ["ask_user"]
-
-[[agents]]
-id = "slow"
-model = "slow"
-
-[[teams]]
-id = "crew"
-description = "Routes to the assistant"
-model = "builtin"
-members = ["assistant"]
-mode = "route"
-"#,
-    )
+    config_with(PAUSING_AGENTS)
 }
 
 async fn start() -> TestServer {

@@ -46,6 +46,14 @@ async fn post_json(server: &TestServer, path: &str, body: &Value) -> (u16, reqwe
     (resp.status().as_u16(), resp)
 }
 
+/// An ACP run with these parts, refused with a 400: its message.
+async fn acp_refusal(server: &TestServer, parts: Value) -> String {
+    let (status, resp) = post_json(server, "/acp/runs", &acp_run(parts)).await;
+    assert_eq!(status, 400);
+    let body: Value = resp.json().await.unwrap();
+    body["message"].as_str().unwrap().to_string()
+}
+
 /// The last user message of the last request the upstream received.
 fn last_user_message(mock: &MockLlm) -> Value {
     let body = mock.requests().pop().expect("the upstream was called");
@@ -342,40 +350,28 @@ async fn private_addresses_and_unlisted_hosts_are_not_fetched() {
         FileServer::start(vec![("/a.txt", Served::File("text/plain", b"hi".to_vec()))]).await;
     // Fetching on, but private addresses not allowed (the default).
     let (_mock, server) = start("[files.urls]\nmode = \"fetch\"\n").await;
-    let (status, resp) = post_json(
+    let message = acp_refusal(
         &server,
-        "/acp/runs",
-        &acp_run(json!([{"content_type": "text/plain", "content_url": files.url("/a.txt")}])),
+        json!([{"content_type": "text/plain", "content_url": files.url("/a.txt")}]),
     )
     .await;
-    assert_eq!(status, 400);
-    let body: Value = resp.json().await.unwrap();
     assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("is a private or local address"),
-        "{body}"
+        message.contains("is a private or local address"),
+        "{message}"
     );
     assert!(files.hits().is_empty(), "never connected");
 
     // An allow-list without the host refuses it before any lookup.
     let (_mock, server) =
         start("[files.urls]\nmode = \"fetch\"\nallowed_hosts = [\"*.example.com\"]\nallow_private_addresses = true\n").await;
-    let (status, resp) = post_json(
+    let message = acp_refusal(
         &server,
-        "/acp/runs",
-        &acp_run(json!([{"content_type": "text/plain", "content_url": files.url("/a.txt")}])),
+        json!([{"content_type": "text/plain", "content_url": files.url("/a.txt")}]),
     )
     .await;
-    assert_eq!(status, 400);
-    let body: Value = resp.json().await.unwrap();
     assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains("host '127.0.0.1' is not one this server fetches from"),
-        "{body}"
+        message.contains("host '127.0.0.1' is not one this server fetches from"),
+        "{message}"
     );
     assert!(files.hits().is_empty());
 }
@@ -405,18 +401,12 @@ async fn pass_mode_hands_image_urls_to_the_model_unfetched() {
     );
 
     // A document by URL cannot be passed on: refused, naming it.
-    let (status, resp) = post_json(
+    let message = acp_refusal(
         &server,
-        "/acp/runs",
-        &acp_run(
-            json!([{"name": "doc.pdf", "content_type": "application/pdf",
-                          "content_url": files.url("/doc.pdf")}]),
-        ),
+        json!([{"name": "doc.pdf", "content_type": "application/pdf",
+                "content_url": files.url("/doc.pdf")}]),
     )
     .await;
-    assert_eq!(status, 400);
-    let body: Value = resp.json().await.unwrap();
-    let message = body["message"].as_str().unwrap();
     assert!(
         message.contains("'doc.pdf'") && message.contains("passes only image URLs"),
         "{message}"

@@ -46,6 +46,32 @@ tools = ["current_time", "calculator"]
     )
 }
 
+/// Agents that pause or take their time, for stories of resuming and
+/// cancelling: `asker` (may ask the user with ask_user), `slow` (a word every
+/// 50 ms) and the team `crew` (routes to `assistant`).
+pub const PAUSING_AGENTS: &str = r#"
+[models.slow]
+provider = "builtin"
+token_delay_ms = 50
+
+[[agents]]
+id = "asker"
+description = "Asks before answering"
+model = "builtin"
+tools = ["ask_user"]
+
+[[agents]]
+id = "slow"
+model = "slow"
+
+[[teams]]
+id = "crew"
+description = "Routes to the assistant"
+model = "builtin"
+members = ["assistant"]
+mode = "route"
+"#;
+
 /// Adds an agent `upstream` on an OpenAI-compatible model at `base_url`.
 pub fn upstream_config(base_url: &str, extra: &str) -> String {
     config_with(&format!(
