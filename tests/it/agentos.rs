@@ -1,7 +1,7 @@
 //! AgentOS agent runs over real HTTP: the stories of curl users and of Agno's
 //! AgentOSClient (urlencoded posts, `data: ` lines, event names from JSON).
 
-use crate::common::{MockLlm, Reply, TestServer, config_with, sse, upstream_config};
+use crate::common::{MockLlm, Reply, TestServer, config_with, get_json, sse, upstream_config};
 use serde_json::Value;
 
 fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
@@ -150,15 +150,11 @@ async fn session_history_reaches_the_model() {
         second["content"],
         "You said: what is my name? (message 2 of this conversation; before that you said: \"my name is Ada\")"
     );
-    let runs: Value = server
-        .client
-        .get(server.url(&format!("/agents/assistant/runs?session_id={session}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let runs: Value = get_json(
+        &server.client,
+        server.url(&format!("/agents/assistant/runs?session_id={session}")),
+    )
+    .await;
     assert_eq!(runs.as_array().unwrap().len(), 2);
     assert_eq!(runs[0]["run_input"], "my name is Ada");
 }
@@ -607,15 +603,7 @@ async fn uploaded_files_reach_the_model() {
 #[tokio::test]
 async fn discovery_and_health() {
     let server = TestServer::start(&config_with("")).await;
-    let agents: Value = server
-        .client
-        .get(server.url("/agents"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let agents: Value = get_json(&server.client, server.url("/agents")).await;
     assert_eq!(agents[0]["id"], "assistant");
     assert_eq!(agents[0]["model"]["provider"], "builtin");
     let names: Vec<&str> = agents[0]["tools"]["tools"]
@@ -625,15 +613,7 @@ async fn discovery_and_health() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["current_time", "calculator"]);
-    let one: Value = server
-        .client
-        .get(server.url("/agents/assistant"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one: Value = get_json(&server.client, server.url("/agents/assistant")).await;
     assert_eq!(one["name"], "Assistant");
     let r = server
         .client

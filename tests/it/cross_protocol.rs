@@ -1,7 +1,7 @@
 //! One engine under every protocol: a conversation started through one
 //! protocol continues through another, and browser access is configurable.
 
-use crate::common::{TestServer, config_with};
+use crate::common::{TestServer, config_with, get_json};
 use serde_json::{Value, json};
 
 async fn agentos_run(server: &TestServer, message: &str, session: Option<&str>) -> Value {
@@ -58,15 +58,8 @@ async fn a_session_continues_across_agentos_and_acp() {
         third["content"],
         "You said: thanks (message 3 of this conversation; before that you said: \"who am I?\")"
     );
-    let session_detail: Value = server
-        .client
-        .get(server.url(&format!("/sessions/{session}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session_detail: Value =
+        get_json(&server.client, server.url(&format!("/sessions/{session}"))).await;
     assert_eq!(session_detail["chat_history"].as_array().unwrap().len(), 6);
 }
 

@@ -6,7 +6,7 @@
 use crate::common::fixtures::{
     docx_with_paragraphs, mp4_header, pdf_with_text, png_1x1, wav_silence,
 };
-use crate::common::{MockLlm, TestServer, upstream_config};
+use crate::common::{MockLlm, TestServer, get_json, upstream_config};
 use base64::Engine as _;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
@@ -176,19 +176,15 @@ async fn each_document_type_reaches_the_model_as_text_with_its_name() {
     assert_eq!(out["input"]["input_content"], "Summarize these");
 
     // Polling the stored run shows the same files.
-    let polled: Value = server
-        .client
-        .get(server.url(&format!(
+    let polled: Value = get_json(
+        &server.client,
+        server.url(&format!(
             "/agents/upstream/runs/{}?session_id={}",
             out["run_id"].as_str().unwrap(),
             out["session_id"].as_str().unwrap()
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        )),
+    )
+    .await;
     assert_eq!(files_of(&polled), files);
 }
 

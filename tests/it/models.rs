@@ -5,7 +5,7 @@
 
 use crate::common::mock_anthropic::{AnthropicReply, MockAnthropic};
 use crate::common::sse::{self, Frame};
-use crate::common::{MockLlm, Reply, TestServer, config_with};
+use crate::common::{MockLlm, Reply, TestServer, config_with, get_json};
 use serde_json::{Value, json};
 
 fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
@@ -659,17 +659,13 @@ fallback = "backup"
         done["run_id"].as_str().unwrap(),
         done["session_id"].as_str().unwrap(),
     );
-    let out: Value = server
-        .client
-        .get(server.url(&format!(
+    let out: Value = get_json(
+        &server.client,
+        server.url(&format!(
             "/agents/resilient/runs/{run_id}?session_id={session_id}"
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        )),
+    )
+    .await;
     assert_eq!(out["model"], "backup-model");
     assert_eq!(out["model_provider"], "Anthropic");
 }

@@ -2,7 +2,7 @@
 //! served one is the same: regenerate with
 //! `cargo run -- openapi --output openapi/openapi.json` when this fails.
 
-use crate::common::{TestServer, config_with};
+use crate::common::{TestServer, config_with, get_json};
 
 #[test]
 fn checked_in_openapi_is_current() {
@@ -18,15 +18,7 @@ fn checked_in_openapi_is_current() {
 #[tokio::test]
 async fn served_document_lists_every_route() {
     let server = TestServer::start(&config_with("")).await;
-    let doc: serde_json::Value = server
-        .client
-        .get(server.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: serde_json::Value = get_json(&server.client, server.url("/openapi.json")).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
     for p in [

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::common::{MockLlm, Reply, TestServer, config_with, sqlite_store, sse};
+use crate::common::{MockLlm, Reply, TestServer, config_with, get_json, sqlite_store, sse};
 use agentd::config::{StoreConfig, StoreKind};
 use agentd::engine::{Event, EventKind, FailureKind, RunRecord, SessionRecord};
 use agentd::store::memory::MemoryStore;
@@ -105,15 +105,11 @@ async fn session_continues(server: &TestServer, session: &str) {
         second["content"],
         "You said: what is my name? (message 2 of this conversation; before that you said: \"my name is Ada\")"
     );
-    let runs: Vec<Value> = server
-        .client
-        .get(server.url(&format!("/sessions/{session}/runs")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let runs: Vec<Value> = get_json(
+        &server.client,
+        server.url(&format!("/sessions/{session}/runs")),
+    )
+    .await;
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0]["run_input"], "my name is Ada");
     assert_eq!(runs[1]["run_input"], "what is my name?");
@@ -144,15 +140,7 @@ async fn session_continuity_sqlite_store_and_across_a_restart() {
         third["content"],
         "You said: and now? (message 3 of this conversation; before that you said: \"what is my name?\")"
     );
-    let detail: Value = server
-        .client
-        .get(server.url("/sessions/file-session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = get_json(&server.client, server.url("/sessions/file-session")).await;
     let history: Vec<String> = detail["chat_history"]
         .as_array()
         .unwrap()
@@ -200,17 +188,13 @@ async fn replay_mid_run(server: &TestServer, mock: &MockLlm) {
         .id
         .clone()
         .expect("content frames carry ids");
-    let run: Value = server
-        .client
-        .get(server.url(&format!(
+    let run: Value = get_json(
+        &server.client,
+        server.url(&format!(
             "/agents/upstream/runs/{run_id}?session_id={session_id}"
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        )),
+    )
+    .await;
     assert_eq!(run["status"], "RUNNING", "the reconnect happens mid-run");
 
     let tail = sse::read_all(resume(server, "upstream", &run_id, Some(&last_id)).await).await;
@@ -372,15 +356,7 @@ async fn restart_keeps_finished_runs_and_fails_interrupted_ones() {
     drop(first);
 
     let server = TestServer::start_from_config(&config).await;
-    let runs: Vec<Value> = server
-        .client
-        .get(server.url("/sessions/s-restart/runs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let runs: Vec<Value> = get_json(&server.client, server.url("/sessions/s-restart/runs")).await;
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0]["run_id"], done_id.as_str());
     assert_eq!(runs[0]["status"], "COMPLETED");
@@ -690,19 +666,15 @@ async fn a_failing_store_fails_the_run_not_the_server() {
             .contains("could not save the run")
     );
     // The failed run still answers for itself from memory.
-    let polled: Value = server
-        .client
-        .get(server.url(&format!(
+    let polled: Value = get_json(
+        &server.client,
+        server.url(&format!(
             "/agents/assistant/runs/{}?session_id={}",
             str_of(&out, "run_id"),
             str_of(&out, "session_id")
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        )),
+    )
+    .await;
     assert_eq!(polled["status"], "ERROR");
 
     // The server is fine, and once the store recovers runs complete again.

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use crate::common::pg::Schema;
-use crate::common::{TestServer, config_with, eventually, sse};
+use crate::common::{TestServer, config_with, eventually, get_json, sse};
 use crate::store_contract::{model_event, run};
 use agentd::engine::{EventKind, FailureKind, RunFailure, RunStatus};
 use agentd::store::postgres::PgStore;
@@ -70,17 +70,13 @@ async fn two_servers_on_one_database_answer_for_each_others_runs() {
 
     // B sees the finished run at once (A announces a run's end only once it
     // is stored) and replays exactly the events A streamed.
-    let got: Value = b
-        .client
-        .get(b.url(&format!(
+    let got: Value = get_json(
+        &b.client,
+        b.url(&format!(
             "/agents/assistant/runs/{run_id}?session_id=shared"
-        )))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        )),
+    )
+    .await;
     assert_eq!(got["status"], "COMPLETED", "{got}");
     assert_eq!(got["content"], "You said: my name is Ada");
     let resp = b
@@ -104,15 +100,7 @@ async fn two_servers_on_one_database_answer_for_each_others_runs() {
         next["content"],
         "You said: what is my name? (message 2 of this conversation; before that you said: \"my name is Ada\")"
     );
-    let runs: Vec<Value> = a
-        .client
-        .get(a.url("/sessions/shared/runs"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let runs: Vec<Value> = get_json(&a.client, a.url("/sessions/shared/runs")).await;
     assert_eq!(runs.len(), 2);
 
     a.stop();

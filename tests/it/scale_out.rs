@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::common::pg::Schema;
 use crate::common::process::Agentd;
-use crate::common::{MockLlm, eventually, sse, upstream_config};
+use crate::common::{MockLlm, eventually, get_json, sse, upstream_config};
 
 /// Lease of the replicas: short, so a killed replica's runs are taken over
 /// quickly (checks run every half lease).
@@ -105,15 +105,7 @@ async fn acp_create(replica: &Agentd, agent: &str, text: &str, mode: &str) -> Va
 }
 
 async fn acp_run(replica: &Agentd, run_id: &str) -> Value {
-    replica
-        .client
-        .get(replica.url(&format!("/acp/runs/{run_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get_json(&replica.client, replica.url(&format!("/acp/runs/{run_id}"))).await
 }
 
 async fn acp_poll(replica: &Agentd, run_id: &str, what: &str, done: fn(&Value) -> bool) -> Value {
@@ -424,15 +416,7 @@ async fn killing_a_mid_run_gets_its_run_failed_by_b_within_the_lease() {
     assert!(message.contains("interrupted"), "{failed}");
     assert!(failed["finished_at"].is_string());
     // Its log ends once, with the failure.
-    let log: Value = b
-        .client
-        .get(b.url(&format!("/acp/runs/{run_id}/events")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let log: Value = get_json(&b.client, b.url(&format!("/acp/runs/{run_id}/events"))).await;
     let types: Vec<&str> = log["events"]
         .as_array()
         .unwrap()

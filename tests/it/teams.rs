@@ -1,7 +1,7 @@
 //! Teams over AgentOS: each mode, member attribution in the stream, a failing
 //! member, and cancel reaching the members.
 
-use crate::common::{MockLlm, Reply, TestServer, config_with, sse, upstream_config};
+use crate::common::{MockLlm, Reply, TestServer, config_with, get_json, sse, upstream_config};
 use serde_json::Value;
 
 const TEAMS: &str = r#"
@@ -289,25 +289,9 @@ async fn cancelling_a_team_cancels_its_members() {
 #[tokio::test]
 async fn team_discovery_and_errors() {
     let server = TestServer::start(&config_with(TEAMS)).await;
-    let teams: Value = server
-        .client
-        .get(server.url("/teams"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let teams: Value = get_json(&server.client, server.url("/teams")).await;
     assert_eq!(teams.as_array().unwrap().len(), 5);
-    let crew: Value = server
-        .client
-        .get(server.url("/teams/crew"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let crew: Value = get_json(&server.client, server.url("/teams/crew")).await;
     assert_eq!(crew["mode"], "coordinate");
     assert_eq!(crew["members"][0]["id"], "researcher");
     let r = server
@@ -372,15 +356,11 @@ async fn team_sessions_continue_without_member_noise() {
             .contains("message 2 of this conversation"),
         "{second}"
     );
-    let runs: Value = server
-        .client
-        .get(server.url(&format!("/teams/router/runs?session_id={session}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let runs: Value = get_json(
+        &server.client,
+        server.url(&format!("/teams/router/runs?session_id={session}")),
+    )
+    .await;
     assert_eq!(runs.as_array().unwrap().len(), 2);
     assert_eq!(runs[0]["team_id"], "router");
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::common::mcp_server::{HttpMcp, stdio_server_toml, stdio_server_toml_marked};
 use crate::common::mock_llm::{call, calls};
-use crate::common::{MockLlm, Reply, TestServer, config_with, eventually, sse, web};
+use crate::common::{MockLlm, Reply, TestServer, config_with, eventually, get_json, sse, web};
 
 /// A config with an agent `worker` on the mock upstream, its `tools` TOML
 /// array, and `extra` TOML (MCP servers, tool settings) at the top level.
@@ -642,15 +642,11 @@ async fn acp_confirmation_awaits_then_resumes() {
         .unwrap();
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(result_of(&llm, "call_mock_1"), "echo: hi");
-    let events: Value = server
-        .client
-        .get(server.url(&format!("/acp/runs/{run_id}/events")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = get_json(
+        &server.client,
+        server.url(&format!("/acp/runs/{run_id}/events")),
+    )
+    .await;
     let decided = events["events"]
         .as_array()
         .unwrap()

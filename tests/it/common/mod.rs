@@ -155,6 +155,22 @@ impl TestServer {
     }
 }
 
+/// GETs `url` and reads the answer as JSON, whatever its status: for the
+/// steps of a story that only look.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+) -> T {
+    client
+        .get(url)
+        .send()
+        .await
+        .expect("GET is answered")
+        .json()
+        .await
+        .expect("the answer is JSON")
+}
+
 /// A `[store]` section for a SQLite file (TOML literal string: no escapes).
 pub fn sqlite_store(path: &std::path::Path) -> String {
     format!(
