@@ -315,6 +315,20 @@ async fn insert_events<'a>(
     Ok(())
 }
 
+/// `INSERT` of a run row with `run_row`'s nine values (the heartbeat is
+/// the database's now), for the statements that add their `ON CONFLICT`.
+macro_rules! insert_run_row {
+    () => {
+        concat!(
+            "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, \
+             updated_at, record, owner, heartbeat_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, ",
+            db_now_ms!(),
+            ")"
+        )
+    };
+}
+
 /// A run row's nine values, `$1`..`$9` of `sql` (run_id, session_id,
 /// agent_id, user_id, status, created_at, updated_at, record, owner), for the
 /// statements that insert or replace it.
@@ -345,13 +359,7 @@ async fn insert_run<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Postgres>,
 {
-    let sql = concat!(
-        "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, \
-         updated_at, record, owner, heartbeat_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, ",
-        db_now_ms!(),
-        ") ON CONFLICT (run_id) DO NOTHING"
-    );
+    let sql = concat!(insert_run_row!(), " ON CONFLICT (run_id) DO NOTHING");
     let done = run_row(sql, run, owner)?
         .execute(executor)
         .await
@@ -366,11 +374,8 @@ where
     E: sqlx::Executor<'e, Database = Postgres>,
 {
     let sql = concat!(
-        "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, \
-         updated_at, record, owner, heartbeat_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, ",
-        db_now_ms!(),
-        ") ON CONFLICT (run_id) DO UPDATE SET session_id = excluded.session_id, \
+        insert_run_row!(),
+        " ON CONFLICT (run_id) DO UPDATE SET session_id = excluded.session_id, \
          agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
          created_at = excluded.created_at, updated_at = excluded.updated_at, \
          record = excluded.record, heartbeat_at = excluded.heartbeat_at \
