@@ -177,6 +177,14 @@ async fn runs_are_listed_newest_first_and_filtered() {
     assert_eq!(titles(&none), Vec::<String>::new());
     let (_, by_agent) = get(&server, "/ui/api/runs?agent_id=crew").await;
     assert_eq!(titles(&by_agent), Vec::<String>::new());
+    let (_, by_session) = get(&server, "/ui/api/runs?session_id=t-1").await;
+    assert_eq!(titles(&by_session), ["first"]);
+
+    // The picker's catalog names the team's mode and members.
+    let (_, catalog) = get(&server, "/ui/api/catalog").await;
+    assert_eq!(catalog["teams"][0]["id"], "crew");
+    assert_eq!(catalog["teams"][0]["mode"], "coordinate");
+    assert_eq!(catalog["teams"][0]["members"], json!(["researcher"]));
 
     for bad in [
         "status=done",
