@@ -44,6 +44,21 @@ struct Args {
     /// tell the store's share of a run's cost from the engine's.
     #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "memory"])]
     store: String,
+    /// Rows to run, e.g. `--rows 4` or `--rows 1,2` (default: all). Row 1
+    /// always brings row 2 along: its ratio is to row 2's ceiling.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=5))]
+    rows: Vec<u8>,
+    /// A command to start row 4's agentd under, e.g. `--wrap heaptrack`
+    /// or `--wrap "perf record -g -o /tmp/perf.data"`: profiles the server
+    /// alone while the bench drives it.
+    #[arg(long)]
+    wrap: Option<String>,
+}
+
+impl Args {
+    fn wants(&self, row: u8) -> bool {
+        self.rows.is_empty() || self.rows.contains(&row) || (row == 2 && self.rows.contains(&1))
+    }
 }
 
 /// Bounds for one throughput row.
@@ -644,21 +659,44 @@ struct Spawned {
 }
 
 impl Spawned {
-    async fn start(bin: &Path, dir: &Path, config: &str) -> Result<Self, String> {
+    async fn start(
+        bin: &Path,
+        dir: &Path,
+        config: &str,
+        wrap: Option<&str>,
+    ) -> Result<Self, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| e.to_string())?
             .port();
         let path = dir.join("spawned.toml");
         std::fs::write(&path, config).map_err(|e| e.to_string())?;
-        let child = tokio::process::Command::new(bin)
+        let profiled = wrap.is_some();
+        let mut wrap = wrap.unwrap_or_default().split_whitespace();
+        let mut command = match wrap.next() {
+            Some(program) => {
+                let mut c = tokio::process::Command::new(program);
+                c.args(wrap).arg(bin);
+                c
+            }
+            None => tokio::process::Command::new(bin),
+        };
+        // A profiler's report goes to the bench's own stderr.
+        let stderr = if profiled {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        };
+        let child = command
             .args(["serve", "--config"])
             .arg(&path)
             .args(["--bind", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .kill_on_drop(true)
+            // Its own group, so `stop` reaches a wrapper's child too.
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("{}: {e}", bin.display()))?;
         let mut me = Self {
@@ -679,6 +717,16 @@ impl Spawned {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         Err("the spawned agentd did not answer /health within 10 s".into())
+    }
+
+    /// Stops the server as an operator would (SIGTERM to its group, so a
+    /// profiler wrapping it writes its report), waiting up to a minute.
+    async fn stop(mut self) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) on a process group this bench started.
+            unsafe { libc::kill(-(pid as i32), libc::SIGTERM) };
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await;
     }
 }
 
@@ -792,11 +840,12 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
     let msg = prompt(args.reply_tokens, 0);
 
     // Row 2 first: the ceiling, so rows 1 can be divided by it.
-    eprintln!("bench: row 2 (upstream ceiling)");
-    let ceiling = {
+    let mut ceiling = Stats::default();
+    if args.wants(2) {
+        eprintln!("bench: row 2 (upstream ceiling)");
         let (c, u, m) = (client.clone(), mock_url.clone(), msg.clone());
-        drive(load, move || upstream(c.clone(), u.clone(), m.clone())).await
-    };
+        ceiling = drive(load, move || upstream(c.clone(), u.clone(), m.clone())).await;
+    }
 
     // Row 1: non-streaming runs through each protocol.
     let mut rows: Vec<(&str, Stats)> = Vec::new();
@@ -808,10 +857,12 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
             rows.push(($name, s));
         }};
     }
-    protocol_row!("AgentOS JSON", agentos_json);
-    protocol_row!("AG-UI SSE", agui);
-    protocol_row!("ACP sync", acp_sync);
-    protocol_row!("Codegen create+poll", codegen);
+    if args.wants(1) {
+        protocol_row!("AgentOS JSON", agentos_json);
+        protocol_row!("AG-UI SSE", agui);
+        protocol_row!("ACP sync", acp_sync);
+        protocol_row!("Codegen create+poll", codegen);
+    }
     for (name, s) in &rows {
         table.row(
             format!("1. {name}"),
@@ -827,134 +878,146 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
             ],
         );
     }
-    table.row(
-        "2. upstream ceiling",
-        [
-            format!("{:.0} req/s", ceiling.rate()),
-            ms(pct(&ceiling.latencies_us, 0.5)),
-            ms(pct(&ceiling.latencies_us, 0.99)),
-            format!(
-                "{}; straight to the mock, {} tokens",
-                errs(&ceiling),
-                args.reply_tokens
-            ),
-        ],
-    );
+    if args.wants(2) {
+        table.row(
+            "2. upstream ceiling",
+            [
+                format!("{:.0} req/s", ceiling.rate()),
+                ms(pct(&ceiling.latencies_us, 0.5)),
+                ms(pct(&ceiling.latencies_us, 0.99)),
+                format!(
+                    "{}; straight to the mock, {} tokens",
+                    errs(&ceiling),
+                    args.reply_tokens
+                ),
+            ],
+        );
+    }
 
     // Row 3: streaming runs and the per-token latency agentd adds.
-    eprintln!("bench: row 3 (SSE streaming, 50 tokens)");
-    let streaming = {
-        let (c, b) = (client.clone(), base.clone());
-        let m = prompt(50, args.stream_delay_ms);
-        drive(load, move || {
-            agentos_stream(c.clone(), b.clone(), m.clone(), 50)
-        })
-        .await
-    };
-    table.row(
-        "3. AgentOS SSE 50 tokens",
-        [
-            format!("{:.0} runs/s", streaming.rate()),
-            ms(pct(&streaming.latencies_us, 0.5)),
-            ms(pct(&streaming.latencies_us, 0.99)),
-            format!(
-                "{}; mock sleeps {} ms between tokens",
-                errs(&streaming),
-                args.stream_delay_ms
-            ),
-        ],
-    );
-    table.row(
-        "3. added per-token latency",
-        [
-            format!("{} tokens", streaming.token_us.len()),
-            ms(pct(&streaming.token_us, 0.5)),
-            ms(pct(&streaming.token_us, 0.99)),
-            "driver arrival minus mock send time (same clock)".into(),
-        ],
-    );
+    let mut streaming = Stats::default();
+    if args.wants(3) {
+        eprintln!("bench: row 3 (SSE streaming, 50 tokens)");
+        streaming = {
+            let (c, b) = (client.clone(), base.clone());
+            let m = prompt(50, args.stream_delay_ms);
+            drive(load, move || {
+                agentos_stream(c.clone(), b.clone(), m.clone(), 50)
+            })
+            .await
+        };
+        table.row(
+            "3. AgentOS SSE 50 tokens",
+            [
+                format!("{:.0} runs/s", streaming.rate()),
+                ms(pct(&streaming.latencies_us, 0.5)),
+                ms(pct(&streaming.latencies_us, 0.99)),
+                format!(
+                    "{}; mock sleeps {} ms between tokens",
+                    errs(&streaming),
+                    args.stream_delay_ms
+                ),
+            ],
+        );
+        table.row(
+            "3. added per-token latency",
+            [
+                format!("{} tokens", streaming.token_us.len()),
+                ms(pct(&streaming.token_us, 0.5)),
+                ms(pct(&streaming.token_us, 0.99)),
+                "driver arrival minus mock send time (same clock)".into(),
+            ],
+        );
+    }
 
     // Row 4: many concurrent long streams.
-    eprintln!("bench: row 4 ({streams} concurrent streams of 100 tokens at 20 ms)");
-    let (many, rss_note) = match agentd_binary() {
-        Some(bin) => {
-            let config = agentd_config(&mock_url, &args.store, &dir.join("row4.db"));
-            let agentd = Spawned::start(&bin, dir, &config).await?;
-            let many = many_streams(streams, &agentd.base, true).await?;
-            let peak = proc_status_mb(agentd.child.id(), "VmHWM:").unwrap_or(f64::NAN);
-            (
-                many,
-                format!("agentd's peak RSS {peak:.0} MB (its own process; driver on HTTP/2)"),
-            )
-        }
-        None => {
-            let rss_before = proc_status_mb(None, "VmRSS:").unwrap_or(f64::NAN);
-            // Resets VmHWM so the peak is row 4's (Linux >= 4.0; harmless otherwise).
-            let _ = std::fs::write("/proc/self/clear_refs", "5");
-            let many = many_streams(streams, &base, false).await?;
-            let peak = proc_status_mb(None, "VmHWM:").unwrap_or(f64::NAN);
-            (
-                many,
-                format!(
-                    "peak RSS {peak:.0} MB (RSS before {rss_before:.0} MB; one process: agentd + \
+    let mut many = Stats::default();
+    if args.wants(4) {
+        eprintln!("bench: row 4 ({streams} concurrent streams of 100 tokens at 20 ms)");
+        let rss_note;
+        (many, rss_note) = match agentd_binary() {
+            Some(bin) => {
+                let config = agentd_config(&mock_url, &args.store, &dir.join("row4.db"));
+                let agentd = Spawned::start(&bin, dir, &config, args.wrap.as_deref()).await?;
+                let many = many_streams(streams, &agentd.base, true).await?;
+                let peak = proc_status_mb(agentd.child.id(), "VmHWM:").unwrap_or(f64::NAN);
+                agentd.stop().await;
+                (
+                    many,
+                    format!("agentd's peak RSS {peak:.0} MB (its own process; driver on HTTP/2)"),
+                )
+            }
+            None => {
+                let rss_before = proc_status_mb(None, "VmRSS:").unwrap_or(f64::NAN);
+                // Resets VmHWM so the peak is row 4's (Linux >= 4.0; harmless otherwise).
+                let _ = std::fs::write("/proc/self/clear_refs", "5");
+                let many = many_streams(streams, &base, false).await?;
+                let peak = proc_status_mb(None, "VmHWM:").unwrap_or(f64::NAN);
+                (
+                    many,
+                    format!(
+                        "peak RSS {peak:.0} MB (RSS before {rss_before:.0} MB; one process: agentd + \
                      mock + driver; build target/release/agentd to measure it alone)"
-                ),
-            )
-        }
-    };
-    table.row(
-        format!("4. {streams} streams x 100 tok @20ms"),
-        [
-            format!("{}/{streams} complete", many.ok),
-            ms(pct(&many.latencies_us, 0.5)),
-            ms(pct(&many.latencies_us, 0.99)),
-            format!("{rss_note}; {}", errs(&many)),
-        ],
-    );
+                    ),
+                )
+            }
+        };
+        table.row(
+            format!("4. {streams} streams x 100 tok @20ms"),
+            [
+                format!("{}/{streams} complete", many.ok),
+                ms(pct(&many.latencies_us, 0.5)),
+                ms(pct(&many.latencies_us, 0.99)),
+                format!("{rss_note}; {}", errs(&many)),
+            ],
+        );
+    }
 
     // Row 5: cold start and binary size.
-    eprintln!("bench: row 5 (cold start)");
-    match agentd_binary() {
-        Some(bin) => {
-            let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
-            let mut times = Vec::new();
-            let mut first_err = None;
-            for _ in 0..if args.smoke { 1 } else { 5 } {
-                match cold_start(&bin, dir).await {
-                    Ok(t) => times.push(t.as_micros() as u64),
-                    Err(e) => {
-                        first_err.get_or_insert(e);
+    if args.wants(5) {
+        eprintln!("bench: row 5 (cold start)");
+        match agentd_binary() {
+            Some(bin) => {
+                let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
+                let mut times = Vec::new();
+                let mut first_err = None;
+                for _ in 0..if args.smoke { 1 } else { 5 } {
+                    match cold_start(&bin, dir).await {
+                        Ok(t) => times.push(t.as_micros() as u64),
+                        Err(e) => {
+                            first_err.get_or_insert(e);
+                        }
                     }
                 }
+                times.sort_unstable();
+                table.row(
+                    "5. cold start to /health",
+                    [
+                        format!("{} ok", times.len()),
+                        ms(pct(&times, 0.5)),
+                        ms(pct(&times, 1.0)),
+                        format!(
+                            "{}; binary {:.1} MB ({}){}",
+                            "p99 column = worst of the tries",
+                            size as f64 / 1_048_576.0,
+                            bin.display(),
+                            first_err
+                                .map(|e| format!("; error: {e}"))
+                                .unwrap_or_default()
+                        ),
+                    ],
+                );
             }
-            times.sort_unstable();
-            table.row(
+            None => table.row(
                 "5. cold start to /health",
                 [
-                    format!("{} ok", times.len()),
-                    ms(pct(&times, 0.5)),
-                    ms(pct(&times, 1.0)),
-                    format!(
-                        "{}; binary {:.1} MB ({}){}",
-                        "p99 column = worst of the tries",
-                        size as f64 / 1_048_576.0,
-                        bin.display(),
-                        first_err
-                            .map(|e| format!("; error: {e}"))
-                            .unwrap_or_default()
-                    ),
+                    "skipped".into(),
+                    "-".into(),
+                    "-".into(),
+                    "no agentd binary next to bench: run `cargo build --release` first".into(),
                 ],
-            );
+            ),
         }
-        None => table.row(
-            "5. cold start to /health",
-            [
-                "skipped".into(),
-                "-".into(),
-                "-".into(),
-                "no agentd binary next to bench: run `cargo build --release` first".into(),
-            ],
-        ),
     }
 
     println!();
