@@ -140,6 +140,12 @@ pub struct Engine {
     /// queue worker to claim only if the queue may have changed since it
     /// last found it empty (claiming is a write on the store).
     queue_epoch: AtomicU64,
+    /// Cancel requests this process has written to the store for runs it
+    /// did not have live. A run starting here reads the store for such a
+    /// request only if this moved while it was being created (or the store
+    /// is shared, where other replicas write them too): a read saved on
+    /// every run of a lone server.
+    cancel_intents: AtomicU64,
     workers_started: AtomicBool,
 }
 
@@ -240,6 +246,7 @@ impl Engine {
             stopping: AtomicBool::new(false),
             queue_wake: Arc::new(tokio::sync::Notify::new()),
             queue_epoch: AtomicU64::new(0),
+            cancel_intents: AtomicU64::new(0),
             workers_started: AtomicBool::new(false),
         })
     }
@@ -439,6 +446,7 @@ impl Engine {
             None => Some(self.acquire_slot(req.caller.as_ref())?),
             Some(_) => None,
         };
+        let intents = self.cancel_intents_seen();
         let (record, job, session) = self.plan(req, parent).await?;
         // The run and its session in one write (a member run has no session
         // of its own to note).
@@ -449,7 +457,7 @@ impl Engine {
         if !created {
             return Err(EngineError::RunExists(record.run_id));
         }
-        self.launch(record, job, parent, slot).await
+        self.launch(record, job, parent, slot, intents).await
     }
 
     /// Accepts a run to execute in the background, on whichever process
@@ -473,11 +481,14 @@ impl Engine {
             return Err(EngineError::RunExists(record.run_id));
         }
         self.queue_epoch.fetch_add(1, Ordering::SeqCst);
+        let intents = self.cancel_intents_seen();
         match self.store.claim_queued_run(Some(&record.run_id)).await {
-            Ok(Some((claimed, job))) => match self.launch_claimed(claimed, job, slot).await {
-                Some(handle) => Ok(handle.record()),
-                None => Ok(self.get_run(&record.run_id).await?.unwrap_or(record)),
-            },
+            Ok(Some((claimed, job))) => {
+                match self.launch_claimed(claimed, job, slot, intents).await {
+                    Some(handle) => Ok(handle.record()),
+                    None => Ok(self.get_run(&record.run_id).await?.unwrap_or(record)),
+                }
+            }
             // Another replica claimed it first and runs it.
             Ok(None) => Ok(record),
             Err(e) => {
@@ -590,13 +601,21 @@ impl Engine {
         Ok((record, job, session))
     }
 
+    /// Where the count of cancel requests written to the store stands: taken
+    /// before a run is recorded (or claimed), handed to `launch`.
+    fn cancel_intents_seen(&self) -> u64 {
+        self.cancel_intents.load(Ordering::SeqCst)
+    }
+
     /// Starts a recorded pending run in its own task, in this process.
+    /// `intents`: `cancel_intents_seen()` from before the run was recorded.
     async fn launch(
         self: &Arc<Self>,
         record: RunRecord,
         job: shared::Job,
         parent: Option<&Arc<LiveRun>>,
         slot: Option<RunSlot>,
+        intents: u64,
     ) -> Result<RunHandle, EngineError> {
         let (agent, team) = self
             .runnable(&record.agent_id)
@@ -628,8 +647,12 @@ impl Engine {
         }
         // A cancel that came while the run was queued (or being claimed)
         // was recorded in the store: it stops the run before its first step.
+        // One that comes from now on finds the run live. Only a shared store
+        // or a cancel written here meanwhile can have left one to read.
+        let maybe_asked =
+            parent.is_none() && (self.store.is_shared() || self.cancel_intents_seen() != intents);
         if cancel_asked
-            || (parent.is_none() && self.store.cancel_requested(&run_id).await.unwrap_or(false))
+            || (maybe_asked && self.store.cancel_requested(&run_id).await.unwrap_or(false))
         {
             live.lock().record.cancel_requested = true;
             live.cancel.cancel();
@@ -1060,6 +1083,9 @@ impl Engine {
                 }
                 _ => {}
             }
+            // Counted before it is written: a run launching meanwhile then
+            // reads the store for it (see `launch`).
+            self.cancel_intents.fetch_add(1, Ordering::SeqCst);
             if self.store.request_cancel(run_id).await? {
                 // It may have started here meanwhile (claimed from the queue).
                 if let Some(live) = self.live_run(run_id) {

@@ -84,6 +84,7 @@ impl Engine {
         record: RunRecord,
         job: serde_json::Value,
         slot: RunSlot,
+        intents: u64,
     ) -> Option<RunHandle> {
         if record.status != RunStatus::Pending {
             return None;
@@ -96,7 +97,10 @@ impl Engine {
                 return None;
             }
         };
-        match self.launch(record.clone(), job, None, Some(slot)).await {
+        match self
+            .launch(record.clone(), job, None, Some(slot), intents)
+            .await
+        {
             Ok(handle) => Some(handle),
             Err(e) => {
                 self.fail_unstarted(record, format!("it could not start: {e}"))
@@ -380,9 +384,10 @@ async fn claim_while_room(engine: &Arc<Engine>) -> bool {
         let Ok(slot) = engine.acquire_slot(None) else {
             return false;
         };
+        let intents = engine.cancel_intents_seen();
         match engine.store.claim_queued_run(None).await {
             Ok(Some((record, job))) => {
-                engine.launch_claimed(record, job, slot).await;
+                engine.launch_claimed(record, job, slot, intents).await;
             }
             Ok(None) => {
                 slot.release_quietly();
