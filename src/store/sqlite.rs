@@ -286,24 +286,22 @@ impl Store for SqliteStore {
         if events.is_empty() {
             return Ok(());
         }
-        let events = encode_events(events)?;
         // One write: a batch is stored whole or not at all, so the log never
         // has a gap for a later flush to paper over.
         self.writer
             .write(Write::Events {
                 run_id: run_id.to_string(),
-                events,
+                events: events.iter().cloned().map(Arc::new).collect(),
             })
             .await
             .map(drop)
     }
 
     async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
-        let events = encode_events(events.iter().map(|e| &**e))?;
         self.writer
             .write(Write::Save {
                 run: run_row(run)?,
-                events,
+                events: events.to_vec(),
             })
             .await
             .map(drop)
@@ -574,16 +572,6 @@ impl Store for SqliteStore {
         .map_err(db_error)?;
         rows.iter().map(read_run).collect()
     }
-}
-
-/// Events as the writer stores them: sequence number and JSON.
-fn encode_events<'a>(
-    events: impl IntoIterator<Item = &'a Event>,
-) -> Result<Vec<(i64, String)>, StoreError> {
-    events
-        .into_iter()
-        .map(|e| Ok((e.seq as i64, to_json(e)?)))
-        .collect()
 }
 
 fn run_row(run: &RunRecord) -> Result<RunRow, StoreError> {

@@ -8,14 +8,21 @@
 //! write: group commit changes throughput, not durability. Under light load a
 //! batch is a single write, exactly as before.
 //!
-//! Knows SQL and encoded rows only; the store encodes records before they
-//! get here so the JSON work stays on the callers' threads.
+//! Knows SQL and rows. The store encodes a run's record before it gets here
+//! (one per write, on the caller's thread); events come as the engine holds
+//! them and are encoded here, one statement's worth at a time: runs that end
+//! together (thousands of streams finishing in the same second) then wait
+//! for the writer holding their logs once, not once more as JSON.
+
+use std::sync::Arc;
 
 use sqlx::{Executor, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db_error;
+use crate::engine::Event;
 use crate::store::StoreError;
+use crate::store::codec::to_json;
 
 /// Events per INSERT statement: 3 bound values each, far below SQLite's limit.
 pub(super) const EVENTS_PER_STATEMENT: usize = 300;
@@ -55,12 +62,12 @@ pub(super) enum Write {
     CreateSession(SessionRow),
     Events {
         run_id: String,
-        events: Vec<(i64, String)>,
+        events: Vec<Arc<Event>>,
     },
     /// A checkpoint: appends the run's events, then inserts or replaces its row.
     Save {
         run: RunRow,
-        events: Vec<(i64, String)>,
+        events: Vec<Arc<Event>>,
     },
     /// Inserts a new run id (1 row affected) and then replaces its session,
     /// or does nothing (0) when the run id is taken.
@@ -215,17 +222,22 @@ async fn insert_session(
         .rows_affected())
 }
 
-/// Appends encoded events; already stored ones (a retried flush) are kept
-/// as they were.
+/// Appends events; already stored ones (a retried flush) are kept as they
+/// were.
 async fn insert_events(
     conn: &mut SqliteConnection,
     run_id: &str,
-    events: &[(i64, String)],
+    events: &[Arc<Event>],
 ) -> Result<u64, sqlx::Error> {
     let mut affected = 0;
     for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        let encoded = chunk
+            .iter()
+            .map(|e| Ok((e.seq as i64, to_json(&**e)?)))
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (run_id, seq, event) ");
-        q.push_values(chunk, |mut row, (seq, json)| {
+        q.push_values(&encoded, |mut row, (seq, json)| {
             row.push_bind(run_id)
                 .push_bind(*seq)
                 .push_bind(json.as_str());
