@@ -301,7 +301,7 @@ async fn run_steps(
                 message_id: message_id.clone(),
             });
             live.emit(EventKind::TextDelta {
-                message_id: message_id.clone(),
+                message_id: message_id.as_str().into(),
                 delta: answer.text.clone(),
             });
             live.emit(EventKind::MessageCompleted {
@@ -426,7 +426,7 @@ async fn broadcast(
             parent_message_id: None,
         });
         live.emit(EventKind::ToolCallArgs {
-            call_id: call.id.clone(),
+            call_id: call.id.as_str().into(),
             delta: call.arguments.clone(),
         });
         live.emit(EventKind::ToolCallEnded {
@@ -535,8 +535,9 @@ async fn stream_turn(
         s = model.stream(request) => s.map_err(|error| TurnError::Model { error, started: false })?,
     };
 
-    let mut text: Option<(String, String)> = None;
-    let mut reasoning: Option<(String, String)> = None;
+    // (message id, text so far): the id is shared by the message's deltas.
+    let mut text: Option<(Arc<str>, String)> = None;
+    let mut reasoning: Option<(Arc<str>, String)> = None;
     let mut finished_text = String::new();
     let mut parent_message_id: Option<String> = None;
     // index -> (id, name, arguments, announced)
@@ -573,7 +574,7 @@ async fn stream_turn(
                     live.emit(EventKind::MessageStarted {
                         message_id: id.clone(),
                     });
-                    (id, String::new())
+                    (id.into(), String::new())
                 });
                 buf.push_str(&t);
                 live.emit(EventKind::TextDelta {
@@ -587,7 +588,7 @@ async fn stream_turn(
                     live.emit(EventKind::ReasoningStarted {
                         message_id: id.clone(),
                     });
-                    (id, String::new())
+                    (id.into(), String::new())
                 });
                 buf.push_str(&r);
                 all_reasoning.push_str(&r);
@@ -616,11 +617,11 @@ async fn stream_turn(
                     close_reasoning(live, &mut reasoning);
                     if let Some((id, buf)) = text.take() {
                         live.emit(EventKind::MessageCompleted {
-                            message_id: id.clone(),
+                            message_id: id.to_string(),
                             text: buf.clone(),
                         });
                         finished_text.push_str(&buf);
-                        parent_message_id = Some(id);
+                        parent_message_id = Some(id.to_string());
                     }
                     if entry.0.is_empty() {
                         entry.0 = format!("call_{}", new_id().replace('-', ""));
@@ -633,7 +634,7 @@ async fn stream_turn(
                     });
                     if !entry.2.is_empty() {
                         live.emit(EventKind::ToolCallArgs {
-                            call_id: entry.0.clone(),
+                            call_id: entry.0.as_str().into(),
                             delta: entry.2.clone(),
                         });
                     }
@@ -641,7 +642,7 @@ async fn stream_turn(
                 entry.2.push_str(&arguments);
                 if entry.3 && !arguments.is_empty() {
                     live.emit(EventKind::ToolCallArgs {
-                        call_id: entry.0.clone(),
+                        call_id: entry.0.as_str().into(),
                         delta: arguments,
                     });
                 }
@@ -654,11 +655,11 @@ async fn stream_turn(
     let message_id = match text.take() {
         Some((id, buf)) => {
             live.emit(EventKind::MessageCompleted {
-                message_id: id.clone(),
+                message_id: id.to_string(),
                 text: buf.clone(),
             });
             finished_text.push_str(&buf);
-            id
+            id.to_string()
         }
         None => parent_message_id.unwrap_or_else(new_id),
     };
@@ -686,10 +687,10 @@ async fn stream_turn(
     Ok(Turn { message })
 }
 
-fn close_reasoning(live: &LiveRun, reasoning: &mut Option<(String, String)>) {
+fn close_reasoning(live: &LiveRun, reasoning: &mut Option<(Arc<str>, String)>) {
     if let Some((id, text)) = reasoning.take() {
         live.emit(EventKind::ReasoningCompleted {
-            message_id: id,
+            message_id: id.to_string(),
             text,
         });
     }

@@ -4,6 +4,8 @@
 //! can resume after the last one it saw (SSE Last-Event-ID, ACP event logs,
 //! polling). Events never mention a protocol.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,7 +14,9 @@ use super::message::Usage;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub seq: u64,
-    pub run_id: String,
+    /// Shared by every event of the run (a run's log holds hundreds): one
+    /// allocation per run, not one per event.
+    pub run_id: Arc<str>,
     /// Unix milliseconds.
     pub at: i64,
     #[serde(flatten)]
@@ -45,8 +49,10 @@ pub enum EventKind {
     MessageStarted {
         message_id: String,
     },
+    /// One per streamed token: its ids are shared with the message's other
+    /// deltas rather than copied into each.
     TextDelta {
-        message_id: String,
+        message_id: Arc<str>,
         delta: String,
     },
     MessageCompleted {
@@ -57,7 +63,7 @@ pub enum EventKind {
         message_id: String,
     },
     ReasoningDelta {
-        message_id: String,
+        message_id: Arc<str>,
         delta: String,
     },
     ReasoningCompleted {
@@ -72,7 +78,7 @@ pub enum EventKind {
         parent_message_id: Option<String>,
     },
     ToolCallArgs {
-        call_id: String,
+        call_id: Arc<str>,
         delta: String,
     },
     /// The model finished the call; `arguments` is the parsed JSON (or the

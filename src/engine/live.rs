@@ -19,6 +19,8 @@ use super::message::now_ms;
 use super::run::RunRecord;
 
 pub(crate) struct LiveRun {
+    /// The run's id as its events carry it (shared, not copied per event).
+    run_id: Arc<str>,
     state: Mutex<LiveState>,
     changed: watch::Sender<()>,
     pub(crate) cancel: CancellationToken,
@@ -64,6 +66,7 @@ impl LiveRun {
     ) -> Arc<Self> {
         let unflushed = history.len();
         Arc::new(Self {
+            run_id: record.run_id.as_str().into(),
             state: Mutex::new(LiveState {
                 events: history.into_iter().map(Arc::new).collect(),
                 open: true,
@@ -111,7 +114,7 @@ impl LiveRun {
         let mut state = self.lock();
         let event = Arc::new(Event {
             seq: state.events.len() as u64 + 1,
-            run_id: state.record.run_id.clone(),
+            run_id: self.run_id.clone(),
             at: now_ms(),
             kind,
         });
@@ -131,7 +134,7 @@ impl LiveRun {
         let state = self.lock();
         let event = Arc::new(Event {
             seq: state.events.len() as u64 + 1,
-            run_id: state.record.run_id.clone(),
+            run_id: self.run_id.clone(),
             at: now_ms(),
             kind,
         });

@@ -396,7 +396,7 @@ pub fn translate(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>) -> Vec
     if let EventKind::Member { member, event } = &ev.kind {
         let inner = Event {
             seq: ev.seq,
-            run_id: member.run_id.clone(),
+            run_id: member.run_id.as_str().into(),
             at: ev.at,
             kind: (**event).clone(),
         };
@@ -405,7 +405,7 @@ pub fn translate(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>) -> Vec
             id: member.id.clone(),
             name: member.name.clone(),
             session_id: ctx.session_id.clone(),
-            parent_run_id: Some(ev.run_id.clone()),
+            parent_run_id: Some(ev.run_id.to_string()),
             depth: ctx.depth + 1,
         };
         return translate(&inner, &child, None);

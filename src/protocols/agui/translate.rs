@@ -133,7 +133,7 @@ impl Translator {
             EventKind::TextDelta { message_id, delta } => self.emit_text(
                 &mut out,
                 AguiEvent::TextMessageContent {
-                    message_id: message_id.clone(),
+                    message_id: message_id.to_string(),
                     delta: delta.clone(),
                 },
             ),
@@ -169,7 +169,7 @@ impl Translator {
             EventKind::ReasoningDelta { message_id, delta } => self.emit_text(
                 &mut out,
                 AguiEvent::ReasoningMessageContent {
-                    message_id: message_id.clone(),
+                    message_id: message_id.to_string(),
                     delta: delta.clone(),
                 },
             ),
@@ -202,12 +202,12 @@ impl Translator {
                 }
             }
             EventKind::ToolCallArgs { call_id, delta } => {
-                if self.live_call.as_deref() == Some(call_id) {
+                if self.live_call.as_deref() == Some(&**call_id) {
                     out.push(AguiEvent::ToolCallArgs {
-                        tool_call_id: call_id.clone(),
+                        tool_call_id: call_id.to_string(),
                         delta: delta.clone(),
                     });
-                } else if let Some(h) = self.held_calls.iter_mut().find(|h| &h.id == call_id) {
+                } else if let Some(h) = self.held_calls.iter_mut().find(|h| *h.id == **call_id) {
                     h.args.push_str(delta);
                 }
             }
@@ -222,7 +222,7 @@ impl Translator {
                     out.push(AguiEvent::ToolCallEnd {
                         tool_call_id: call_id.clone(),
                     });
-                } else if let Some(h) = self.held_calls.iter_mut().find(|h| &h.id == call_id) {
+                } else if let Some(h) = self.held_calls.iter_mut().find(|h| *h.id == **call_id) {
                     h.ended = true;
                 } else {
                     // Never announced: send it whole.
