@@ -1,26 +1,43 @@
-//! The in-memory side of a running run: its event log, its current record,
-//! its cancel switch, and subscribers that replay then follow.
+//! The in-memory side of a running run: the recent part of its event log,
+//! its current record, its cancel switch, and subscribers that replay then
+//! follow.
 //!
-//! Subscribers read the log by index and wait on a watch channel for more, so
-//! a slow reader never loses events and a late one replays from any sequence
-//! number without a gap between replay and live.
+//! Subscribers read the log by sequence number and wait on a watch channel
+//! for more, so a slow reader never loses events and a late one replays from
+//! any sequence number without a gap between replay and live. Only the
+//! events not yet stored, and the last few stored ones, stay in memory (a
+//! long stream would otherwise hold its every token until it ends): a reader
+//! further behind reads the stored part of the log from the store.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use futures::Stream;
 use futures::stream::BoxStream;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::event::{Event, EventKind};
 use super::message::now_ms;
 use super::run::RunRecord;
+use crate::store::Store;
+
+/// Unstored events that make the run's task write them (see `flush_wanted`).
+/// Large enough that a typical reply is written once, at its end (bench row
+/// 4 at 32: 2,000 SQLite-backed 100-token streams took 40% longer, each
+/// write waiting behind the others on SQLite's one writer); small enough
+/// that a long one holds a bounded tail in memory.
+pub(crate) const FLUSH_EVERY_EVENTS: usize = 128;
+/// Stored events kept in memory for readers slightly behind.
+const KEEP_STORED: usize = 16;
 
 pub(crate) struct LiveRun {
     /// The run's id as its events carry it (shared, not copied per event).
     run_id: Arc<str>,
+    /// Where the part of the log no longer in memory is read from.
+    store: Arc<dyn Store>,
     state: Mutex<LiveState>,
     changed: watch::Sender<()>,
     pub(crate) cancel: CancellationToken,
@@ -29,14 +46,19 @@ pub(crate) struct LiveRun {
     pub(crate) settled: CancellationToken,
     /// Held while the run's record is written to the store.
     pub(crate) writing: tokio::sync::Mutex<()>,
+    /// Woken when `FLUSH_EVERY_EVENTS` events wait to be stored.
+    pub(crate) flush_wanted: Notify,
 }
 
 pub(crate) struct LiveState {
-    pub(crate) events: Vec<Arc<Event>>,
+    /// The log from sequence number `dropped + 1` on.
+    events: VecDeque<Arc<Event>>,
+    /// Events (the first ones) no longer in memory: all stored.
+    dropped: usize,
     /// False once the run is over or paused: subscribers then end.
     pub(crate) open: bool,
     pub(crate) record: RunRecord,
-    /// Index of the first event not yet written to the store.
+    /// Events written to the store (they are the first ones).
     pub(crate) unflushed: usize,
     /// How many events subscribers may see: all but a held-back last one
     /// (see `emit_held`).
@@ -47,19 +69,56 @@ pub(crate) struct LiveState {
 }
 
 impl LiveState {
+    /// How many events the run has (the last one's sequence number).
+    pub(crate) fn len(&self) -> usize {
+        self.dropped + self.events.len()
+    }
+
     /// The events not yet written to the store (shared, not copied).
     pub(crate) fn unflushed_events(&self) -> Vec<Arc<Event>> {
-        self.events[self.unflushed..].to_vec()
+        let from = self.unflushed.saturating_sub(self.dropped);
+        self.events.range(from..).cloned().collect()
+    }
+
+    /// Notes that the first `upto` events are stored, and lets go of the
+    /// stored ones every subscriber may already have read from memory,
+    /// but the last few.
+    pub(crate) fn mark_stored(&mut self, upto: usize) {
+        self.unflushed = self.unflushed.max(upto);
+        let keep_from = self
+            .unflushed
+            .min(self.published)
+            .saturating_sub(KEEP_STORED);
+        while self.dropped < keep_from && self.events.pop_front().is_some() {
+            self.dropped += 1;
+        }
+    }
+
+    /// Events in memory with sequence numbers in `(after, upto]`; `None`
+    /// when some of them are only in the store.
+    fn in_memory(&self, after: usize, upto: usize) -> Option<Vec<Arc<Event>>> {
+        if after < self.dropped {
+            return None;
+        }
+        let (from, to) = (after - self.dropped, upto.saturating_sub(self.dropped));
+        Some(self.events.range(from.min(to)..to).cloned().collect())
+    }
+
+    /// Every event in memory, oldest first, and the sequence number
+    /// before the first.
+    pub(crate) fn recent(&self) -> (usize, Vec<Arc<Event>>) {
+        (self.dropped, self.events.iter().cloned().collect())
     }
 }
 
 impl LiveRun {
-    pub(crate) fn new(record: RunRecord, history: Vec<Event>) -> Arc<Self> {
-        Self::with_cancel(record, history, CancellationToken::new())
+    pub(crate) fn new(store: Arc<dyn Store>, record: RunRecord, history: Vec<Event>) -> Arc<Self> {
+        Self::with_cancel(store, record, history, CancellationToken::new())
     }
 
     /// A run whose cancel switch is tied to another's (a team member's to its team).
     pub(crate) fn with_cancel(
+        store: Arc<dyn Store>,
         record: RunRecord,
         history: Vec<Event>,
         cancel: CancellationToken,
@@ -67,8 +126,10 @@ impl LiveRun {
         let unflushed = history.len();
         Arc::new(Self {
             run_id: record.run_id.as_str().into(),
+            store,
             state: Mutex::new(LiveState {
                 events: history.into_iter().map(Arc::new).collect(),
+                dropped: 0,
                 open: true,
                 record,
                 unflushed,
@@ -79,6 +140,7 @@ impl LiveRun {
             cancel,
             settled: CancellationToken::new(),
             writing: tokio::sync::Mutex::new(()),
+            flush_wanted: Notify::new(),
         })
     }
 
@@ -105,7 +167,7 @@ impl LiveRun {
     pub(crate) fn publish(&self) {
         {
             let mut state = self.lock();
-            state.published = state.events.len();
+            state.published = state.len();
         }
         self.changed.send_replace(());
     }
@@ -113,7 +175,7 @@ impl LiveRun {
     fn append(&self, kind: EventKind) -> Arc<Event> {
         let mut state = self.lock();
         let event = Arc::new(Event {
-            seq: state.events.len() as u64 + 1,
+            seq: state.len() as u64 + 1,
             run_id: self.run_id.clone(),
             at: now_ms(),
             kind,
@@ -122,7 +184,11 @@ impl LiveRun {
         if event.kind.ends_stream() {
             state.open = false;
         }
-        state.events.push(event.clone());
+        state.events.push_back(event.clone());
+        // Every FLUSH_EVERY_EVENTS unstored events (again after a failed write).
+        if (state.len() - state.unflushed).is_multiple_of(FLUSH_EVERY_EVENTS) {
+            self.flush_wanted.notify_one();
+        }
         event
     }
 
@@ -133,7 +199,7 @@ impl LiveRun {
     pub(crate) fn preview(&self, kind: EventKind) -> (Vec<Arc<Event>>, RunRecord) {
         let state = self.lock();
         let event = Arc::new(Event {
-            seq: state.events.len() as u64 + 1,
+            seq: state.len() as u64 + 1,
             run_id: self.run_id.clone(),
             at: now_ms(),
             kind,
@@ -151,13 +217,13 @@ impl LiveRun {
     /// and it waits for the store in between, so the event is still next.
     pub(crate) fn append_saved(&self, event: Arc<Event>, record: RunRecord) {
         let mut state = self.lock();
-        debug_assert_eq!(event.seq, state.events.len() as u64 + 1);
+        debug_assert_eq!(event.seq, state.len() as u64 + 1);
         if event.kind.ends_stream() {
             state.open = false;
         }
-        state.events.push(event);
+        state.events.push_back(event);
         state.record = record;
-        state.unflushed = state.events.len();
+        state.unflushed = state.len();
         state.end_saved = true;
     }
 
@@ -183,12 +249,27 @@ impl LiveRun {
             let mut guard = guard;
             let mut next = after as usize;
             loop {
-                let (batch, open) = {
+                let (batch, open, behind) = {
                     let state = live.lock();
                     let end = state.published;
-                    let start = next.min(end);
-                    (state.events[start..end].to_vec(), state.open || end < state.events.len())
+                    let open = state.open || end < state.len();
+                    match state.in_memory(next.min(end), end) {
+                        Some(batch) => (batch, open, false),
+                        None => (Vec::new(), open, true),
+                    }
                 };
+                // Behind what memory holds: the stored part comes first.
+                let batch = match behind {
+                    false => batch,
+                    true => match live.stored_after(next).await {
+                        Some(stored) => stored,
+                        None => {
+                            guard.disarm();
+                            return;
+                        }
+                    },
+                };
+                let progressed = !batch.is_empty();
                 for event in batch {
                     next = event.seq as usize;
                     let ends = event.kind.ends_stream();
@@ -197,6 +278,9 @@ impl LiveRun {
                         guard.disarm();
                         return;
                     }
+                }
+                if progressed {
+                    continue;
                 }
                 if !open {
                     guard.disarm();
@@ -209,6 +293,52 @@ impl LiveRun {
             }
         };
         EventStream(Box::pin(stream))
+    }
+
+    /// The stored events after `after`, up to what memory holds (and what
+    /// subscribers may see); `None` when the store cannot be read (the
+    /// reader's stream then ends: it cannot go on without a gap).
+    async fn stored_after(&self, after: usize) -> Option<Vec<Arc<Event>>> {
+        let upto = {
+            let state = self.lock();
+            state.dropped.min(state.published)
+        };
+        match self.store.events(&self.run_id, after as u64).await {
+            Ok(events) => {
+                let events: Vec<Arc<Event>> = events
+                    .into_iter()
+                    .take_while(|e| e.seq as usize <= upto)
+                    .map(Arc::new)
+                    .collect();
+                // The store must hold what memory let go of; if it does not,
+                // stop rather than skip ahead.
+                if events.first().map(|e| e.seq as usize) != Some(after + 1) {
+                    tracing::error!(run_id = %self.run_id, after,
+                        "stored events of a live run are missing; ending the reader's stream");
+                    return None;
+                }
+                Some(events)
+            }
+            Err(e) => {
+                tracing::warn!(run_id = %self.run_id, error = %e,
+                    "could not read a live run's stored events; ending the reader's stream");
+                None
+            }
+        }
+    }
+
+    /// Every event of the run so far, stored and in memory, oldest first.
+    pub(crate) async fn log(&self) -> Result<Vec<Event>, crate::store::StoreError> {
+        let (dropped, recent) = self.lock().recent();
+        let mut log = if dropped > 0 {
+            let mut stored = self.store.events(&self.run_id, 0).await?;
+            stored.truncate(dropped);
+            stored
+        } else {
+            Vec::new()
+        };
+        log.extend(recent.iter().map(|e| (**e).clone()));
+        Ok(log)
     }
 }
 
@@ -246,5 +376,43 @@ impl Stream for EventStream {
     type Item = Arc<Event>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.0.as_mut().poll_next(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    fn text(i: usize) -> EventKind {
+        EventKind::TextDelta {
+            message_id: "m".into(),
+            delta: format!("t{i}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn stored_events_leave_memory_and_are_read_back_from_the_store() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+        let record = RunRecord::pending("r", "s", "a", "A", 0);
+        let live = LiveRun::new(store.clone(), record, Vec::new());
+        for i in 0..100 {
+            live.emit(text(i));
+        }
+        let events = live.lock().unflushed_events();
+        store.save_run(&live.record(), &events).await.unwrap();
+        live.lock().mark_stored(100);
+        assert_eq!(live.lock().recent().0, 100 - KEEP_STORED);
+        assert_eq!(live.lock().recent().1.len(), KEEP_STORED);
+        live.emit(text(100));
+
+        let mut replay = live.subscribe(0, false);
+        for seq in 1..=101 {
+            let event = futures::StreamExt::next(&mut replay).await.unwrap();
+            assert_eq!(event.seq, seq);
+        }
+        let log = live.log().await.unwrap();
+        assert_eq!(log.len(), 101);
+        assert!(log.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
     }
 }

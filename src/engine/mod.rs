@@ -35,6 +35,7 @@ pub use run::{
 };
 
 use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{AgentConfig, Config, TeamConfig};
@@ -631,8 +632,13 @@ impl Engine {
         let state = record.state.clone().filter(|s| !s.is_null());
         let cancel_asked = record.cancel_requested;
         let live = match parent {
-            Some(p) => LiveRun::with_cancel(record, Vec::new(), p.cancel.child_token()),
-            None => LiveRun::new(record, Vec::new()),
+            Some(p) => LiveRun::with_cancel(
+                self.store.clone(),
+                record,
+                Vec::new(),
+                p.cancel.child_token(),
+            ),
+            None => LiveRun::new(self.store.clone(), record, Vec::new()),
         };
         self.register(&run_id, live.clone())?;
         live.emit(EventKind::RunStarted {
@@ -801,7 +807,7 @@ impl Engine {
         let events = self.store.events(run_id, 0).await?;
         let after = events.last().map_or(0, |e| e.seq);
         let session_id = record.session_id.clone();
-        let live = LiveRun::new(record, events);
+        let live = LiveRun::new(self.store.clone(), record, events);
         self.register(run_id, live.clone())?;
         let resumed = live.emit(EventKind::RunResumed);
         // The run becomes this process's in the store, unless another
@@ -813,7 +819,8 @@ impl Engine {
         {
             Ok(true) => {
                 let mut state = live.lock();
-                state.unflushed = state.events.len();
+                let stored = state.len();
+                state.mark_stored(stored);
             }
             taken => {
                 self.unregister(run_id);
@@ -866,7 +873,14 @@ impl Engine {
         self.tasks.spawn(
             async move {
                 let run_id = live.record().run_id;
-                agent_loop::drive(&engine, &live, ctx).await;
+                let driven = CancellationToken::new();
+                tokio::join!(
+                    async {
+                        agent_loop::drive(&engine, &live, ctx).await;
+                        driven.cancel();
+                    },
+                    engine.flush_while_running(&live, &driven),
+                );
                 let saved = engine.final_flush(&live).await;
                 live.publish();
                 if saved {
@@ -881,6 +895,31 @@ impl Engine {
             }
             .instrument(span),
         );
+    }
+
+    /// Writes a running run's events whenever
+    /// `FLUSH_EVERY_EVENTS` wait to be stored, until `done`: a long stream
+    /// then holds only its recent events in memory (see `live`). Runs in
+    /// the run's own task, beside the run. A shared store's runs are written
+    /// by their pump (`pump_events`) instead.
+    async fn flush_while_running(&self, live: &LiveRun, done: &CancellationToken) {
+        if self.store.is_shared() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                biased;
+                _ = done.cancelled() => return,
+                _ = live.flush_wanted.notified() => {}
+            }
+            // Only the events: the record is written at checkpoints and at
+            // the end. On failure the events stay in memory; the run's next
+            // checkpoint (or its end) writes them or fails the run.
+            if let Err(e) = self.flush_events(live).await {
+                tracing::warn!(run_id = live.record().run_id, error = %e,
+                    "could not store a running run's events yet");
+            }
+        }
     }
 
     /// Saves a run that has just ended or paused, retrying a failing store a
@@ -933,7 +972,7 @@ impl Engine {
                 continue;
             }
             let events = self.store.events(&run_id, 0).await?;
-            let live = LiveRun::new(record, events);
+            let live = LiveRun::new(self.store.clone(), record, events);
             live.emit(EventKind::Failed {
                 error: RunFailure {
                     kind: FailureKind::Interrupted,
@@ -984,15 +1023,10 @@ impl Engine {
         let _writing = live.writing.lock().await;
         let (events, record, upto) = {
             let state = live.lock();
-            (
-                state.unflushed_events(),
-                state.record.clone(),
-                state.events.len(),
-            )
+            (state.unflushed_events(), state.record.clone(), state.len())
         };
         self.store.save_run(&record, &events).await?;
-        let mut state = live.lock();
-        state.unflushed = state.unflushed.max(upto);
+        live.lock().mark_stored(upto);
         Ok(())
     }
 
@@ -1039,7 +1073,7 @@ impl Engine {
     /// for more: event-log listings and state folds of a run in progress.
     pub async fn event_log(&self, run_id: &str) -> Result<Vec<Event>, EngineError> {
         if let Some(live) = self.live_run(run_id) {
-            return Ok(live.lock().events.iter().map(|e| (**e).clone()).collect());
+            return Ok(live.log().await?);
         }
         if self.store.get_run(run_id).await?.is_none() {
             return Err(EngineError::RunNotFound(run_id.to_string()));
@@ -1122,7 +1156,7 @@ impl Engine {
     ) -> Result<CancelOutcome, EngineError> {
         let run_id = record.run_id.clone();
         let events = self.store.events(&run_id, 0).await?;
-        let live = LiveRun::new(record, events);
+        let live = LiveRun::new(self.store.clone(), record, events);
         self.register(&run_id, live.clone())?;
         live.emit(EventKind::Cancelled {
             reason: format!("Run {run_id} was cancelled"),
@@ -1133,7 +1167,8 @@ impl Engine {
             Some(from) => {
                 let (record, fresh) = {
                     let state = live.lock();
-                    let fresh: Vec<Event> = state.events[state.unflushed..]
+                    let fresh: Vec<Event> = state
+                        .unflushed_events()
                         .iter()
                         .map(|e| (**e).clone())
                         .collect();

@@ -113,7 +113,7 @@ impl Engine {
     async fn fail_unstarted(&self, record: RunRecord, why: String) {
         let run_id = record.run_id.clone();
         tracing::warn!(run_id, reason = why, "a queued run could not start");
-        let live = LiveRun::new(record, Vec::new());
+        let live = LiveRun::new(self.store.clone(), record, Vec::new());
         live.emit(EventKind::Failed {
             error: RunFailure {
                 kind: FailureKind::Internal,
@@ -129,18 +129,17 @@ impl Engine {
     pub(super) async fn flush_events(&self, live: &LiveRun) -> Result<(), StoreError> {
         let (run_id, events, upto) = {
             let state = live.lock();
-            let events: Vec<Event> = state.events[state.unflushed..]
-                .iter()
-                .map(|e| (**e).clone())
-                .collect();
-            (state.record.run_id.clone(), events, state.events.len())
+            (
+                state.record.run_id.clone(),
+                state.unflushed_events(),
+                state.len(),
+            )
         };
         if events.is_empty() {
             return Ok(());
         }
-        self.store.append_events(&run_id, &events).await?;
-        let mut state = live.lock();
-        state.unflushed = state.unflushed.max(upto);
+        self.store.append_live_events(&run_id, &events).await?;
+        live.lock().mark_stored(upto);
         Ok(())
     }
 
@@ -152,14 +151,13 @@ impl Engine {
         let (record, events, upto) = {
             let state = live.lock();
             let record = state.open.then(|| state.record.clone());
-            (record, state.unflushed_events(), state.events.len())
+            (record, state.unflushed_events(), state.len())
         };
         let Some(record) = record else {
             return self.flush_events(live).await;
         };
         self.store.save_run(&record, &events).await?;
-        let mut state = live.lock();
-        state.unflushed = state.unflushed.max(upto);
+        live.lock().mark_stored(upto);
         Ok(())
     }
 

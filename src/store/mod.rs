@@ -207,6 +207,16 @@ pub trait Store: Send + Sync + 'static {
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError>;
     /// Appends events; they arrive in sequence order and are never rewritten.
     async fn append_events(&self, run_id: &str, events: &[Event]) -> Result<(), StoreError>;
+    /// `append_events` of the live log's own events (shared, not copied):
+    /// what a running run writes as it goes. The default copies them.
+    async fn append_live_events(
+        &self,
+        run_id: &str,
+        events: &[Arc<Event>],
+    ) -> Result<(), StoreError> {
+        let events: Vec<Event> = events.iter().map(|e| (**e).clone()).collect();
+        self.append_events(run_id, &events).await
+    }
     /// Events with `seq > after`, in order.
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError>;
 

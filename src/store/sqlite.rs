@@ -297,6 +297,23 @@ impl Store for SqliteStore {
             .map(drop)
     }
 
+    async fn append_live_events(
+        &self,
+        run_id: &str,
+        events: &[Arc<Event>],
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.writer
+            .write(Write::Events {
+                run_id: run_id.to_string(),
+                events: events.to_vec(),
+            })
+            .await
+            .map(drop)
+    }
+
     async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
         self.writer
             .write(Write::Save {

@@ -232,6 +232,83 @@ async fn last_event_id_resumes_mid_run_sqlite_store() {
     replay_mid_run(&server, &mock).await;
 }
 
+/// A long stream is written as it goes (its run keeps only the recent
+/// events in memory), and a reader that starts from the beginning mid-run
+/// still gets every event once, in order: the stored part from the store,
+/// then the live part.
+async fn long_stream_replays_whole_mid_run(server: &TestServer, mock: &MockLlm) {
+    let words: Vec<String> = (1..=300).map(|i| format!("w{i}")).collect();
+    let text = words.join(" ");
+    mock.push(Reply::Slow {
+        text: text.clone(),
+        delay_ms: 5,
+    });
+    let resp = server
+        .client
+        .post(server.url("/agents/upstream/runs"))
+        .multipart(form(&[
+            ("message", "talk at length"),
+            ("stream", "true"),
+            ("background", "true"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    let mut seen_content = 0;
+    let head = sse::read_until(resp, |f| {
+        if f.data["event"] == "RunContent" {
+            seen_content += 1;
+        }
+        seen_content == 200
+    })
+    .await;
+    let run_id = str_of(&head[0].data, "run_id");
+    let stored = server.engine.store().events(&run_id, 0).await.unwrap();
+    let run = server.engine.get_run(&run_id).await.unwrap().unwrap();
+    assert!(!run.status.is_terminal(), "still running: {:?}", run.status);
+    assert!(
+        stored.len() >= 128,
+        "a running run's events are stored as it goes: {} stored",
+        stored.len()
+    );
+
+    let full = sse::read_all(resume(server, "upstream", &run_id, None).await).await;
+    assert_eq!(
+        raw(&full[..head.len()]),
+        raw(&head),
+        "the same frames replayed"
+    );
+    assert_eq!(content_of(&full), text);
+    assert_eq!(full.last().unwrap().data["event"], "RunCompleted");
+    let ids: Vec<u64> = full
+        .iter()
+        .filter_map(|f| f.id.as_deref().map(|i| i.parse().unwrap()))
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    // The event log read while running is whole as well (the ACP and UI
+    // listings read it this way), and the store's log ends up complete.
+    let events = server.engine.store().events(&run_id, 0).await.unwrap();
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_long_stream_replays_whole_mid_run_memory_store() {
+    let mock = MockLlm::start().await;
+    let server = TestServer::start(&crate::common::upstream_config(&mock.base_url, "")).await;
+    long_stream_replays_whole_mid_run(&server, &mock).await;
+}
+
+#[tokio::test]
+async fn a_long_stream_replays_whole_mid_run_sqlite_store() {
+    let mock = MockLlm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        crate::common::upstream_config(&mock.base_url, &sqlite_store(&dir.path().join("a.db")));
+    let server = TestServer::start_from_config(&config).await;
+    long_stream_replays_whole_mid_run(&server, &mock).await;
+}
+
 /// After the end, and after a restart, the stored log replays from any id:
 /// the frames are the ones the live client got, byte for byte.
 #[tokio::test]
