@@ -152,14 +152,23 @@ async fn session_continuity_sqlite_store_and_across_a_restart() {
     assert_eq!(history[4], "and now?");
 }
 
-/// A background stream whose client drops mid-run: reconnecting with the
-/// last id received gets exactly the missed events, then the live ones.
-async fn replay_mid_run(server: &TestServer, mock: &MockLlm) {
-    let words: Vec<String> = (1..=25).map(|i| format!("w{i}")).collect();
-    let text = words.join(" ");
+/// Starts a background stream of a `words`-word reply, one word every
+/// `delay_ms`, and drops the connection after `frames` content frames.
+/// Returns the whole reply's text and the frames read.
+async fn slow_background_stream(
+    server: &TestServer,
+    mock: &MockLlm,
+    words: usize,
+    delay_ms: u64,
+    frames: usize,
+) -> (String, Vec<sse::Frame>) {
+    let text = (1..=words)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
     mock.push(Reply::Slow {
         text: text.clone(),
-        delay_ms: 100,
+        delay_ms,
     });
     let resp = server
         .client
@@ -177,9 +186,16 @@ async fn replay_mid_run(server: &TestServer, mock: &MockLlm) {
         if f.data["event"] == "RunContent" {
             seen_content += 1;
         }
-        seen_content == 3
+        seen_content == frames
     })
     .await;
+    (text, head)
+}
+
+/// A background stream whose client drops mid-run: reconnecting with the
+/// last id received gets exactly the missed events, then the live ones.
+async fn replay_mid_run(server: &TestServer, mock: &MockLlm) {
+    let (text, head) = slow_background_stream(server, mock, 25, 100, 3).await;
     let run_id = str_of(&head[0].data, "run_id");
     let session_id = str_of(&head[0].data, "session_id");
     let last_id = head
@@ -237,31 +253,7 @@ async fn last_event_id_resumes_mid_run_sqlite_store() {
 /// still gets every event once, in order: the stored part from the store,
 /// then the live part.
 async fn long_stream_replays_whole_mid_run(server: &TestServer, mock: &MockLlm) {
-    let words: Vec<String> = (1..=300).map(|i| format!("w{i}")).collect();
-    let text = words.join(" ");
-    mock.push(Reply::Slow {
-        text: text.clone(),
-        delay_ms: 5,
-    });
-    let resp = server
-        .client
-        .post(server.url("/agents/upstream/runs"))
-        .multipart(form(&[
-            ("message", "talk at length"),
-            ("stream", "true"),
-            ("background", "true"),
-        ]))
-        .send()
-        .await
-        .unwrap();
-    let mut seen_content = 0;
-    let head = sse::read_until(resp, |f| {
-        if f.data["event"] == "RunContent" {
-            seen_content += 1;
-        }
-        seen_content == 200
-    })
-    .await;
+    let (text, head) = slow_background_stream(server, mock, 300, 5, 200).await;
     let run_id = str_of(&head[0].data, "run_id");
     let stored = server.engine.store().events(&run_id, 0).await.unwrap();
     let run = server.engine.get_run(&run_id).await.unwrap().unwrap();
