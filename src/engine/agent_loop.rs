@@ -17,7 +17,10 @@ use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
 use super::Engine;
-use super::event::{EventKind, FailureKind, PendingCall, PendingKind, RunFailure};
+use super::event::{
+    CompletedData, EventKind, FailureKind, ModelRequestCompletedData, PendingCall, PendingKind,
+    RunFailure, ToolCallDecidedData, ToolCallEndedData, ToolCallStartedData, ToolResultData,
+};
 use super::live::LiveRun;
 use super::message::{Message, Role, ToolCall, ToolSpec, Usage, new_id, now_ms};
 use super::run::ToolDecision;
@@ -83,12 +86,12 @@ pub(crate) async fn drive(engine: &Arc<Engine>, live: &Arc<LiveRun>, mut ctx: Ru
                 Some((text, value)) => (text, Some(value)),
                 None => (content, None),
             };
-            let completed = EventKind::Completed {
+            let completed = EventKind::Completed(Box::new(CompletedData {
                 content,
                 structured,
                 usage,
                 duration_ms,
-            };
+            }));
             match engine.save_end(live, completed).await {
                 Ok(()) => return,
                 Err(e) => {
@@ -251,13 +254,13 @@ async fn run_steps(
                 && server.as_ref().is_some_and(|t| {
                     t.confirm && check_arguments(t.tool.as_ref(), &arguments).is_ok()
                 });
-            live.emit(EventKind::ToolCallEnded {
+            live.emit(EventKind::ToolCallEnded(Box::new(ToolCallEndedData {
                 call_id: call.id.clone(),
                 name: call.name.clone(),
                 arguments: arguments.clone(),
                 client_side,
                 needs_approval,
-            });
+            })));
             if client_side || needs_approval {
                 pending.push(PendingCall {
                     call_id: call.id.clone(),
@@ -341,13 +344,13 @@ async fn settle_decisions(
             .as_ref()
             .and_then(|d| d.note.clone())
             .filter(|n| !n.trim().is_empty());
-        live.emit(EventKind::ToolCallDecided {
+        live.emit(EventKind::ToolCallDecided(Box::new(ToolCallDecidedData {
             call_id: call.call_id.clone(),
             name: call.name.clone(),
             arguments: call.arguments.clone(),
             approved,
             note: note.clone(),
-        });
+        })));
         if approved {
             let tool = server_tools
                 .iter()
@@ -369,7 +372,7 @@ async fn settle_decisions(
             text.push_str(&format!(" Their note: {note}"));
         }
         let now = now_ms();
-        live.emit(EventKind::ToolResult {
+        live.emit(EventKind::ToolResult(Box::new(ToolResultData {
             call_id: call.call_id.clone(),
             name: call.name.clone(),
             arguments: call.arguments.clone(),
@@ -377,7 +380,7 @@ async fn settle_decisions(
             is_error: true,
             started_at: now,
             finished_at: now,
-        });
+        })));
         refused.push(Message::tool_result(&call.call_id, &call.name, text, true));
     }
     let mut results = execute_tools(live, to_run, limits).await?;
@@ -420,22 +423,22 @@ async fn broadcast(
             name: DELEGATE_TOOL.into(),
             arguments: arguments.to_string(),
         };
-        live.emit(EventKind::ToolCallStarted {
+        live.emit(EventKind::ToolCallStarted(Box::new(ToolCallStartedData {
             call_id: call.id.clone(),
             name: call.name.clone(),
             parent_message_id: None,
-        });
+        })));
         live.emit(EventKind::ToolCallArgs {
             call_id: call.id.as_str().into(),
             delta: call.arguments.clone(),
         });
-        live.emit(EventKind::ToolCallEnded {
+        live.emit(EventKind::ToolCallEnded(Box::new(ToolCallEndedData {
             call_id: call.id.clone(),
             name: call.name.clone(),
             arguments: arguments.clone(),
             client_side: false,
             needs_approval: false,
-        });
+        })));
         message.tool_calls.push(call.clone());
         to_run.push((call, arguments, Some(delegate.clone())));
     }
@@ -627,11 +630,11 @@ async fn stream_turn(
                         entry.0 = format!("call_{}", new_id().replace('-', ""));
                     }
                     entry.3 = true;
-                    live.emit(EventKind::ToolCallStarted {
+                    live.emit(EventKind::ToolCallStarted(Box::new(ToolCallStartedData {
                         call_id: entry.0.clone(),
                         name: entry.1.clone(),
                         parent_message_id: parent_message_id.clone(),
-                    });
+                    })));
                     if !entry.2.is_empty() {
                         live.emit(EventKind::ToolCallArgs {
                             call_id: entry.0.as_str().into(),
@@ -664,12 +667,14 @@ async fn stream_turn(
         None => parent_message_id.unwrap_or_else(new_id),
     };
     super::metrics::model_request(&provider, &name, requested.elapsed(), &usage);
-    live.emit(EventKind::ModelRequestCompleted {
-        model: name,
-        provider,
-        usage,
-        time_to_first_token_ms: first_token,
-    });
+    live.emit(EventKind::ModelRequestCompleted(Box::new(
+        ModelRequestCompletedData {
+            model: name,
+            provider,
+            usage,
+            time_to_first_token_ms: first_token,
+        },
+    )));
     let tool_calls: Vec<ToolCall> = calls
         .into_values()
         .filter(|(_, name, _, _)| !name.is_empty())
@@ -748,7 +753,7 @@ async fn execute_tools(
             break;
         };
         super::metrics::tool_call(&call.name, is_error);
-        live.emit(EventKind::ToolResult {
+        live.emit(EventKind::ToolResult(Box::new(ToolResultData {
             call_id: call.id.clone(),
             name: call.name.clone(),
             arguments,
@@ -756,7 +761,7 @@ async fn execute_tools(
             is_error,
             started_at,
             finished_at: now_ms(),
-        });
+        })));
         messages.push(Message::tool_result(call.id, call.name, result, is_error));
     }
     Ok(messages)

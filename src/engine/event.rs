@@ -26,26 +26,14 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
-    RunStarted {
-        agent_id: String,
-        agent_name: String,
-        session_id: String,
-        model: String,
-        provider: String,
-    },
+    RunStarted(Box<RunStartedData>),
     /// An awaiting run picked up again with the answers it waited for.
     RunResumed,
     ModelRequestStarted {
         model: String,
         provider: String,
     },
-    ModelRequestCompleted {
-        model: String,
-        provider: String,
-        usage: Usage,
-        /// Milliseconds from the request to the first streamed token, if any.
-        time_to_first_token_ms: Option<u64>,
-    },
+    ModelRequestCompleted(Box<ModelRequestCompletedData>),
     MessageStarted {
         message_id: String,
     },
@@ -71,12 +59,7 @@ pub enum EventKind {
         text: String,
     },
     /// The model began a tool call (streamed as it is generated).
-    ToolCallStarted {
-        call_id: String,
-        name: String,
-        /// The assistant message the call belongs to, when text preceded it.
-        parent_message_id: Option<String>,
-    },
+    ToolCallStarted(Box<ToolCallStartedData>),
     ToolCallArgs {
         call_id: Arc<str>,
         delta: String,
@@ -87,51 +70,21 @@ pub enum EventKind {
     /// server tools that wait for a person's approval before they run: the
     /// run pauses for them (Awaiting), and a `ToolCallDecided` follows on
     /// resume.
-    ToolCallEnded {
-        call_id: String,
-        name: String,
-        arguments: Value,
-        client_side: bool,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        needs_approval: bool,
-    },
+    ToolCallEnded(Box<ToolCallEndedData>),
     /// A person approved (the call runs now; its `ToolResult` follows) or
     /// rejected (the rejection is its `ToolResult`) a call that waited for
     /// approval.
-    ToolCallDecided {
-        call_id: String,
-        name: String,
-        arguments: Value,
-        approved: bool,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        note: Option<String>,
-    },
-    ToolResult {
-        call_id: String,
-        name: String,
-        arguments: Value,
-        result: String,
-        is_error: bool,
-        started_at: i64,
-        finished_at: i64,
-    },
+    ToolCallDecided(Box<ToolCallDecidedData>),
+    ToolResult(Box<ToolResultData>),
     StateSnapshot {
-        snapshot: Value,
+        snapshot: Box<Value>,
     },
     /// The run paused for answers from outside: client-side tool results,
     /// a person's answer, or approvals of calls (see `PendingCall::kind`).
     Awaiting {
         pending: Vec<PendingCall>,
     },
-    Completed {
-        content: String,
-        /// The answer parsed as JSON, when the agent has a response schema
-        /// (already validated against it).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        structured: Option<Value>,
-        usage: Usage,
-        duration_ms: u64,
-    },
+    Completed(Box<CompletedData>),
     Failed {
         error: RunFailure,
     },
@@ -143,9 +96,91 @@ pub enum EventKind {
     /// the team's subscribers see the members at work. The member's own log
     /// holds the original.
     Member {
-        member: MemberRef,
+        member: Box<MemberRef>,
         event: Box<EventKind>,
     },
+}
+
+/// The fields of `EventKind::RunStarted`, boxed: the variant is rare and
+/// large, and boxing keeps every event (a token's included) small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStartedData {
+    pub agent_id: String,
+    pub agent_name: String,
+    pub session_id: String,
+    pub model: String,
+    pub provider: String,
+}
+
+/// The fields of `EventKind::ModelRequestCompleted`, boxed: the variant is rare and
+/// large, and boxing keeps every event (a token's included) small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRequestCompletedData {
+    pub model: String,
+    pub provider: String,
+    pub usage: Usage,
+    /// Milliseconds from the request to the first streamed token, if any.
+    pub time_to_first_token_ms: Option<u64>,
+}
+
+/// The fields of `EventKind::ToolCallStarted`, boxed: the variant is rare and
+/// large, and boxing keeps every event (a token's included) small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallStartedData {
+    pub call_id: String,
+    pub name: String,
+    /// The assistant message the call belongs to, when text preceded it.
+    pub parent_message_id: Option<String>,
+}
+
+/// The fields of `EventKind::ToolCallEnded`, boxed: the variant is rare and
+/// large, and boxing keeps every event (a token's included) small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallEndedData {
+    pub call_id: String,
+    pub name: String,
+    pub arguments: Value,
+    pub client_side: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub needs_approval: bool,
+}
+
+/// The fields of `EventKind::ToolCallDecided`, boxed: the variant is rare and
+/// large, and boxing keeps every event (a token's included) small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallDecidedData {
+    pub call_id: String,
+    pub name: String,
+    pub arguments: Value,
+    pub approved: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The fields of `EventKind::ToolResult`, boxed: the variant is rare and
+/// large, and boxing keeps every event (a token's included) small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolResultData {
+    pub call_id: String,
+    pub name: String,
+    pub arguments: Value,
+    pub result: String,
+    pub is_error: bool,
+    pub started_at: i64,
+    pub finished_at: i64,
+}
+
+/// The fields of `EventKind::Completed`, boxed: the variant is rare and
+/// large, and boxing keeps every event (a token's included) small.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompletedData {
+    pub content: String,
+    /// The answer parsed as JSON, when the agent has a response schema
+    /// (already validated against it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub structured: Option<Value>,
+    pub usage: Usage,
+    pub duration_ms: u64,
 }
 
 /// Who a forwarded member event belongs to.
@@ -167,7 +202,7 @@ impl EventKind {
         matches!(
             self,
             EventKind::Awaiting { .. }
-                | EventKind::Completed { .. }
+                | EventKind::Completed(_)
                 | EventKind::Failed { .. }
                 | EventKind::Cancelled { .. }
         )
@@ -254,4 +289,25 @@ impl FailureKind {
 pub struct RunFailure {
     pub kind: FailureKind,
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run's log holds an event per token: the big, rare variants are
+    /// boxed so that every event stays this small.
+    #[test]
+    fn events_stay_small() {
+        assert!(
+            std::mem::size_of::<EventKind>() <= 56,
+            "{}",
+            std::mem::size_of::<EventKind>()
+        );
+        assert!(
+            std::mem::size_of::<Event>() <= 88,
+            "{}",
+            std::mem::size_of::<Event>()
+        );
+    }
 }

@@ -23,7 +23,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use attachments::FileSummary;
-pub use event::{Event, EventKind, FailureKind, MemberRef, PendingCall, PendingKind, RunFailure};
+pub use event::{
+    CompletedData, Event, EventKind, FailureKind, MemberRef, ModelRequestCompletedData,
+    PendingCall, PendingKind, RunFailure, RunStartedData, ToolCallDecidedData, ToolCallEndedData,
+    ToolCallStartedData, ToolResultData,
+};
 pub use live::EventStream;
 pub use message::{
     Attachment, MediaKind, Message, Role, ToolCall, ToolSpec, Usage, empty_object_schema, new_id,
@@ -641,15 +645,17 @@ impl Engine {
             None => LiveRun::new(self.store.clone(), record, Vec::new()),
         };
         self.register(&run_id, live.clone())?;
-        live.emit(EventKind::RunStarted {
+        live.emit(EventKind::RunStarted(Box::new(RunStartedData {
             agent_id: agent.id.clone(),
             agent_name: agent.display_name().to_string(),
             session_id: session_id.clone(),
             model: model.name().to_string(),
             provider: model.provider().to_string(),
-        });
+        })));
         if let Some(state) = state {
-            live.emit(EventKind::StateSnapshot { snapshot: state });
+            live.emit(EventKind::StateSnapshot {
+                snapshot: Box::new(state),
+            });
         }
         // A cancel that came while the run was queued (or being claimed)
         // was recorded in the store: it stops the run before its first step.

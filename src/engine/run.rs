@@ -116,6 +116,21 @@ pub struct ToolExecution {
     pub finished_at: Option<i64>,
 }
 
+impl ToolExecution {
+    /// A server-side call that has just started (no result yet).
+    fn started(call_id: &str, name: &str, arguments: &Value, at: i64) -> Self {
+        ToolExecution {
+            call_id: call_id.to_string(),
+            name: name.to_string(),
+            arguments: arguments.clone(),
+            result: None,
+            is_error: false,
+            started_at: at,
+            finished_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub run_id: String,
@@ -239,7 +254,7 @@ impl RunRecord {
         self.updated_at = event.at;
         // Forwarded member events belong to the member's own record.
         match &event.kind {
-            K::RunStarted { .. } | K::RunResumed => {
+            K::RunStarted(_) | K::RunResumed => {
                 self.status = RunStatus::Running;
                 self.pending.clear();
             }
@@ -248,14 +263,10 @@ impl RunRecord {
                 self.model = model.clone();
                 self.provider = provider.clone();
             }
-            K::ModelRequestCompleted {
-                usage,
-                time_to_first_token_ms,
-                ..
-            } => {
-                self.usage.add(usage);
+            K::ModelRequestCompleted(done) => {
+                self.usage.add(&done.usage);
                 if self.time_to_first_token_ms.is_none() {
-                    self.time_to_first_token_ms = *time_to_first_token_ms;
+                    self.time_to_first_token_ms = done.time_to_first_token_ms;
                 }
             }
             K::TextDelta { delta, .. } => self.content.push_str(delta),
@@ -263,55 +274,32 @@ impl RunRecord {
                 .reasoning
                 .get_or_insert_with(String::new)
                 .push_str(delta),
-            K::ToolCallEnded {
-                call_id,
-                name,
-                arguments,
-                client_side: false,
-                needs_approval: false,
-            }
-            | K::ToolCallDecided {
-                call_id,
-                name,
-                arguments,
-                ..
-            } => self.tools.push(ToolExecution {
-                call_id: call_id.clone(),
-                name: name.clone(),
-                arguments: arguments.clone(),
-                result: None,
-                is_error: false,
-                started_at: event.at,
-                finished_at: None,
-            }),
-            K::ToolResult {
-                call_id,
-                result,
-                is_error,
-                finished_at,
-                ..
-            } => {
-                if let Some(t) = self.tools.iter_mut().find(|t| &t.call_id == call_id) {
-                    t.result = Some(result.clone());
-                    t.is_error = *is_error;
-                    t.finished_at = Some(*finished_at);
+            K::ToolCallEnded(call) if !call.client_side && !call.needs_approval => self.tools.push(
+                ToolExecution::started(&call.call_id, &call.name, &call.arguments, event.at),
+            ),
+            K::ToolCallDecided(call) => self.tools.push(ToolExecution::started(
+                &call.call_id,
+                &call.name,
+                &call.arguments,
+                event.at,
+            )),
+            K::ToolResult(done) => {
+                if let Some(t) = self.tools.iter_mut().find(|t| t.call_id == done.call_id) {
+                    t.result = Some(done.result.clone());
+                    t.is_error = done.is_error;
+                    t.finished_at = Some(done.finished_at);
                 }
             }
-            K::StateSnapshot { snapshot } => self.state = Some(snapshot.clone()),
+            K::StateSnapshot { snapshot } => self.state = Some((**snapshot).clone()),
             K::Awaiting { pending } => {
                 self.status = RunStatus::Awaiting;
                 self.pending = pending.clone();
             }
-            K::Completed {
-                content,
-                structured,
-                duration_ms,
-                ..
-            } => {
+            K::Completed(done) => {
                 self.status = RunStatus::Completed;
-                self.content = content.clone();
-                self.structured = structured.clone();
-                self.duration_ms = Some(*duration_ms);
+                self.content = done.content.clone();
+                self.structured = done.structured.clone();
+                self.duration_ms = Some(done.duration_ms);
                 self.finished_at = Some(event.at);
                 self.cancel_requested = false;
             }

@@ -155,7 +155,7 @@ impl Tool for DelegateTool {
         let mut events = handle.events(false);
         while let Some(ev) = events.next().await {
             self.parent.emit(EventKind::Member {
-                member: member.clone(),
+                member: Box::new(member.clone()),
                 event: Box::new(ev.kind.clone()),
             });
         }

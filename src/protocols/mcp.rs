@@ -24,7 +24,9 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{EventKind, Message, RunRequest, RunStatus};
+use crate::engine::{
+    EventKind, Message, RunRequest, RunStartedData, RunStatus, ToolCallStartedData,
+};
 use crate::http::AppState;
 
 /// Where the server is mounted.
@@ -163,8 +165,14 @@ impl AgentTools {
                 continue;
             };
             let note = match &event.kind {
-                EventKind::RunStarted { agent_name, .. } => format!("{agent_name} started"),
-                EventKind::ToolCallStarted { name, .. } => format!("calling {name}"),
+                EventKind::RunStarted(d) => {
+                    let RunStartedData { agent_name, .. } = &**d;
+                    format!("{agent_name} started")
+                }
+                EventKind::ToolCallStarted(d) => {
+                    let ToolCallStartedData { name, .. } = &**d;
+                    format!("calling {name}")
+                }
                 EventKind::TextDelta { delta, .. } => delta.clone(),
                 _ => continue,
             };

@@ -676,7 +676,9 @@ async fn insert_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{EventKind, FailureKind, RunFailure, RunStatus, Usage};
+    use crate::engine::{
+        EventKind, FailureKind, ModelRequestCompletedData, RunFailure, RunStatus, Usage,
+    };
 
     fn run(id: &str, session: &str, created_at: i64, status: RunStatus) -> RunRecord {
         RunRecord {
@@ -709,12 +711,12 @@ mod tests {
             event(
                 "r1",
                 1,
-                EventKind::ModelRequestCompleted {
+                EventKind::ModelRequestCompleted(Box::new(ModelRequestCompletedData {
                     model: "m".into(),
                     provider: "p".into(),
                     usage: Usage::default(),
                     time_to_first_token_ms: Some(3),
-                },
+                })),
             ),
             event(
                 "r1",

@@ -34,12 +34,14 @@ pub fn model_event(run_id: &str, seq: u64) -> Event {
         seq,
         run_id: run_id.into(),
         at: 1,
-        kind: EventKind::ModelRequestCompleted {
-            model: "m".into(),
-            provider: "p".into(),
-            usage: Usage::default(),
-            time_to_first_token_ms: Some(3),
-        },
+        kind: EventKind::ModelRequestCompleted(Box::new(
+            agentd::engine::ModelRequestCompletedData {
+                model: "m".into(),
+                provider: "p".into(),
+                usage: Usage::default(),
+                time_to_first_token_ms: Some(3),
+            },
+        )),
     }
 }
 

@@ -10,7 +10,7 @@ use super::convert::{self, ANSWER};
 use super::wire::{
     Artifact, Part, TaskArtifactUpdateEvent, TaskState, TaskStatus, TaskStatusUpdateEvent,
 };
-use crate::engine::{Event, EventKind};
+use crate::engine::{CompletedData, Event, EventKind};
 
 /// One task's stream so far: which ids to stamp on events and whether the
 /// answer artifact has been started (later chunks append to it).
@@ -73,11 +73,12 @@ impl TaskStream {
                 };
                 vec![self.artifact(chunk, append, false)]
             }
-            EventKind::Completed {
-                content,
-                structured,
-                ..
-            } => {
+            EventKind::Completed(d) => {
+                let CompletedData {
+                    content,
+                    structured,
+                    ..
+                } = &**d;
                 let mut out = Vec::new();
                 if !content.is_empty() || structured.is_some() {
                     // The whole answer again, replacing the chunks.

@@ -129,36 +129,18 @@ impl RunView {
             EventKind::ReasoningCompleted { text, .. } => vec![generic(json!({
                 "kind": "reasoning", "message": text,
             }))],
-            EventKind::ToolCallEnded {
-                call_id,
-                name,
-                arguments,
-                client_side: false,
-                needs_approval,
-            } => vec![generic(json!({
-                "kind": "tool_call", "tool_call_id": call_id,
-                "tool_name": name, "tool_input": arguments,
-                "requires_approval": needs_approval,
+            EventKind::ToolCallEnded(call) if !call.client_side => vec![generic(json!({
+                "kind": "tool_call", "tool_call_id": call.call_id,
+                "tool_name": call.name, "tool_input": call.arguments,
+                "requires_approval": call.needs_approval,
             }))],
-            EventKind::ToolCallDecided {
-                call_id,
-                name,
-                approved,
-                note,
-                ..
-            } => vec![generic(json!({
-                "kind": "tool_decision", "tool_call_id": call_id,
-                "tool_name": name, "approved": approved, "note": note,
+            EventKind::ToolCallDecided(decided) => vec![generic(json!({
+                "kind": "tool_decision", "tool_call_id": decided.call_id,
+                "tool_name": decided.name, "approved": decided.approved, "note": decided.note,
             }))],
-            EventKind::ToolResult {
-                call_id,
-                name,
-                result,
-                is_error,
-                ..
-            } => vec![generic(json!({
-                "kind": "tool_result", "tool_call_id": call_id,
-                "tool_name": name, "tool_output": result, "is_error": is_error,
+            EventKind::ToolResult(done) => vec![generic(json!({
+                "kind": "tool_result", "tool_call_id": done.call_id,
+                "tool_name": done.name, "tool_output": done.result, "is_error": done.is_error,
             }))],
             EventKind::Awaiting { pending } => {
                 self.run.status = RunStatus::Awaiting;
@@ -211,8 +193,8 @@ impl RunView {
 /// member's own output stays in its own run.
 fn member_event(member: &MemberRef, event: &EventKind) -> Option<Value> {
     let (what, extra) = match event {
-        EventKind::RunStarted { .. } => ("member_started", json!({})),
-        EventKind::Completed { content, .. } => ("member_completed", json!({"content": content})),
+        EventKind::RunStarted(_) => ("member_started", json!({})),
+        EventKind::Completed(done) => ("member_completed", json!({"content": done.content})),
         EventKind::Failed { error } => ("member_failed", json!({"error": error.message})),
         EventKind::Cancelled { .. } => ("member_cancelled", json!({})),
         _ => return None,

@@ -5,7 +5,11 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-use crate::engine::{Event, EventKind, PendingCall, RunRecord, RunStatus, ToolExecution};
+use crate::engine::{
+    CompletedData, Event, EventKind, ModelRequestCompletedData, PendingCall, RunRecord,
+    RunStartedData, RunStatus, ToolCallDecidedData, ToolCallEndedData, ToolExecution,
+    ToolResultData,
+};
 
 /// `model` of an agent object.
 #[derive(Serialize, ToSchema)]
@@ -439,31 +443,38 @@ pub fn translate(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>) -> Vec
         (name, obj)
     };
     match &ev.kind {
-        EventKind::RunStarted {
-            model, provider, ..
-        } => vec![frame(
-            "RunStarted",
-            json!({"model": model, "model_provider": provider}),
-        )],
+        EventKind::RunStarted(d) => {
+            let RunStartedData {
+                model, provider, ..
+            } = &**d;
+            vec![frame(
+                "RunStarted",
+                json!({"model": model, "model_provider": provider}),
+            )]
+        }
         EventKind::RunResumed => vec![frame("RunContinued", json!({}))],
         EventKind::ModelRequestStarted { model, provider } => vec![frame(
             "ModelRequestStarted",
             json!({"model": model, "model_provider": provider}),
         )],
-        EventKind::ModelRequestCompleted {
-            model,
-            provider,
-            usage,
-            time_to_first_token_ms,
-        } => vec![frame(
-            "ModelRequestCompleted",
-            json!({
-                "model": model, "model_provider": provider,
-                "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-                "total_tokens": usage.total_tokens,
-                "time_to_first_token": time_to_first_token_ms.map(|t| t as f64 / 1000.0),
-            }),
-        )],
+        EventKind::ModelRequestCompleted(d) => {
+            let ModelRequestCompletedData {
+                model,
+                provider,
+                usage,
+                time_to_first_token_ms,
+                ..
+            } = &**d;
+            vec![frame(
+                "ModelRequestCompleted",
+                json!({
+                    "model": model, "model_provider": provider,
+                    "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+                    "total_tokens": usage.total_tokens,
+                    "time_to_first_token": time_to_first_token_ms.map(|t| t as f64 / 1000.0),
+                }),
+            )]
+        }
         EventKind::TextDelta { delta, .. } => vec![frame(
             "RunContent",
             if ctx.team {
@@ -481,24 +492,27 @@ pub fn translate(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>) -> Vec
             "ReasoningCompleted",
             json!({"content": text, "content_type": "str"}),
         )],
-        EventKind::ToolCallEnded {
-            call_id,
-            name,
-            arguments,
-            client_side: false,
-            needs_approval: false,
-        } => vec![frame(
-            "ToolCallStarted",
-            json!({"tool": tool_object(call_id, name, arguments, None, None, None, secs(ev.at), false)}),
-        )],
+        EventKind::ToolCallEnded(d) if !d.client_side && !d.needs_approval => {
+            let ToolCallEndedData {
+                call_id,
+                name,
+                arguments,
+                ..
+            } = &**d;
+            vec![frame(
+                "ToolCallStarted",
+                json!({"tool": tool_object(call_id, name, arguments, None, None, None, secs(ev.at), false)}),
+            )]
+        }
         // An approved call starts now; a rejected one only gets its result.
-        EventKind::ToolCallDecided {
-            call_id,
-            name,
-            arguments,
-            approved: true,
-            note,
-        } => {
+        EventKind::ToolCallDecided(d) if d.approved => {
+            let ToolCallDecidedData {
+                call_id,
+                name,
+                arguments,
+                note,
+                ..
+            } = &**d;
             let mut tool = tool_object(
                 call_id,
                 name,
@@ -514,15 +528,17 @@ pub fn translate(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>) -> Vec
             tool["confirmation_note"] = json!(note);
             vec![frame("ToolCallStarted", json!({ "tool": tool }))]
         }
-        EventKind::ToolResult {
-            call_id,
-            name,
-            arguments,
-            result,
-            is_error,
-            started_at,
-            finished_at,
-        } => {
+        EventKind::ToolResult(d) => {
+            let ToolResultData {
+                call_id,
+                name,
+                arguments,
+                result,
+                is_error,
+                started_at,
+                finished_at,
+                ..
+            } = &**d;
             let metrics = json!({
                 "start_time": *started_at as f64 / 1000.0,
                 "end_time": *finished_at as f64 / 1000.0,
@@ -578,12 +594,14 @@ pub fn translate(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>) -> Vec
                 ),
             ]
         }
-        EventKind::Completed {
-            content,
-            structured,
-            usage,
-            duration_ms,
-        } => {
+        EventKind::Completed(d) => {
+            let CompletedData {
+                content,
+                structured,
+                usage,
+                duration_ms,
+                ..
+            } = &**d;
             let (content, content_type) = answer(content, structured.as_ref());
             let metrics = match run {
                 Some(run) => metrics(run),

@@ -16,7 +16,10 @@
 use serde_json::Value;
 
 use super::wire::{AguiEvent, Interrupt, Outcome, TokenUsage, diff};
-use crate::engine::{Event, EventKind, new_id};
+use crate::engine::{
+    CompletedData, Event, EventKind, RunStartedData, ToolCallEndedData, ToolCallStartedData,
+    ToolResultData, new_id,
+};
 
 /// A tool call that began while another was open: replayed when it closes.
 struct HeldCall {
@@ -100,9 +103,10 @@ impl Translator {
             return out;
         }
         match &event.kind {
-            EventKind::RunStarted {
-                model, provider, ..
-            } => {
+            EventKind::RunStarted(d) => {
+                let RunStartedData {
+                    model, provider, ..
+                } = &**d;
                 self.model = (model.clone(), provider.clone());
                 out.push(self.run_started());
             }
@@ -115,10 +119,10 @@ impl Translator {
                         }
                     }
                     None => out.push(AguiEvent::StateSnapshot {
-                        snapshot: snapshot.clone(),
+                        snapshot: (**snapshot).clone(),
                     }),
                 }
-                self.state = Some(snapshot.clone());
+                self.state = Some((**snapshot).clone());
             }
             EventKind::MessageStarted { message_id } => {
                 self.text = Some(message_id.clone());
@@ -179,11 +183,13 @@ impl Translator {
                     self.end_reasoning(&mut out, message_id.clone());
                 }
             }
-            EventKind::ToolCallStarted {
-                call_id,
-                name,
-                parent_message_id,
-            } => {
+            EventKind::ToolCallStarted(d) => {
+                let ToolCallStartedData {
+                    call_id,
+                    name,
+                    parent_message_id,
+                    ..
+                } = &**d;
                 if self.live_call.is_none() && self.text.is_none() {
                     self.live_call = Some(call_id.clone());
                     out.push(AguiEvent::ToolCallStart {
@@ -211,12 +217,13 @@ impl Translator {
                     h.args.push_str(delta);
                 }
             }
-            EventKind::ToolCallEnded {
-                call_id,
-                name,
-                arguments,
-                ..
-            } => {
+            EventKind::ToolCallEnded(d) => {
+                let ToolCallEndedData {
+                    call_id,
+                    name,
+                    arguments,
+                    ..
+                } = &**d;
                 if self.live_call.as_deref() == Some(call_id) {
                     self.live_call = None;
                     out.push(AguiEvent::ToolCallEnd {
@@ -239,9 +246,10 @@ impl Translator {
                 }
                 self.release_held(&mut out, false);
             }
-            EventKind::ToolResult {
-                call_id, result, ..
-            } => {
+            EventKind::ToolResult(d) => {
+                let ToolResultData {
+                    call_id, result, ..
+                } = &**d;
                 self.release_held(&mut out, true);
                 out.push(AguiEvent::ToolCallResult {
                     message_id: new_id(),
@@ -268,7 +276,8 @@ impl Translator {
                 };
                 out.push(self.finished(Some(outcome), Vec::new()));
             }
-            EventKind::Completed { usage, .. } => {
+            EventKind::Completed(d) => {
+                let CompletedData { usage, .. } = &**d;
                 self.close_all(&mut out);
                 let usage = (usage.total_tokens > 0)
                     .then(|| TokenUsage {
@@ -297,7 +306,7 @@ impl Translator {
                 });
             }
             EventKind::Member { member, event } => match event.as_ref() {
-                EventKind::RunStarted { .. } => {
+                EventKind::RunStarted(_) => {
                     // Step names must be unique among open steps.
                     let mut name = member.name.clone();
                     if self.steps.iter().any(|(_, n)| *n == name) {
@@ -324,7 +333,7 @@ impl Translator {
                 self.model = (model.clone(), provider.clone());
             }
             // The call was shown in the run that paused; its result follows.
-            EventKind::ToolCallDecided { .. } | EventKind::ModelRequestCompleted { .. } => {}
+            EventKind::ToolCallDecided(_) | EventKind::ModelRequestCompleted(_) => {}
         }
         out
     }
@@ -464,11 +473,11 @@ mod tests {
     }
 
     fn started(id: &str) -> EventKind {
-        EventKind::ToolCallStarted {
+        EventKind::ToolCallStarted(Box::new(ToolCallStartedData {
             call_id: id.into(),
             name: "f".into(),
             parent_message_id: None,
-        }
+        }))
     }
 
     fn args(id: &str) -> EventKind {
@@ -479,13 +488,13 @@ mod tests {
     }
 
     fn ended(id: &str) -> EventKind {
-        EventKind::ToolCallEnded {
+        EventKind::ToolCallEnded(Box::new(ToolCallEndedData {
             call_id: id.into(),
             name: "f".into(),
             arguments: serde_json::json!({}),
             client_side: true,
             needs_approval: false,
-        }
+        }))
     }
 
     #[test]
@@ -546,12 +555,12 @@ mod tests {
                         message: "boom".into(),
                     },
                 },
-                EventKind::Completed {
+                EventKind::Completed(Box::new(CompletedData {
                     content: String::new(),
                     usage: Usage::default(),
                     duration_ms: 0,
                     structured: None,
-                },
+                })),
             ],
         );
         assert_eq!(

@@ -14,7 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{CodegenError, ValidationIssue};
 use crate::config::CodegenAgentType;
-use crate::engine::{Attachment, Event, EventKind, MediaKind, RunRecord, RunStatus};
+use crate::engine::{
+    Attachment, CompletedData, Event, EventKind, MediaKind, RunRecord, RunStatus, ToolResultData,
+};
 
 // ---------------------------------------------------------------- requests
 
@@ -689,13 +691,14 @@ pub fn logs(id: u64, runs: &[(RunRecord, Vec<Arc<Event>>)]) -> Vec<AgentRunLog> 
                     log.thought = Some(text.clone());
                     out.push(log);
                 }
-                EventKind::ToolResult {
-                    name,
-                    arguments,
-                    result,
-                    is_error,
-                    ..
-                } => {
+                EventKind::ToolResult(d) => {
+                    let ToolResultData {
+                        name,
+                        arguments,
+                        result,
+                        is_error,
+                        ..
+                    } = &**d;
                     let mut log = AgentRunLog::new(id, ev.at, "ACTION");
                     log.tool_name = Some(name.clone());
                     log.thought = thought.take();
@@ -724,7 +727,8 @@ pub fn logs(id: u64, runs: &[(RunRecord, Vec<Arc<Event>>)]) -> Vec<AgentRunLog> 
                         out.push(log);
                     }
                 }
-                EventKind::Completed { content, .. } => {
+                EventKind::Completed(d) => {
+                    let CompletedData { content, .. } = &**d;
                     let mut log = AgentRunLog::new(id, ev.at, "FINAL_ANSWER");
                     log.observation = Some(json!(content));
                     out.push(log);
