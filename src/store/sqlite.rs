@@ -19,7 +19,7 @@ use sqlx::{QueryBuilder, Row, SqlSafeStr, Sqlite};
 
 mod writer;
 
-use self::writer::{EVENTS_PER_STATEMENT, RunRow, SessionRow, Write, Writer};
+use self::writer::{RunRow, SessionRow, Write, Writer};
 use super::codec::{from_json, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
 use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
@@ -446,7 +446,10 @@ impl Store for SqliteStore {
         if taken == 0 {
             return Ok(false);
         }
-        insert_events(&mut tx, &run.run_id, events).await?;
+        let events: Vec<Arc<Event>> = events.iter().cloned().map(Arc::new).collect();
+        writer::insert_events(&mut tx, &run.run_id, &events)
+            .await
+            .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(true)
     }
@@ -461,7 +464,10 @@ impl Store for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_error)?;
-        if !insert_run(&mut *tx, run).await? {
+        let inserted = writer::insert_run(&mut tx, &run_row(run)?, "DO NOTHING")
+            .await
+            .map_err(db_error)?;
+        if inserted == 0 {
             return Ok(false);
         }
         sqlx::query("INSERT INTO run_queue (run_id, job) VALUES (?, ?)")
@@ -624,53 +630,6 @@ fn read_run(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StoreError> {
         run.cancel_requested = true;
     }
     Ok(run)
-}
-
-/// Inserts a run unless its id is taken; whether it did.
-async fn insert_run<'e, E>(executor: E, run: &RunRecord) -> Result<bool, StoreError>
-where
-    E: sqlx::Executor<'e, Database = Sqlite>,
-{
-    let done = sqlx::query(
-        "INSERT INTO runs (run_id, session_id, agent_id, user_id, status, created_at, updated_at, record) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING",
-    )
-    .bind(&run.run_id)
-    .bind(&run.session_id)
-    .bind(&run.agent_id)
-    .bind(&run.user_id)
-    .bind(run.status.as_str())
-    .bind(run.created_at)
-    .bind(run.updated_at)
-    .bind(to_json(run)?)
-    .execute(executor)
-    .await
-    .map_err(db_error)?;
-    Ok(done.rows_affected() == 1)
-}
-
-/// Appends events inside a transaction; already stored ones are kept.
-async fn insert_events(
-    tx: &mut sqlx::Transaction<'_, Sqlite>,
-    run_id: &str,
-    events: &[Event],
-) -> Result<(), StoreError> {
-    let encoded: Vec<(i64, String)> = events
-        .iter()
-        .map(|e| Ok((e.seq as i64, to_json(e)?)))
-        .collect::<Result<_, StoreError>>()?;
-    for chunk in encoded.chunks(EVENTS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (run_id, seq, event) ");
-        q.push_values(chunk, |mut row, (seq, json)| {
-            row.push_bind(run_id.to_string())
-                .push_bind(*seq)
-                .push_bind(json.clone());
-        });
-        // Already stored events (a retried flush) are kept as they were.
-        q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
-        q.build().execute(&mut **tx).await.map_err(db_error)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

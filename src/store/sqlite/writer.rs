@@ -25,7 +25,7 @@ use crate::store::StoreError;
 use crate::store::codec::to_json;
 
 /// Events per INSERT statement: 3 bound values each, far below SQLite's limit.
-pub(super) const EVENTS_PER_STATEMENT: usize = 300;
+const EVENTS_PER_STATEMENT: usize = 300;
 /// Writes per transaction at most: bounds how long one commit holds the lock.
 const MAX_BATCH: usize = 256;
 /// Writes queued for the writer before callers wait to enqueue.
@@ -175,8 +175,9 @@ fn fail_all(jobs: Vec<Job>, error: StoreError) {
     }
 }
 
-/// Inserts a run row; `on_conflict` says what a taken id does.
-async fn insert_run(
+/// Inserts a run row; `on_conflict` says what a taken id does. Also used
+/// by the store's own transactions (queueing a run).
+pub(super) async fn insert_run(
     conn: &mut SqliteConnection,
     r: &RunRow,
     on_conflict: &str,
@@ -223,8 +224,8 @@ async fn insert_session(
 }
 
 /// Appends events; already stored ones (a retried flush) are kept as they
-/// were.
-async fn insert_events(
+/// were. Also used by the store's own transactions (taking a run over).
+pub(super) async fn insert_events(
     conn: &mut SqliteConnection,
     run_id: &str,
     events: &[Arc<Event>],
