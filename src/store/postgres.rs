@@ -391,28 +391,45 @@ where
     Ok(())
 }
 
+/// `INSERT` of a session row with `session_row`'s seven values, for the
+/// statements that add their `ON CONFLICT`.
+macro_rules! insert_session_row {
+    () => {
+        "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)"
+    };
+}
+
+/// A session row's seven values, `$1`..`$7` of `sql`.
+fn session_row<'q>(
+    sql: &'static str,
+    session: &'q SessionRecord,
+) -> Result<sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>, StoreError> {
+    Ok(sqlx::query(sql)
+        .bind(&session.session_id)
+        .bind(&session.agent_id)
+        .bind(&session.user_id)
+        .bind(&session.name)
+        .bind(session.created_at)
+        .bind(session.updated_at)
+        .bind(to_json(session)?))
+}
+
 /// Inserts or replaces a session.
 async fn upsert_session<'e, E>(executor: E, session: &SessionRecord) -> Result<(), StoreError>
 where
     E: sqlx::Executor<'e, Database = Postgres>,
 {
-    sqlx::query(
-        "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) \
-         ON CONFLICT (session_id) DO UPDATE SET agent_id = excluded.agent_id, \
+    let sql = concat!(
+        insert_session_row!(),
+        " ON CONFLICT (session_id) DO UPDATE SET agent_id = excluded.agent_id, \
          user_id = excluded.user_id, name = excluded.name, created_at = excluded.created_at, \
-         updated_at = excluded.updated_at, record = excluded.record",
-    )
-    .bind(&session.session_id)
-    .bind(&session.agent_id)
-    .bind(&session.user_id)
-    .bind(&session.name)
-    .bind(session.created_at)
-    .bind(session.updated_at)
-    .bind(to_json(session)?)
-    .execute(executor)
-    .await
-    .map_err(db_error)?;
+         updated_at = excluded.updated_at, record = excluded.record"
+    );
+    session_row(sql, session)?
+        .execute(executor)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 
@@ -606,20 +623,14 @@ impl Store for PgStore {
     }
 
     async fn create_session(&self, session: &SessionRecord) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO sessions (session_id, agent_id, user_id, name, created_at, updated_at, record) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb) ON CONFLICT (session_id) DO NOTHING",
-        )
-        .bind(&session.session_id)
-        .bind(&session.agent_id)
-        .bind(&session.user_id)
-        .bind(&session.name)
-        .bind(session.created_at)
-        .bind(session.updated_at)
-        .bind(to_json(session)?)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        let sql = concat!(
+            insert_session_row!(),
+            " ON CONFLICT (session_id) DO NOTHING"
+        );
+        let done = session_row(sql, session)?
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
         Ok(done.rows_affected() == 1)
     }
 
