@@ -171,6 +171,80 @@ mod mock {
     }
 }
 
+// ---------------------------------------------------------------- bare relay
+
+/// The least any agent server must do for a non-streaming run, and nothing
+/// more: take a form with the message, stream the completion from the
+/// upstream, gather its tokens, answer with JSON. No engine, no store, no
+/// session. Its ratio to the ceiling (row 2) is what row 1's ratio can be
+/// held against on this box: a server with an engine and a store does all
+/// of this and more.
+mod relay {
+    use super::*;
+    use axum::Router;
+    use axum::extract::{Multipart, State};
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::post;
+    use eventsource_stream::Eventsource;
+    use futures::StreamExt;
+
+    #[derive(Clone)]
+    struct Upstream {
+        client: reqwest::Client,
+        url: String,
+    }
+
+    pub async fn start(mock_url: &str) -> Result<String, String> {
+        let upstream = Upstream {
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(usize::MAX)
+                .build()
+                .map_err(|e| e.to_string())?,
+            url: format!("{mock_url}/chat/completions"),
+        };
+        let app = Router::new()
+            .route("/agents/{agent}/runs", post(run))
+            .with_state(upstream);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("relay bind: {e}"))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(format!("http://{addr}"))
+    }
+
+    async fn run(State(up): State<Upstream>, mut form: Multipart) -> Response {
+        let mut message = String::new();
+        while let Ok(Some(field)) = form.next_field().await {
+            if field.name() == Some("message") {
+                message = field.text().await.unwrap_or_default();
+            }
+        }
+        let body = json!({"model": "mock-model", "stream": true,
+            "messages": [{"role": "user", "content": message}]});
+        let resp = match up.client.post(&up.url).json(&body).send().await {
+            Ok(r) => r,
+            Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+        };
+        let mut events = resp.bytes_stream().eventsource();
+        let mut content = String::new();
+        while let Some(Ok(event)) = events.next().await {
+            if event.data == "[DONE]" {
+                break;
+            }
+            if let Ok(chunk) = serde_json::from_str::<Value>(&event.data)
+                && let Some(text) = chunk["choices"][0]["delta"]["content"].as_str()
+            {
+                content.push_str(text);
+            }
+        }
+        axum::Json(json!({"content": content, "status": "COMPLETED"})).into_response()
+    }
+}
+
 // ---------------------------------------------------------------- agentd in-process
 
 const AGENT: &str = "bench";
@@ -846,6 +920,17 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
         let (c, u, m) = (client.clone(), mock_url.clone(), msg.clone());
         ceiling = drive(load, move || upstream(c.clone(), u.clone(), m.clone())).await;
     }
+    // What row 1's ratio is held against: a relay with no engine and no store.
+    let mut relayed = Stats::default();
+    if args.wants(2) {
+        eprintln!("bench: row 2 (bare relay)");
+        let url = relay::start(&mock_url).await?;
+        let (c, m) = (client.clone(), msg.clone());
+        relayed = drive(load, move || {
+            agentos_json(c.clone(), url.clone(), m.clone())
+        })
+        .await;
+    }
 
     // Row 1: non-streaming runs through each protocol.
     let mut rows: Vec<(&str, Stats)> = Vec::new();
@@ -889,6 +974,19 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
                     "{}; straight to the mock, {} tokens",
                     errs(&ceiling),
                     args.reply_tokens
+                ),
+            ],
+        );
+        table.row(
+            "2. bare relay (AgentOS form)",
+            [
+                format!("{:.0} runs/s", relayed.rate()),
+                ms(pct(&relayed.latencies_us, 0.5)),
+                ms(pct(&relayed.latencies_us, 0.99)),
+                format!(
+                    "{}; ratio to ceiling {:.2}; form in, upstream streamed, JSON out, no engine or store",
+                    errs(&relayed),
+                    relayed.rate() / ceiling.rate().max(1e-9)
                 ),
             ],
         );
@@ -1024,6 +1122,7 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
     table.print();
     let failed: usize = rows.iter().map(|(_, s)| s.errors).sum::<usize>()
         + ceiling.errors
+        + relayed.errors
         + streaming.errors
         + many.errors;
     if failed > 0 {
