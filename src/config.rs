@@ -636,6 +636,24 @@ pub struct ModelConfig {
     /// Builtin only: pause between streamed tokens, to imitate a real model.
     #[serde(default)]
     pub token_delay_ms: u64,
+    /// Speak HTTP/2 to a plain-`http://` upstream without asking first
+    /// (h2c, like curl's `--http2-prior-knowledge`), for gateways that
+    /// serve it. Every stream to the model then shares a few connections
+    /// instead of holding one each: ~25 KB less per concurrent run (bench
+    /// row 4). `https://` upstreams negotiate HTTP/2 on their own (ALPN),
+    /// so this is for cleartext ones; an HTTP/1.1-only server refuses it.
+    #[serde(default)]
+    pub http2_prior_knowledge: bool,
+    /// Requests one upstream client carries at once before agentd opens
+    /// another. An HTTP/2 connection (HTTPS providers negotiate it) takes
+    /// only as many concurrent streams as its server allows and makes the
+    /// rest wait; servers allow at least 100 (RFC 9113 recommends it).
+    #[serde(default = "default_max_streams_per_connection")]
+    pub max_streams_per_connection: usize,
+}
+
+fn default_max_streams_per_connection() -> usize {
+    100
 }
 
 fn default_max_retries() -> u32 {

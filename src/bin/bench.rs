@@ -53,6 +53,10 @@ struct Args {
     /// alone while the bench drives it.
     #[arg(long)]
     wrap: Option<String>,
+    /// agentd speaks HTTP/2 (h2c) to the mock, as it does to an HTTPS
+    /// provider that offers it, instead of one HTTP/1.1 connection per run.
+    #[arg(long)]
+    upstream_http2: bool,
 }
 
 impl Args {
@@ -250,7 +254,7 @@ mod relay {
 const AGENT: &str = "bench";
 const CODEGEN_KEY: &str = "bench-key";
 
-fn agentd_config(base_url: &str, kind: &str, store: &Path) -> String {
+fn agentd_config(base_url: &str, kind: &str, store: &Path, http2: bool) -> String {
     format!(
         r#"
 [server]
@@ -266,6 +270,7 @@ model = "mock-model"
 base_url = "{base_url}"
 api_key = "bench-key"
 read_timeout_secs = 60
+http2_prior_knowledge = {http2}
 
 [[agents]]
 id = "{AGENT}"
@@ -899,6 +904,7 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
         &mock_url,
         &args.store,
         &dir.join("agentd.db"),
+        args.upstream_http2,
     ))
     .await?;
     let client = reqwest::Client::builder()
@@ -1035,7 +1041,12 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
         let rss_note;
         (many, rss_note) = match agentd_binary() {
             Some(bin) => {
-                let config = agentd_config(&mock_url, &args.store, &dir.join("row4.db"));
+                let config = agentd_config(
+                    &mock_url,
+                    &args.store,
+                    &dir.join("row4.db"),
+                    args.upstream_http2,
+                );
                 let agentd = Spawned::start(&bin, dir, &config, args.wrap.as_deref()).await?;
                 let many = many_streams(streams, &agentd.base, true).await?;
                 let peak = proc_status_mb(agentd.child.id(), "VmHWM:").unwrap_or(f64::NAN);

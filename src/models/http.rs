@@ -1,14 +1,17 @@
-//! The HTTP transport the remote backends share: one client with a connect
-//! timeout; sending with retries (exponential backoff with jitter, the
-//! provider's Retry-After honoured) only before any response has begun;
-//! HTTP statuses mapped to typed `ModelError`s; and an SSE body read with a
-//! timeout between chunks.
+//! The HTTP transport the remote backends share: clients with a connect
+//! timeout, opened as concurrent requests need them (see `Lane`); sending
+//! with retries (exponential backoff with jitter, the provider's
+//! Retry-After honoured) only before any response has begun; HTTP statuses
+//! mapped to typed `ModelError`s; and an SSE body read with a timeout
+//! between chunks.
 //!
 //! It knows no provider's request or stream format, only the
 //! `{"error": {"message": ...}}` error body that OpenAI and Anthropic share.
 //! Once a response has begun streaming nothing here retries: output that
 //! reached a client cannot be taken back.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use eventsource_stream::{Event, EventStreamError, Eventsource};
@@ -27,22 +30,107 @@ const MAX_RETRY_WAIT_SECS: u64 = 30;
 const BACKOFF_BASE_MS: u64 = 200;
 
 pub struct Transport {
-    client: reqwest::Client,
+    lanes: Mutex<Vec<Lane>>,
+    connect_timeout: Duration,
+    http2_prior_knowledge: bool,
+    streams_per_lane: usize,
     read_timeout: Duration,
     max_attempts: u32,
 }
 
+/// A client (its own connection pool) and how many requests it carries.
+///
+/// Over HTTP/2, which an HTTPS provider negotiates and `http2_prior_knowledge`
+/// asks for, a client multiplexes every request to a host on one connection,
+/// and never opens a second when the server's cap on concurrent streams
+/// (commonly 100 to 250) is reached: the request beyond it waits, silently,
+/// for a stream to end (hyperium/hyper#2197). So once every lane carries
+/// `max_streams_per_connection` requests, the next one opens a new lane. Over
+/// HTTP/1.1 each lane's pool opens connections as it needs them anyway.
+struct Lane {
+    client: reqwest::Client,
+    busy: Arc<AtomicUsize>,
+}
+
+/// A request's place on its lane, held until its response is read or dropped.
+struct Seat(Arc<AtomicUsize>);
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// An upstream response whose body is not yet read, holding its lane seat.
+pub struct Response {
+    inner: reqwest::Response,
+    seat: Seat,
+}
+
 impl Transport {
     pub fn new(cfg: &ModelConfig) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
-            .build()
-            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
-        Ok(Self {
-            client,
+        let mut transport = Self {
+            lanes: Mutex::new(Vec::new()),
+            connect_timeout: Duration::from_secs(cfg.connect_timeout_secs),
+            http2_prior_knowledge: cfg.http2_prior_knowledge,
+            streams_per_lane: cfg.max_streams_per_connection.max(1),
             read_timeout: Duration::from_secs(cfg.read_timeout_secs),
             max_attempts: cfg.max_retries.saturating_add(1),
-        })
+        };
+        // The first lane now, so a client that cannot be built fails the
+        // config at start-up rather than a run later.
+        let first = transport.client()?;
+        transport
+            .lanes
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Lane {
+                client: first,
+                busy: Arc::default(),
+            });
+        Ok(transport)
+    }
+
+    fn client(&self) -> Result<reqwest::Client, String> {
+        let builder = reqwest::Client::builder().connect_timeout(self.connect_timeout);
+        let builder = match self.http2_prior_knowledge {
+            true => builder.http2_prior_knowledge(),
+            false => builder,
+        };
+        builder
+            .build()
+            .map_err(|e| format!("cannot build HTTP client: {e}"))
+    }
+
+    /// A seat on the first lane with room, on a new lane when all are full.
+    fn seat(&self) -> (reqwest::Client, Seat) {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        let free = lanes
+            .iter()
+            .position(|l| l.busy.load(Ordering::Relaxed) < self.streams_per_lane);
+        let at = match free {
+            Some(at) => at,
+            None => match self.client() {
+                Ok(client) => {
+                    lanes.push(Lane {
+                        client,
+                        busy: Arc::default(),
+                    });
+                    lanes.len() - 1
+                }
+                // Built once already, so this is not expected; crowd the
+                // least busy lane rather than fail the run.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot open another upstream lane");
+                    (0..lanes.len())
+                        .min_by_key(|&i| lanes[i].busy.load(Ordering::Relaxed))
+                        .unwrap_or(0)
+                }
+            },
+        };
+        let lane = &lanes[at];
+        lane.busy.fetch_add(1, Ordering::Relaxed);
+        (lane.client.clone(), Seat(lane.busy.clone()))
     }
 
     /// Sends the request `build` makes, again after retryable faults, and
@@ -50,20 +138,23 @@ impl Transport {
     pub async fn send(
         &self,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ModelError> {
+    ) -> Result<Response, ModelError> {
         let mut attempt = 1;
         loop {
-            let err =
-                match tokio::time::timeout(self.read_timeout, build(&self.client).send()).await {
-                    Err(_) => ModelError::Timeout(format!(
-                        "no response within {}s",
-                        self.read_timeout.as_secs()
-                    )),
-                    Ok(Err(e)) if e.is_timeout() => ModelError::Timeout(e.to_string()),
-                    Ok(Err(e)) => ModelError::Connect(error_chain(&e)),
-                    Ok(Ok(resp)) if resp.status().is_success() => return Ok(resp),
-                    Ok(Ok(resp)) => self.status_error(resp).await,
-                };
+            let (client, seat) = self.seat();
+            let err = match tokio::time::timeout(self.read_timeout, build(&client).send()).await {
+                Err(_) => ModelError::Timeout(format!(
+                    "no response within {}s",
+                    self.read_timeout.as_secs()
+                )),
+                Ok(Err(e)) if e.is_timeout() => ModelError::Timeout(e.to_string()),
+                Ok(Err(e)) => ModelError::Connect(error_chain(&e)),
+                Ok(Ok(inner)) if inner.status().is_success() => {
+                    return Ok(Response { inner, seat });
+                }
+                Ok(Ok(resp)) => self.status_error(resp).await,
+            };
+            drop(seat);
             if attempt >= self.max_attempts || !err.is_retryable() {
                 return Err(err);
             }
@@ -90,10 +181,12 @@ impl Transport {
     /// The response body as SSE events. A silence longer than the read
     /// timeout, a broken connection or undecodable bytes end it with a typed
     /// error; the caller decides whether a clean end was complete.
-    pub fn events(&self, resp: reqwest::Response) -> BoxStream<'static, Result<Event, ModelError>> {
+    pub fn events(&self, resp: Response) -> BoxStream<'static, Result<Event, ModelError>> {
         let read_timeout = self.read_timeout;
-        let mut events = resp.bytes_stream().eventsource();
+        let Response { inner, seat } = resp;
+        let mut events = inner.bytes_stream().eventsource();
         async_stream::stream! {
+            let _seat = seat;
             loop {
                 match tokio::time::timeout(read_timeout, events.next()).await {
                     Err(_) => {

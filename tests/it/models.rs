@@ -768,3 +768,48 @@ async fn bad_model_settings_are_config_errors() {
         check("[models.c]\nprovider = \"anthropic\"\nmodel = \"m\"\nthinking_budget_tokens = 100");
     assert!(err.contains("thinking_budget_tokens"), "{err}");
 }
+
+/// An HTTP/2 upstream lets a connection carry only so many streams and makes
+/// the rest wait; agentd opens another connection instead of queueing runs.
+#[tokio::test]
+async fn runs_beyond_an_http2_upstreams_stream_cap_get_another_connection() {
+    use crate::common::mock_h2::MockH2;
+    let mock = MockH2::start(2, 5).await;
+    let server = TestServer::start(&config_with(&format!(
+        r#"
+[models.h2]
+provider = "openai"
+model = "mock-model"
+base_url = "{}"
+api_key = "test-key"
+read_timeout_secs = 10
+http2_prior_knowledge = true
+max_streams_per_connection = 2
+
+[[agents]]
+id = "h2"
+name = "Over HTTP/2"
+model = "h2"
+"#,
+        mock.base_url
+    )))
+    .await;
+
+    let questions: Vec<String> = (0..5).map(|i| format!("question {i}")).collect();
+    let runs = questions.iter().map(|q| run_json(&server, "h2", q));
+    for output in futures::future::join_all(runs).await {
+        assert_eq!(output["status"], "COMPLETED", "{output}");
+        assert_eq!(output["content"], "over h2");
+    }
+    assert_eq!(
+        mock.most_open(),
+        5,
+        "all five runs were at the model at once"
+    );
+    assert!(
+        mock.connections() >= 3,
+        "{} connections",
+        mock.connections()
+    );
+    assert!(mock.versions().iter().all(|v| *v == hyper::Version::HTTP_2));
+}

@@ -7,6 +7,7 @@ pub mod file_server;
 pub mod fixtures;
 pub mod mcp_server;
 pub mod mock_anthropic;
+pub mod mock_h2;
 pub mod mock_llm;
 pub mod pg;
 pub mod process;
