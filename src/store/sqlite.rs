@@ -706,6 +706,36 @@ mod tests {
         assert_eq!(only_running.len(), 1);
     }
 
+    /// Writes that wait together go into one transaction; one that fails
+    /// fails alone, and the others of its batch are stored.
+    #[tokio::test]
+    async fn a_failed_write_in_a_batch_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("agentd.db"))
+            .await
+            .unwrap();
+        sqlx::query(
+            "CREATE TRIGGER refuse BEFORE INSERT ON runs WHEN NEW.run_id = 'bad' \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+        )
+        .execute(&store.write_pool)
+        .await
+        .unwrap();
+        // On this one-thread runtime all three are queued before the writer
+        // runs, so they make one batch.
+        let runs = ["r1", "bad", "r2"].map(|id| run(id, "s", 1, RunStatus::Running));
+        let (first, bad, last) = tokio::join!(
+            store.put_run(&runs[0]),
+            store.put_run(&runs[1]),
+            store.put_run(&runs[2]),
+        );
+        assert!(first.is_ok() && last.is_ok(), "{first:?} {last:?}");
+        assert!(bad.unwrap_err().to_string().contains("refused"));
+        assert!(store.get_run("r1").await.unwrap().is_some());
+        assert!(store.get_run("r2").await.unwrap().is_some());
+        assert!(store.get_run("bad").await.unwrap().is_none());
+    }
+
     #[tokio::test]
     async fn garbage_file_is_refused_with_its_name() {
         let dir = tempfile::tempdir().unwrap();

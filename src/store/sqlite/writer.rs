@@ -3,8 +3,9 @@
 //! SQLite takes one writer at a time and a commit costs far more than the
 //! statements in it, so every write goes through one task that owns the write
 //! connection. Whatever writes are waiting when it finishes a commit go into
-//! the next transaction together, each inside its own savepoint so one bad
-//! write fails alone. Each caller still waits for the commit that holds its
+//! the next transaction together; should one of them fail, the batch is
+//! written again with each write inside its own savepoint, so one bad write
+//! fails alone. Each caller still waits for the commit that holds its
 //! write: group commit changes throughput, not durability. Under light load a
 //! batch is a single write, exactly as before.
 //!
@@ -117,45 +118,59 @@ async fn write_loop(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// Writes a batch in one transaction and answers every job in it.
+///
+/// First every write plainly: a savepoint around each would cost two more
+/// round trips to SQLite's thread per write, and writes rarely fail. When
+/// one does, that transaction is undone whole and the batch written again
+/// with each write in its own savepoint, so only the bad one fails.
 async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
     let mut conn = match pool.acquire().await {
         Ok(c) => c,
         Err(e) => return fail_all(jobs, db_error(e)),
     };
-    if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
-        return fail_all(jobs, db_error(e));
+    let outcomes = match write_all(&mut conn, &jobs, false).await {
+        Ok(outcomes) if jobs.len() == 1 || outcomes.iter().all(Result::is_ok) => outcomes,
+        Ok(_) => match write_all(&mut conn, &jobs, true).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => return fail_all(jobs, db_error(e)),
+        },
+        Err(e) => return fail_all(jobs, db_error(e)),
+    };
+    for (job, outcome) in jobs.into_iter().zip(outcomes) {
+        let _ = job.done.send(outcome.map_err(db_error));
     }
-    let alone = jobs.len() == 1;
+}
+
+/// Writes `jobs` in one transaction, each in its own savepoint when
+/// `isolate`, and commits it; `Err` when the transaction itself failed.
+/// Without `isolate` the first failed write rolls the transaction back and
+/// ends the list (nothing of it is kept).
+async fn write_all(
+    conn: &mut SqliteConnection,
+    jobs: &[Job],
+    isolate: bool,
+) -> Result<Vec<Result<u64, sqlx::Error>>, sqlx::Error> {
+    conn.execute("BEGIN IMMEDIATE").await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
-    for job in &jobs {
-        outcomes.push(if alone {
-            apply(&mut conn, &job.write).await
-        } else {
-            isolated(&mut conn, &job.write).await
-        });
-    }
-    // A lone write that failed part-way (a second statement of one write)
-    // is undone whole, as a savepoint would undo it in a batch.
-    if alone && outcomes.iter().any(Result::is_err) {
-        let _ = conn.execute("ROLLBACK").await;
-        for (job, outcome) in jobs.into_iter().zip(outcomes) {
-            let _ = job.done.send(outcome.map_err(db_error));
-        }
-        return;
-    }
-    match conn.execute("COMMIT").await {
-        Ok(_) => {
-            for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                let _ = job.done.send(outcome.map_err(db_error));
-            }
-        }
-        Err(e) => {
-            // Leave the connection clean for the next batch; if even the
-            // rollback fails, the pool replaces a broken connection.
+    for job in jobs {
+        let outcome = match isolate {
+            true => isolated(conn, &job.write).await,
+            false => apply(conn, &job.write).await,
+        };
+        let failed = outcome.is_err();
+        outcomes.push(outcome);
+        if failed && !isolate {
             let _ = conn.execute("ROLLBACK").await;
-            fail_all(jobs, db_error(e));
+            return Ok(outcomes);
         }
     }
+    if let Err(e) = conn.execute("COMMIT").await {
+        // Leave the connection clean for the next batch; if even the
+        // rollback fails, the pool replaces a broken connection.
+        let _ = conn.execute("ROLLBACK").await;
+        return Err(e);
+    }
+    Ok(outcomes)
 }
 
 /// A write inside its own savepoint: its failure undoes only itself.
