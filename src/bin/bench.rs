@@ -819,6 +819,19 @@ impl Table {
         self.0.push([what.into(), a, b, c, d]);
     }
 
+    /// A throughput row: rate in `unit`, p50 and p99 latency, and notes.
+    fn rate_row(&mut self, what: impl Into<String>, s: &Stats, unit: &str, notes: String) {
+        self.row(
+            what,
+            [
+                format!("{:.0} {unit}", s.rate()),
+                ms(pct(&s.latencies_us, 0.5)),
+                ms(pct(&s.latencies_us, 0.99)),
+                notes,
+            ],
+        );
+    }
+
     fn print(&self) {
         let header = ["row", "result", "p50", "p99", "notes"].map(String::from);
         let all: Vec<&[String; 5]> = std::iter::once(&header).chain(self.0.iter()).collect();
@@ -954,48 +967,24 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
         protocol_row!("ACP sync", acp_sync);
         protocol_row!("Codegen create+poll", codegen);
     }
+    let ratio = |s: &Stats| s.rate() / ceiling.rate().max(1e-9);
     for (name, s) in &rows {
-        table.row(
-            format!("1. {name}"),
-            [
-                format!("{:.0} runs/s", s.rate()),
-                ms(pct(&s.latencies_us, 0.5)),
-                ms(pct(&s.latencies_us, 0.99)),
-                format!(
-                    "{}; ratio to ceiling {:.2}",
-                    errs(s),
-                    s.rate() / ceiling.rate().max(1e-9)
-                ),
-            ],
-        );
+        let notes = format!("{}; ratio to ceiling {:.2}", errs(s), ratio(s));
+        table.rate_row(format!("1. {name}"), s, "runs/s", notes);
     }
     if args.wants(2) {
-        table.row(
-            "2. upstream ceiling",
-            [
-                format!("{:.0} req/s", ceiling.rate()),
-                ms(pct(&ceiling.latencies_us, 0.5)),
-                ms(pct(&ceiling.latencies_us, 0.99)),
-                format!(
-                    "{}; straight to the mock, {} tokens",
-                    errs(&ceiling),
-                    args.reply_tokens
-                ),
-            ],
+        let notes = format!(
+            "{}; straight to the mock, {} tokens",
+            errs(&ceiling),
+            args.reply_tokens
         );
-        table.row(
-            "2. bare relay (AgentOS form)",
-            [
-                format!("{:.0} runs/s", relayed.rate()),
-                ms(pct(&relayed.latencies_us, 0.5)),
-                ms(pct(&relayed.latencies_us, 0.99)),
-                format!(
-                    "{}; ratio to ceiling {:.2}; form in, upstream streamed, JSON out, no engine or store",
-                    errs(&relayed),
-                    relayed.rate() / ceiling.rate().max(1e-9)
-                ),
-            ],
+        table.rate_row("2. upstream ceiling", &ceiling, "req/s", notes);
+        let notes = format!(
+            "{}; ratio to ceiling {:.2}; form in, upstream streamed, JSON out, no engine or store",
+            errs(&relayed),
+            ratio(&relayed)
         );
+        table.rate_row("2. bare relay (AgentOS form)", &relayed, "runs/s", notes);
     }
 
     // Row 3: streaming runs and the per-token latency agentd adds.
@@ -1010,19 +999,12 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
             })
             .await
         };
-        table.row(
-            "3. AgentOS SSE 50 tokens",
-            [
-                format!("{:.0} runs/s", streaming.rate()),
-                ms(pct(&streaming.latencies_us, 0.5)),
-                ms(pct(&streaming.latencies_us, 0.99)),
-                format!(
-                    "{}; mock sleeps {} ms between tokens",
-                    errs(&streaming),
-                    args.stream_delay_ms
-                ),
-            ],
+        let notes = format!(
+            "{}; mock sleeps {} ms between tokens",
+            errs(&streaming),
+            args.stream_delay_ms
         );
+        table.rate_row("3. AgentOS SSE 50 tokens", &streaming, "runs/s", notes);
         table.row(
             "3. added per-token latency",
             [
