@@ -52,6 +52,13 @@ struct Lane {
     busy: Arc<AtomicUsize>,
 }
 
+impl Lane {
+    fn seat(&self) -> (reqwest::Client, Seat) {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        (self.client.clone(), Seat(self.busy.clone()))
+    }
+}
+
 /// A request's place on its lane, held until its response is read or dropped.
 struct Seat(Arc<AtomicUsize>);
 
@@ -103,34 +110,47 @@ impl Transport {
     }
 
     /// A seat on the first lane with room, on a new lane when all are full.
-    fn seat(&self) -> (reqwest::Client, Seat) {
-        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
-        let free = lanes
+    fn seat(&self) -> Result<(reqwest::Client, Seat), ModelError> {
+        let has_room = |l: &Lane| l.busy.load(Ordering::Relaxed) < self.streams_per_lane;
+        if let Some(seat) = self
+            .lock_lanes()
             .iter()
-            .position(|l| l.busy.load(Ordering::Relaxed) < self.streams_per_lane);
-        let at = match free {
-            Some(at) => at,
-            None => match self.client() {
-                Ok(client) => {
-                    lanes.push(Lane {
-                        client,
-                        busy: Arc::default(),
-                    });
-                    lanes.len() - 1
-                }
-                // Built once already, so this is not expected; crowd the
-                // least busy lane rather than fail the run.
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot open another upstream lane");
-                    (0..lanes.len())
-                        .min_by_key(|&i| lanes[i].busy.load(Ordering::Relaxed))
-                        .unwrap_or(0)
-                }
-            },
-        };
-        let lane = &lanes[at];
-        lane.busy.fetch_add(1, Ordering::Relaxed);
-        (lane.client.clone(), Seat(lane.busy.clone()))
+            .find(|l| has_room(l))
+            .map(Lane::seat)
+        {
+            return Ok(seat);
+        }
+        // Built outside the lock: a client loads the system's root
+        // certificates (a few ms) and other runs need not wait for that. Two
+        // threads that find every lane full at once both open one; the
+        // spare lane only has room sooner.
+        let built = self.client();
+        let mut lanes = self.lock_lanes();
+        match built {
+            Ok(client) => {
+                let lane = Lane {
+                    client,
+                    busy: Arc::default(),
+                };
+                let seat = lane.seat();
+                lanes.push(lane);
+                Ok(seat)
+            }
+            // Built once already, so this is not expected; crowd the least
+            // busy lane rather than fail the run.
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open another upstream lane");
+                lanes
+                    .iter()
+                    .min_by_key(|l| l.busy.load(Ordering::Relaxed))
+                    .map(Lane::seat)
+                    .ok_or(ModelError::Connect(e))
+            }
+        }
+    }
+
+    fn lock_lanes(&self) -> std::sync::MutexGuard<'_, Vec<Lane>> {
+        self.lanes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Sends the request `build` makes, again after retryable faults, and
@@ -141,7 +161,7 @@ impl Transport {
     ) -> Result<Response, ModelError> {
         let mut attempt = 1;
         loop {
-            let (client, seat) = self.seat();
+            let (client, seat) = self.seat()?;
             let err = match tokio::time::timeout(self.read_timeout, build(&client).send()).await {
                 Err(_) => ModelError::Timeout(format!(
                     "no response within {}s",
