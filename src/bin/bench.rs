@@ -190,7 +190,6 @@ mod relay {
     use axum::http::StatusCode;
     use axum::response::{IntoResponse, Response};
     use axum::routing::post;
-    use eventsource_stream::Eventsource;
     use futures::StreamExt;
 
     #[derive(Clone)]
@@ -233,16 +232,22 @@ mod relay {
             Ok(r) => r,
             Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
         };
-        let mut events = resp.bytes_stream().eventsource();
-        let mut content = String::new();
-        while let Some(Ok(event)) = events.next().await {
-            if event.data == "[DONE]" {
+        let mut bytes = resp.bytes_stream();
+        let mut decoder = agentd::models::sse::Decoder::default();
+        let (mut events, mut content) = (Vec::new(), String::new());
+        'read: while let Some(Ok(chunk)) = bytes.next().await {
+            if decoder.feed(&chunk, &mut events).is_err() {
                 break;
             }
-            if let Ok(chunk) = serde_json::from_str::<Value>(&event.data)
-                && let Some(text) = chunk["choices"][0]["delta"]["content"].as_str()
-            {
-                content.push_str(text);
+            for event in events.drain(..) {
+                if event.data == "[DONE]" {
+                    break 'read;
+                }
+                if let Ok(chunk) = serde_json::from_str::<Value>(&event.data)
+                    && let Some(text) = chunk["choices"][0]["delta"]["content"].as_str()
+                {
+                    content.push_str(text);
+                }
             }
         }
         axum::Json(json!({"content": content, "status": "COMPLETED"})).into_response()

@@ -14,13 +14,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use eventsource_stream::{Event, EventStreamError, Eventsource};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::ModelError;
+use super::sse::{Decoder, SseEvent};
 use crate::config::ModelConfig;
 
 /// The longest Retry-After we wait out; a longer one fails the request at
@@ -201,14 +201,16 @@ impl Transport {
     /// The response body as SSE events. A silence longer than the read
     /// timeout, a broken connection or undecodable bytes end it with a typed
     /// error; the caller decides whether a clean end was complete.
-    pub fn events(&self, resp: Response) -> BoxStream<'static, Result<Event, ModelError>> {
+    pub fn events(&self, resp: Response) -> BoxStream<'static, Result<SseEvent, ModelError>> {
         let read_timeout = self.read_timeout;
         let Response { inner, seat } = resp;
-        let mut events = inner.bytes_stream().eventsource();
+        let mut bytes = inner.bytes_stream();
         async_stream::stream! {
             let _seat = seat;
+            let mut decoder = Decoder::default();
+            let mut ready = Vec::new();
             loop {
-                match tokio::time::timeout(read_timeout, events.next()).await {
+                match tokio::time::timeout(read_timeout, bytes.next()).await {
                     Err(_) => {
                         yield Err(ModelError::Timeout(format!(
                             "no data from the model for {}s",
@@ -217,15 +219,19 @@ impl Transport {
                         break;
                     }
                     Ok(None) => break,
-                    Ok(Some(Err(EventStreamError::Transport(e)))) => {
+                    Ok(Some(Err(e))) => {
                         yield Err(ModelError::StreamCut(error_chain(&e)));
                         break;
                     }
-                    Ok(Some(Err(e))) => {
-                        yield Err(ModelError::Malformed(e.to_string()));
-                        break;
+                    Ok(Some(Ok(chunk))) => {
+                        if let Err(e) = decoder.feed(&chunk, &mut ready) {
+                            yield Err(ModelError::Malformed(e.to_string()));
+                            break;
+                        }
+                        for event in ready.drain(..) {
+                            yield Ok(event);
+                        }
                     }
-                    Ok(Some(Ok(event))) => yield Ok(event),
                 }
             }
         }

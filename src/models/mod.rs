@@ -8,6 +8,7 @@ pub mod anthropic;
 pub mod builtin;
 pub mod http;
 pub mod openai;
+pub mod sse;
 
 use std::collections::HashMap;
 use std::sync::Arc;
