@@ -68,7 +68,10 @@ enum Outcome {
     Paused(Vec<PendingCall>),
 }
 
-pub(crate) async fn drive(engine: &Arc<Engine>, live: &Arc<LiveRun>, mut ctx: RunContext) {
+/// `ctx` comes boxed: a run's task lives as long as the run, and its future
+/// held the 752-byte context three times over (the task's capture, this
+/// function's argument and its local) when it came by value.
+pub(crate) async fn drive(engine: &Arc<Engine>, live: &Arc<LiveRun>, mut ctx: Box<RunContext>) {
     let started = Instant::now();
     let result = run_steps(engine, live, &mut ctx).await;
     let duration_ms = started.elapsed().as_millis() as u64;

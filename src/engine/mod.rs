@@ -875,6 +875,7 @@ impl Engine {
         use tracing::Instrument;
         self.pump_events(&live);
         let engine = self.clone();
+        let ctx = Box::new(ctx);
         let span = tracing::info_span!("run", run_id = %live.record().run_id);
         self.tasks.spawn(
             async move {
