@@ -639,8 +639,8 @@ pub struct ModelConfig {
     /// Speak HTTP/2 to a plain-`http://` upstream without asking first
     /// (h2c, like curl's `--http2-prior-knowledge`), for gateways that
     /// serve it. Every stream to the model then shares a few connections
-    /// instead of holding one each: ~25 KB less per concurrent run (bench
-    /// row 4). `https://` upstreams negotiate HTTP/2 on their own (ALPN),
+    /// instead of holding one each: 5-9 KB less memory per concurrent run
+    /// (bench row 4). `https://` upstreams negotiate HTTP/2 on their own (ALPN),
     /// so this is for cleartext ones; an HTTP/1.1-only server refuses it.
     #[serde(default)]
     pub http2_prior_knowledge: bool,
