@@ -44,26 +44,13 @@ pub struct Decoder {
     data: String,
     /// The last chunk ended in CR: an LF starting the next one belongs to it.
     after_cr: bool,
-    /// Past the first bytes (where a BOM would be).
+    /// Past the first line (where a BOM would be).
     started: bool,
 }
 
 impl Decoder {
     /// Reads `bytes` and appends every event they complete to `out`.
     pub fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
-        if !self.started && !bytes.is_empty() {
-            let pending = self.partial.len() + bytes.len();
-            if pending < 3 && b"\xEF\xBB\xBF".starts_with(&[&self.partial[..], bytes].concat()) {
-                // Could still be a BOM: wait for more.
-                self.partial.extend_from_slice(bytes);
-                return Ok(());
-            }
-            self.started = true;
-            let mut head = std::mem::take(&mut self.partial);
-            head.extend_from_slice(bytes);
-            let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&head).to_vec();
-            return self.feed(&head, out);
-        }
         if std::mem::take(&mut self.after_cr) && bytes.first() == Some(&b'\n') {
             bytes = &bytes[1..];
         }
@@ -94,7 +81,12 @@ impl Decoder {
         Ok(())
     }
 
-    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+    fn line(&mut self, mut line: &[u8], out: &mut Vec<SseEvent>) -> Result<(), SseError> {
+        // The stream's first line starts where the stream does: a BOM there
+        // is not part of it.
+        if !std::mem::replace(&mut self.started, true) {
+            line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        }
         if line.is_empty() {
             self.dispatch(out);
             return Ok(());
@@ -156,8 +148,8 @@ mod tests {
         }
     }
 
-    const STREAM: &[u8] = "\u{feff}: keep-alive\r\n\
-        event: message_start\r\ndata: {\"a\":1}\r\n\r\n\
+    const STREAM: &[u8] = "\u{feff}event: message_start\r\ndata: {\"a\":1}\r\n\r\n\
+        : keep-alive\r\n\
         data:no space\rdata:  two spaces\r\rid: 7\nretry: 10\ndata\n\n\
         event: ping\n\n\
         data: é ✓\ndata: second line\n\n\
