@@ -123,30 +123,16 @@ impl Transport {
         // Built outside the lock: a client loads the system's root
         // certificates (a few ms) and other runs need not wait for that. Two
         // threads that find every lane full at once both open one; the
-        // spare lane only has room sooner.
-        let built = self.client();
-        let mut lanes = self.lock_lanes();
-        match built {
-            Ok(client) => {
-                let lane = Lane {
-                    client,
-                    busy: Arc::default(),
-                };
-                let seat = lane.seat();
-                lanes.push(lane);
-                Ok(seat)
-            }
-            // Built once already, so this is not expected; crowd the least
-            // busy lane rather than fail the run.
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot open another upstream lane");
-                lanes
-                    .iter()
-                    .min_by_key(|l| l.busy.load(Ordering::Relaxed))
-                    .map(Lane::seat)
-                    .ok_or(ModelError::Connect(e))
-            }
-        }
+        // spare lane only has room sooner. A client built once already is
+        // not expected to fail; if it does, the run fails as unable to
+        // connect.
+        let lane = Lane {
+            client: self.client().map_err(ModelError::Connect)?,
+            busy: Arc::default(),
+        };
+        let seat = lane.seat();
+        self.lock_lanes().push(lane);
+        Ok(seat)
     }
 
     fn lock_lanes(&self) -> std::sync::MutexGuard<'_, Vec<Lane>> {
