@@ -345,7 +345,12 @@ async fn cut_and_malformed_streams_fail_the_run() {
     let server = TestServer::start(&upstream_config(&mock.base_url, "")).await;
     mock.push(Reply::Cut("partial answer".into()));
     mock.push(Reply::Malformed);
-    for expected in ["ended before it was complete", "malformed chunk"] {
+    mock.push(Reply::Bytes(b"data: {\"choices\": \xff}\n\n".to_vec()));
+    for expected in [
+        "ended before it was complete",
+        "malformed chunk",
+        "the event stream is not UTF-8",
+    ] {
         let frames = sse::read_all(
             server
                 .client

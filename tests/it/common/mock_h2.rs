@@ -16,6 +16,8 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::json;
 
+use super::mock_llm::chunk;
+
 #[derive(Default)]
 struct Seen {
     open: AtomicUsize,
@@ -85,12 +87,6 @@ async fn reply(
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let chunk = |delta: serde_json::Value, finish: Option<&str>| {
-        let body = json!({"id": "chatcmpl-h2", "object": "chat.completion.chunk",
-            "model": "mock-model",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
-        format!("data: {body}\n\n")
-    };
     let body = chunk(json!({"content": "over h2"}), None)
         + &chunk(json!({}), Some("stop"))
         + "data: [DONE]\n\n";

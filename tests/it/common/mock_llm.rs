@@ -34,6 +34,8 @@ pub enum Reply {
     Malformed,
     /// Streams these chunk objects as they are, then `[DONE]`.
     Raw(Vec<Value>),
+    /// Answers 200 `text/event-stream` with exactly these bytes.
+    Bytes(Vec<u8>),
 }
 
 #[derive(Clone, Default)]
@@ -125,7 +127,8 @@ impl MockLlm {
     }
 }
 
-fn chunk(delta: Value, finish: Option<&str>) -> String {
+/// One `chat.completion.chunk` SSE frame (shared with the other mocks).
+pub fn chunk(delta: Value, finish: Option<&str>) -> String {
     let body = json!({
         "id": "chatcmpl-mock", "object": "chat.completion.chunk", "model": "mock-model",
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]
@@ -168,6 +171,12 @@ async fn chat(State(shared): State<Shared>, body: String) -> Response {
         Reply::Status(code, msg) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return (status, axum::Json(json!({"error": {"message": msg}}))).into_response();
+        }
+        Reply::Bytes(bytes) => {
+            return Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(Body::from(bytes))
+                .expect("response");
         }
         Reply::Text(text) => (words(&text), 0, true),
         Reply::Slow { text, delay_ms } => (words(&text), delay_ms, true),
