@@ -400,7 +400,10 @@ mod tests {
             live.emit(text(i));
         }
         let events = live.lock().unflushed_events();
-        store.save_run(&live.record(), &events).await.unwrap();
+        store
+            .save_run(Arc::new(live.record()), &events)
+            .await
+            .unwrap();
         live.lock().mark_stored(100);
         assert_eq!(live.lock().recent().0, 100 - KEEP_STORED);
         assert_eq!(live.lock().recent().1.len(), KEEP_STORED);

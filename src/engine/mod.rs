@@ -1030,9 +1030,13 @@ impl Engine {
         let _writing = live.writing.lock().await;
         let (events, record, upto) = {
             let state = live.lock();
-            (state.unflushed_events(), state.record.clone(), state.len())
+            (
+                state.unflushed_events(),
+                Arc::new(state.record.clone()),
+                state.len(),
+            )
         };
-        self.store.save_run(&record, &events).await?;
+        self.store.save_run(record, &events).await?;
         live.lock().mark_stored(upto);
         Ok(())
     }
@@ -1045,9 +1049,11 @@ impl Engine {
     pub(crate) async fn save_end(&self, live: &LiveRun, kind: EventKind) -> Result<(), StoreError> {
         let _writing = live.writing.lock().await;
         let (mut events, record) = live.preview(kind);
-        self.store.save_run(&record, &events).await?;
+        let record = Arc::new(record);
+        self.store.save_run(record.clone(), &events).await?;
         if let Some(end) = events.pop() {
-            live.append_saved(end, record);
+            // The store has let go of it by now: no copy.
+            live.append_saved(end, Arc::unwrap_or_clone(record));
         }
         Ok(())
     }

@@ -150,13 +150,13 @@ impl Engine {
         let _writing = live.writing.lock().await;
         let (record, events, upto) = {
             let state = live.lock();
-            let record = state.open.then(|| state.record.clone());
+            let record = state.open.then(|| Arc::new(state.record.clone()));
             (record, state.unflushed_events(), state.len())
         };
         let Some(record) = record else {
             return self.flush_events(live).await;
         };
-        self.store.save_run(&record, &events).await?;
+        self.store.save_run(record, &events).await?;
         live.lock().mark_stored(upto);
         Ok(())
     }

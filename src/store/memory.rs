@@ -113,7 +113,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
+    async fn save_run(&self, run: Arc<RunRecord>, events: &[Arc<Event>]) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let log = inner.events.entry(run.run_id.clone()).or_default();
         let last = log.last().map_or(0, |e| e.seq);
@@ -123,7 +123,7 @@ impl Store for MemoryStore {
                 .filter(|e| e.seq > last)
                 .map(|e| (**e).clone()),
         );
-        inner.insert_run(run);
+        inner.insert_run(&run);
         Ok(())
     }
 

@@ -223,13 +223,15 @@ pub trait Store: Send + Sync + 'static {
     /// A checkpoint of a run this process writes: appends `events` (as
     /// `append_events`) and replaces its record (as `put_run`) in one step,
     /// so a run's checkpoint costs one round trip to the store, not two.
-    /// The events are the live log's own (shared, not copied: a run's
-    /// last checkpoint may carry its whole log). The default does the two
-    /// writes in turn; backends do them at once.
-    async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
+    /// The events are the live log's own and the record is handed over
+    /// shared, neither copied nor encoded up front: runs that end together
+    /// wait for a single-writer store holding one copy of each, and a
+    /// backend encodes them when it writes. The default does the two writes
+    /// in turn; backends do them at once.
+    async fn save_run(&self, run: Arc<RunRecord>, events: &[Arc<Event>]) -> Result<(), StoreError> {
         let events: Vec<Event> = events.iter().map(|e| (**e).clone()).collect();
         self.append_events(&run.run_id, &events).await?;
-        self.put_run(run).await
+        self.put_run(&run).await
     }
 
     /// Inserts a new run (as `create_run`) and, only when it was inserted,

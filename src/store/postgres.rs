@@ -507,9 +507,9 @@ impl Store for PgStore {
 
     /// `put_run` and `append_events` in one transaction: the row's lock
     /// keeps a takeover out between the two, as `append_events`'s does.
-    async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
+    async fn save_run(&self, run: Arc<RunRecord>, events: &[Arc<Event>]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        upsert_run(&mut *tx, run, &self.replica_id).await?;
+        upsert_run(&mut *tx, &run, &self.replica_id).await?;
         if !events.is_empty() {
             insert_events(&mut tx, &run.run_id, events.iter().map(|e| &**e)).await?;
             self.notify(&mut *tx, &format!("e:{}", run.run_id)).await?;

@@ -314,10 +314,10 @@ impl Store for SqliteStore {
             .map(drop)
     }
 
-    async fn save_run(&self, run: &RunRecord, events: &[Arc<Event>]) -> Result<(), StoreError> {
+    async fn save_run(&self, run: Arc<RunRecord>, events: &[Arc<Event>]) -> Result<(), StoreError> {
         self.writer
             .write(Write::Save {
-                run: run_row(run)?,
+                run,
                 events: events.to_vec(),
             })
             .await

@@ -457,7 +457,10 @@ async fn one_step_writes(store: &dyn Store) {
     let mut checkpoint = started.clone();
     checkpoint.last_seq = 2;
     checkpoint.content = "half".into();
-    store.save_run(&checkpoint, &events[..2]).await.unwrap();
+    store
+        .save_run(Arc::new(checkpoint.clone()), &events[..2])
+        .await
+        .unwrap();
     assert_eq!(
         store.get_run("one-step").await.unwrap(),
         Some(checkpoint.clone())
@@ -466,7 +469,10 @@ async fn one_step_writes(store: &dyn Store) {
     let mut done = checkpoint;
     done.status = RunStatus::Completed;
     done.last_seq = 3;
-    store.save_run(&done, &events[1..]).await.unwrap();
+    store
+        .save_run(Arc::new(done.clone()), &events[1..])
+        .await
+        .unwrap();
     assert_eq!(store.get_run("one-step").await.unwrap(), Some(done));
     let stored = store.events("one-step", 0).await.unwrap();
     let expected: Vec<Event> = events.iter().map(|e| (**e).clone()).collect();

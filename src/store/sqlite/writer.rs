@@ -9,19 +9,21 @@
 //! write: group commit changes throughput, not durability. Under light load a
 //! batch is a single write, exactly as before.
 //!
-//! Knows SQL and rows. The store encodes a run's record before it gets here
-//! (one per write, on the caller's thread); events come as the engine holds
-//! them and are encoded here, one statement's worth at a time: runs that end
-//! together (thousands of streams finishing in the same second) then wait
-//! for the writer holding their logs once, not once more as JSON.
+//! Knows SQL and rows. Most writes come encoded (on the caller's thread); a
+//! run's checkpoint comes as the engine holds it, its events and record
+//! shared, and is encoded here, one statement's worth at a time: runs that
+//! end together (thousands of streams finishing in the same second) then
+//! wait for the writer holding their logs and records once, not once more
+//! as JSON. A job's write is dropped before its caller hears back, so the
+//! caller gets its shared record back as the only owner.
 
 use std::sync::Arc;
 
 use sqlx::{Executor, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
-use super::db_error;
-use crate::engine::Event;
+use super::{db_error, run_row};
+use crate::engine::{Event, RunRecord};
 use crate::store::StoreError;
 use crate::store::codec::to_json;
 
@@ -67,7 +69,7 @@ pub(super) enum Write {
     },
     /// A checkpoint: appends the run's events, then inserts or replaces its row.
     Save {
-        run: RunRow,
+        run: Arc<RunRecord>,
         events: Vec<Arc<Event>>,
     },
     /// Inserts a new run id (1 row affected) and then replaces its session,
@@ -136,8 +138,9 @@ async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
         },
         Err(e) => return fail_all(jobs, db_error(e)),
     };
-    for (job, outcome) in jobs.into_iter().zip(outcomes) {
-        let _ = job.done.send(outcome.map_err(db_error));
+    for (Job { write, done }, outcome) in jobs.into_iter().zip(outcomes) {
+        drop(write);
+        let _ = done.send(outcome.map_err(db_error));
     }
 }
 
@@ -185,8 +188,9 @@ async fn isolated(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sql
 }
 
 fn fail_all(jobs: Vec<Job>, error: StoreError) {
-    for job in jobs {
-        let _ = job.done.send(Err(error.clone()));
+    for Job { write, done } in jobs {
+        drop(write);
+        let _ = done.send(Err(error.clone()));
     }
 }
 
@@ -280,7 +284,8 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
         Write::Events { run_id, events } => insert_events(conn, run_id, events).await?,
         Write::Save { run, events } => {
             insert_events(conn, &run.run_id, events).await?;
-            insert_run(conn, run, REPLACE_RUN).await?
+            let row = run_row(run).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+            insert_run(conn, &row, REPLACE_RUN).await?
         }
         Write::CreateRunInSession(run, session) => {
             let inserted = insert_run(conn, run, "DO NOTHING").await?;
