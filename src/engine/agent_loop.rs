@@ -308,7 +308,7 @@ async fn run_steps(
             });
             live.emit(EventKind::TextDelta {
                 message_id: message_id.as_str().into(),
-                delta: answer.text.clone(),
+                delta: answer.text.as_str().into(),
             });
             live.emit(EventKind::MessageCompleted {
                 message_id: message_id.clone(),
@@ -433,7 +433,7 @@ async fn broadcast(
         })));
         live.emit(EventKind::ToolCallArgs {
             call_id: call.id.as_str().into(),
-            delta: call.arguments.clone(),
+            delta: call.arguments.as_str().into(),
         });
         live.emit(EventKind::ToolCallEnded(Box::new(ToolCallEndedData {
             call_id: call.id.clone(),
@@ -641,7 +641,7 @@ async fn stream_turn(
                     if !entry.2.is_empty() {
                         live.emit(EventKind::ToolCallArgs {
                             call_id: entry.0.as_str().into(),
-                            delta: entry.2.clone(),
+                            delta: entry.2.as_str().into(),
                         });
                     }
                 }
@@ -649,7 +649,7 @@ async fn stream_turn(
                 if entry.3 && !arguments.is_empty() {
                     live.emit(EventKind::ToolCallArgs {
                         call_id: entry.0.as_str().into(),
-                        delta: arguments,
+                        delta: arguments.into(),
                     });
                 }
             }

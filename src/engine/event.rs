@@ -23,6 +23,12 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+/// A streamed fragment's text. A token is a few bytes and a run's log
+/// holds one per token until it is stored: up to 24 bytes live inside the
+/// event itself instead of in an allocation of their own (bench row 4:
+/// 10,000 streams of 100 tokens hold a million of them).
+pub type Delta = compact_str::CompactString;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
@@ -38,10 +44,10 @@ pub enum EventKind {
         message_id: String,
     },
     /// One per streamed token: its ids are shared with the message's other
-    /// deltas rather than copied into each.
+    /// deltas rather than copied into each, and its text is held inline.
     TextDelta {
         message_id: Arc<str>,
-        delta: String,
+        delta: Delta,
     },
     MessageCompleted {
         message_id: String,
@@ -52,7 +58,7 @@ pub enum EventKind {
     },
     ReasoningDelta {
         message_id: Arc<str>,
-        delta: String,
+        delta: Delta,
     },
     ReasoningCompleted {
         message_id: String,
@@ -62,7 +68,7 @@ pub enum EventKind {
     ToolCallStarted(Box<ToolCallStartedData>),
     ToolCallArgs {
         call_id: Arc<str>,
-        delta: String,
+        delta: Delta,
     },
     /// The model finished the call; `arguments` is the parsed JSON (or the
     /// raw text as a string when it did not parse). `client_side` calls are

@@ -387,7 +387,7 @@ mod tests {
     fn text(i: usize) -> EventKind {
         EventKind::TextDelta {
             message_id: "m".into(),
-            delta: format!("t{i}"),
+            delta: format!("t{i}").into(),
         }
     }
 

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 pub use attachments::FileSummary;
 pub use event::{
-    CompletedData, Event, EventKind, FailureKind, MemberRef, ModelRequestCompletedData,
+    CompletedData, Delta, Event, EventKind, FailureKind, MemberRef, ModelRequestCompletedData,
     PendingCall, PendingKind, RunFailure, RunStartedData, ToolCallDecidedData, ToolCallEndedData,
     ToolCallStartedData, ToolResultData,
 };

@@ -275,14 +275,14 @@ impl StreamState {
                         if let Some(t) = block.get("text").and_then(Value::as_str)
                             && !t.is_empty()
                         {
-                            out.push(ModelDelta::Text(t.to_string()));
+                            out.push(ModelDelta::Text(t.into()));
                         }
                     }
                     Some("thinking") => {
                         if let Some(t) = block.get("thinking").and_then(Value::as_str)
                             && !t.is_empty()
                         {
-                            out.push(ModelDelta::Reasoning(t.to_string()));
+                            out.push(ModelDelta::Reasoning(t.into()));
                         }
                     }
                     // redacted_thinking and future block types carry nothing to show.
@@ -299,8 +299,10 @@ impl StreamState {
                         .to_string()
                 };
                 match delta.get("type").and_then(Value::as_str) {
-                    Some("text_delta") => out.push(ModelDelta::Text(text("text"))),
-                    Some("thinking_delta") => out.push(ModelDelta::Reasoning(text("thinking"))),
+                    Some("text_delta") => out.push(ModelDelta::Text(text("text").into())),
+                    Some("thinking_delta") => {
+                        out.push(ModelDelta::Reasoning(text("thinking").into()))
+                    }
                     Some("signature_delta") => {
                         out.push(ModelDelta::ReasoningSignature(text("signature")))
                     }
@@ -308,7 +310,7 @@ impl StreamState {
                         let index = index()?;
                         let json = text("partial_json");
                         if self.respond_blocks.contains(&index) {
-                            out.push(ModelDelta::Text(json));
+                            out.push(ModelDelta::Text(json.into()));
                         } else {
                             out.push(ModelDelta::ToolCall {
                                 index,

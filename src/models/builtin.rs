@@ -179,13 +179,17 @@ impl Model for BuiltinModel {
             Plan::Reply(text) => {
                 let w = words(&text);
                 output_tokens = w.len() as u64;
-                deltas.extend(w.into_iter().map(ModelDelta::Text));
+                deltas.extend(w.into_iter().map(|w| ModelDelta::Text(w.into())));
             }
             Plan::Think(thought) => {
                 let w = words(&thought);
                 output_tokens = w.len() as u64 + 2;
-                deltas.extend(w.into_iter().map(ModelDelta::Reasoning));
-                deltas.extend(words("Done thinking.").into_iter().map(ModelDelta::Text));
+                deltas.extend(w.into_iter().map(|w| ModelDelta::Reasoning(w.into())));
+                deltas.extend(
+                    words("Done thinking.")
+                        .into_iter()
+                        .map(|w| ModelDelta::Text(w.into())),
+                );
             }
             Plan::CallTool { name, arguments } => {
                 let calls_so_far = request

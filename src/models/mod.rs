@@ -19,7 +19,7 @@ use futures::stream::BoxStream;
 use serde_json::Value;
 
 use crate::config::{AgentConfig, Config, ModelConfig, Provider};
-use crate::engine::{FailureKind, MediaKind, Message, ToolSpec, Usage};
+use crate::engine::{Delta, FailureKind, MediaKind, Message, ToolSpec, Usage};
 
 #[derive(Debug, Clone, Default)]
 pub struct ModelRequest {
@@ -102,8 +102,10 @@ fn schema_name(schema: &Value) -> String {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelDelta {
-    Text(String),
-    Reasoning(String),
+    /// Text and reasoning come a token at a time: inline, as the event that
+    /// carries them on holds them.
+    Text(Delta),
+    Reasoning(Delta),
     /// An opaque provider token for the reasoning streamed so far (see
     /// `Message::reasoning_signature`).
     ReasoningSignature(String),

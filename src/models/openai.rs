@@ -211,11 +211,11 @@ fn parse_chunk(data: &str) -> Result<(Vec<ModelDelta>, bool), ModelError> {
                 .flatten()
             {
                 if !r.is_empty() {
-                    out.push(ModelDelta::Reasoning(r.into_owned()));
+                    out.push(ModelDelta::Reasoning(r.into()));
                 }
             }
             if let Some(t) = delta.content.filter(|t| !t.is_empty()) {
-                out.push(ModelDelta::Text(t.into_owned()));
+                out.push(ModelDelta::Text(t.into()));
             }
             if let Some(calls) = &delta.tool_calls {
                 tool_call_deltas(calls, &mut out);
@@ -244,13 +244,13 @@ fn parse_tree(data: &str) -> Result<(Vec<ModelDelta>, bool), ModelError> {
             if let Some(r) = delta.get(key).and_then(Value::as_str)
                 && !r.is_empty()
             {
-                out.push(ModelDelta::Reasoning(r.to_string()));
+                out.push(ModelDelta::Reasoning(r.into()));
             }
         }
         if let Some(t) = delta.get("content").and_then(Value::as_str)
             && !t.is_empty()
         {
-            out.push(ModelDelta::Text(t.to_string()));
+            out.push(ModelDelta::Text(t.into()));
         }
         if let Some(calls) = delta.get("tool_calls").and_then(Value::as_array) {
             tool_call_deltas(calls, &mut out);

@@ -173,7 +173,7 @@ impl AgentTools {
                     let ToolCallStartedData { name, .. } = &**d;
                     format!("calling {name}")
                 }
-                EventKind::TextDelta { delta, .. } => delta.clone(),
+                EventKind::TextDelta { delta, .. } => delta.to_string(),
                 _ => continue,
             };
             step += 1;

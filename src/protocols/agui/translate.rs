@@ -138,7 +138,7 @@ impl Translator {
                 &mut out,
                 AguiEvent::TextMessageContent {
                     message_id: message_id.to_string(),
-                    delta: delta.clone(),
+                    delta: delta.to_string(),
                 },
             ),
             EventKind::MessageCompleted { message_id, .. } => {
@@ -174,7 +174,7 @@ impl Translator {
                 &mut out,
                 AguiEvent::ReasoningMessageContent {
                     message_id: message_id.to_string(),
-                    delta: delta.clone(),
+                    delta: delta.to_string(),
                 },
             ),
             EventKind::ReasoningCompleted { message_id, .. } => {
@@ -211,7 +211,7 @@ impl Translator {
                 if self.live_call.as_deref() == Some(&**call_id) {
                     out.push(AguiEvent::ToolCallArgs {
                         tool_call_id: call_id.to_string(),
-                        delta: delta.clone(),
+                        delta: delta.to_string(),
                     });
                 } else if let Some(h) = self.held_calls.iter_mut().find(|h| *h.id == **call_id) {
                     h.args.push_str(delta);
