@@ -76,8 +76,16 @@ impl LiveState {
 
     /// The events not yet written to the store (shared, not copied).
     pub(crate) fn unflushed_events(&self) -> Vec<Arc<Event>> {
+        self.unflushed_events_with_room(0)
+    }
+
+    /// `unflushed_events` in a vector with room for `extra` more (a run's
+    /// end event): a whole log's vector is not grown, and doubled, for one.
+    fn unflushed_events_with_room(&self, extra: usize) -> Vec<Arc<Event>> {
         let from = self.unflushed.saturating_sub(self.dropped);
-        self.events.range(from..).cloned().collect()
+        let mut events = Vec::with_capacity(self.events.len().saturating_sub(from) + extra);
+        events.extend(self.events.range(from..).cloned());
+        events
     }
 
     /// Notes that the first `upto` events are stored, and lets go of the
@@ -206,7 +214,7 @@ impl LiveRun {
         });
         let mut record = state.record.clone();
         record.apply(&event);
-        let mut events = state.unflushed_events();
+        let mut events = state.unflushed_events_with_room(1);
         events.push(event);
         (events, record)
     }
@@ -234,6 +242,11 @@ impl LiveRun {
 
     pub(crate) fn record(&self) -> RunRecord {
         self.lock().record.clone()
+    }
+
+    /// The run's id, without copying its record to read it.
+    pub(crate) fn run_id(&self) -> &str {
+        &self.run_id
     }
 
     /// A stream of events with `seq > after`, live until the run ends or

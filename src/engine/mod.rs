@@ -876,10 +876,10 @@ impl Engine {
         self.pump_events(&live);
         let engine = self.clone();
         let ctx = Box::new(ctx);
-        let span = tracing::info_span!("run", run_id = %live.record().run_id);
+        let span = tracing::info_span!("run", run_id = live.run_id());
         self.tasks.spawn(
             async move {
-                let run_id = live.record().run_id;
+                let run_id = live.run_id().to_string();
                 let driven = CancellationToken::new();
                 tokio::join!(
                     async {
@@ -894,9 +894,12 @@ impl Engine {
                     engine.unregister(&run_id);
                 }
                 live.settled.cancel();
-                let record = live.record();
-                if record.parent_run_id.is_none() {
-                    metrics::run_ended(&record.origin, record.status.as_str());
+                {
+                    let state = live.lock();
+                    let record = &state.record;
+                    if record.parent_run_id.is_none() {
+                        metrics::run_ended(&record.origin, record.status.as_str());
+                    }
                 }
                 drop(slot);
             }
@@ -923,7 +926,7 @@ impl Engine {
             // the end. On failure the events stay in memory; the run's next
             // checkpoint (or its end) writes them or fails the run.
             if let Err(e) = self.flush_events(live).await {
-                tracing::warn!(run_id = live.record().run_id, error = %e,
+                tracing::warn!(run_id = live.run_id(), error = %e,
                     "could not store a running run's events yet");
             }
         }
@@ -944,13 +947,13 @@ impl Engine {
                 // Another replica owns the run now: its record is the truth.
                 Err(StoreError::Superseded(_)) => {
                     tracing::warn!(
-                        run_id = live.record().run_id,
+                        run_id = live.run_id(),
                         "the run was taken over by another replica; its end here is dropped"
                     );
                     return true;
                 }
                 Err(e) => {
-                    tracing::error!(run_id = live.record().run_id, attempt, error = %e,
+                    tracing::error!(run_id = live.run_id(), attempt, error = %e,
                         "could not save the run's final state");
                 }
             }
