@@ -75,7 +75,8 @@ pub(crate) async fn drive(engine: &Arc<Engine>, live: &Arc<LiveRun>, mut ctx: Bo
     let started = Instant::now();
     let result = run_steps(engine, live, &mut ctx).await;
     let duration_ms = started.elapsed().as_millis() as u64;
-    live.lock().record.messages = ctx.transcript.clone();
+    // The context is done with: its transcript becomes the record's.
+    live.lock().record.messages = std::mem::take(&mut ctx.transcript);
     let kind = match result {
         // The answer is saved before it is announced (with everything
         // before it, in one write): a store that cannot take writes fails
@@ -221,14 +222,14 @@ async fn run_steps(
             .collect();
         let turn = model_turn(live, &models, request).await?;
         let calls = turn.message.tool_calls.clone();
-        let answer = turn.message.text.clone();
         ctx.transcript.push(turn.message);
-        live.lock().record.messages = ctx.transcript.clone();
         if calls.is_empty() {
+            // The record takes the final transcript as the run ends (`drive`).
             let Some(format) = &ctx.settings.response_format else {
                 return Ok(Outcome::Done(None));
             };
-            return match super::structured::parse_and_validate(&answer, &format.schema) {
+            let answer = ctx.transcript.last().map_or("", |m| m.text.as_str());
+            return match super::structured::parse_and_validate(answer, &format.schema) {
                 Ok(parsed) => Ok(Outcome::Done(Some(parsed))),
                 Err(message) => Err(StepError::Failed(RunFailure {
                     kind: FailureKind::InvalidOutput,
@@ -237,6 +238,7 @@ async fn run_steps(
             };
         }
 
+        live.lock().record.messages = ctx.transcript.clone();
         let mut pending = Vec::new();
         let mut to_run = Vec::new();
         for call in &calls {
@@ -501,8 +503,16 @@ async fn model_turn(
     request: ModelRequest,
 ) -> Result<Turn, StepError> {
     let mut models = models.iter().peekable();
+    let mut request = request;
     while let Some(model) = models.next() {
-        match stream_turn(live, *model, request.clone()).await {
+        // A copy only for a model that may hand over to another: the
+        // request (the whole transcript) is otherwise held twice for as
+        // long as the reply streams.
+        let attempt = match models.peek() {
+            Some(_) => request.clone(),
+            None => std::mem::take(&mut request),
+        };
+        match stream_turn(live, *model, attempt).await {
             Ok(turn) => return Ok(turn),
             Err(TurnError::Model {
                 error,
@@ -622,11 +632,11 @@ async fn stream_turn(
                     // A tool call never interleaves with an open text message.
                     close_reasoning(live, &mut reasoning);
                     if let Some((id, buf)) = text.take() {
+                        finished_text.push_str(&buf);
                         live.emit(EventKind::MessageCompleted {
                             message_id: id.to_string(),
-                            text: buf.clone(),
+                            text: buf,
                         });
-                        finished_text.push_str(&buf);
                         parent_message_id = Some(id.to_string());
                     }
                     if entry.0.is_empty() {
@@ -660,11 +670,11 @@ async fn stream_turn(
     close_reasoning(live, &mut reasoning);
     let message_id = match text.take() {
         Some((id, buf)) => {
+            finished_text.push_str(&buf);
             live.emit(EventKind::MessageCompleted {
                 message_id: id.to_string(),
-                text: buf.clone(),
+                text: buf,
             });
-            finished_text.push_str(&buf);
             id.to_string()
         }
         None => parent_message_id.unwrap_or_else(new_id),
