@@ -144,7 +144,7 @@ async fn get_run(
     State(state): State<AppState>,
     Path((agent_id, run_id)): Path<(String, String)>,
     Query(q): Query<SessionQuery>,
-) -> Result<Json<Value>, AgentOsError> {
+) -> Result<Json<runs::Output>, AgentOsError> {
     runs::get(&state, Kind::Agent, &agent_id, &run_id, &q).await
 }
 

@@ -134,7 +134,7 @@ async fn get_team_run(
     State(state): State<AppState>,
     Path((team_id, run_id)): Path<(String, String)>,
     Query(q): Query<SessionQuery>,
-) -> Result<Json<Value>, AgentOsError> {
+) -> Result<Json<runs::Output>, AgentOsError> {
     runs::get(&state, Kind::Team, &team_id, &run_id, &q).await
 }
 
