@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 
-use super::codec::{from_json, to_json};
+use super::codec::{event_from_json, event_to_json, from_json, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError, StoreSignal};
 use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
@@ -299,7 +299,7 @@ async fn insert_events<'a>(
 ) -> Result<(), StoreError> {
     let encoded: Vec<(i64, String)> = events
         .into_iter()
-        .map(|e| Ok((e.seq as i64, to_json(e)?)))
+        .map(|e| Ok((e.seq as i64, event_to_json(e)?)))
         .collect::<Result<_, StoreError>>()?;
     for chunk in encoded.chunks(EVENTS_PER_STATEMENT) {
         let mut q = QueryBuilder::<Postgres>::new("INSERT INTO events (run_id, seq, event) ");
@@ -607,15 +607,18 @@ impl Store for PgStore {
     }
 
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT event::text FROM events WHERE run_id = $1 AND seq > $2 ORDER BY seq",
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, event::text FROM events WHERE run_id = $1 AND seq > $2 ORDER BY seq",
         )
         .bind(run_id)
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        rows.iter().map(|r| from_json(r)).collect()
+        let run_id: Arc<str> = run_id.into();
+        rows.iter()
+            .map(|(seq, event)| event_from_json(&run_id, *seq, event))
+            .collect()
     }
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

@@ -20,7 +20,7 @@ use sqlx::{QueryBuilder, Row, SqlSafeStr, Sqlite};
 mod writer;
 
 use self::writer::{RunRow, SessionRow, Write, Writer};
-use super::codec::{from_json, to_json};
+use super::codec::{event_from_json, from_json, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
 use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
@@ -334,15 +334,18 @@ impl Store for SqliteStore {
     }
 
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
         )
         .bind(run_id)
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        rows.iter().map(|r| from_json(r)).collect()
+        let run_id: Arc<str> = run_id.into();
+        rows.iter()
+            .map(|(seq, event)| event_from_json(&run_id, *seq, event))
+            .collect()
     }
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

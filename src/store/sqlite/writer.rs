@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{db_error, run_row};
 use crate::engine::{Event, RunRecord};
 use crate::store::StoreError;
-use crate::store::codec::to_json;
+use crate::store::codec::event_to_json;
 
 /// Events per INSERT statement: 3 bound values each, far below SQLite's limit.
 const EVENTS_PER_STATEMENT: usize = 300;
@@ -253,7 +253,7 @@ pub(super) async fn insert_events(
     for chunk in events.chunks(EVENTS_PER_STATEMENT) {
         let encoded = chunk
             .iter()
-            .map(|e| Ok((e.seq as i64, to_json(&**e)?)))
+            .map(|e| Ok((e.seq as i64, event_to_json(e)?)))
             .collect::<Result<Vec<_>, StoreError>>()
             .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (run_id, seq, event) ");
