@@ -57,6 +57,15 @@ pub(crate) mod codec {
         })
     }
 
+    pub fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
+        serde_json::to_string(value).map_err(|e| StoreError::Unavailable(format!("encode: {e}")))
+    }
+
+    /// A record that no longer decodes is corruption, not unavailability.
+    pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored record: {e}")))
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -109,15 +118,6 @@ pub(crate) mod codec {
                 assert_eq!(back, event);
             }
         }
-    }
-
-    pub fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-        serde_json::to_string(value).map_err(|e| StoreError::Unavailable(format!("encode: {e}")))
-    }
-
-    /// A record that no longer decodes is corruption, not unavailability.
-    pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("stored record: {e}")))
     }
 }
 pub mod postgres;
