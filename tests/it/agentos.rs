@@ -45,6 +45,36 @@ async fn json_run_returns_the_run_output() {
     );
 }
 
+/// Ids are time-ordered UUIDs (version 7): a client can sort runs and
+/// sessions by id, and the store's indexes take new rows at their ends.
+#[tokio::test]
+async fn ids_are_uuids_that_sort_in_the_order_runs_were_made() {
+    let server = TestServer::start(&config_with("")).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let out: Value = server
+            .client
+            .post(server.url("/agents/assistant/runs"))
+            .multipart(form(&[("message", "hello")]))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for key in ["run_id", "session_id"] {
+            let id = uuid::Uuid::parse_str(out[key].as_str().unwrap()).unwrap();
+            assert_eq!(id.get_version_num(), 7, "{key} {id}");
+        }
+        ids.push(out["run_id"].as_str().unwrap().to_string());
+        // Apart by more than the millisecond the id's time is counted in.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+}
+
 #[tokio::test]
 async fn sse_run_streams_agentos_events() {
     let server = TestServer::start(&config_with("")).await;
