@@ -1,7 +1,9 @@
 //! AgentOS agent runs over real HTTP: the stories of curl users and of Agno's
 //! AgentOSClient (urlencoded posts, `data: ` lines, event names from JSON).
 
-use crate::common::{MockLlm, Reply, TestServer, config_with, get_json, sse, upstream_config};
+use crate::common::{
+    MockLlm, Reply, TestServer, agentos_run_json, config_with, get_json, sse, upstream_config,
+};
 use serde_json::Value;
 
 fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
@@ -10,6 +12,11 @@ fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
         f = f.text(k.to_string(), v.to_string());
     }
     f
+}
+
+/// A JSON (non-streaming) run of `agent`, answered as the run's output.
+async fn run_json(server: &TestServer, agent: &str, pairs: &[(&str, &str)]) -> Value {
+    agentos_run_json(server, agent, form(pairs)).await
 }
 
 #[tokio::test]
@@ -52,16 +59,7 @@ async fn ids_are_uuids_that_sort_in_the_order_runs_were_made() {
     let server = TestServer::start(&config_with("")).await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let out: Value = server
-            .client
-            .post(server.url("/agents/assistant/runs"))
-            .multipart(form(&[("message", "hello")]))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let out: Value = run_json(&server, "assistant", &[("message", "hello")]).await;
         for key in ["run_id", "session_id"] {
             let id = uuid::Uuid::parse_str(out[key].as_str().unwrap()).unwrap();
             assert_eq!(id.get_version_num(), 7, "{key} {id}");
@@ -234,16 +232,7 @@ async fn upstream_model_streams_text_and_tool_calls() {
         arguments: r#"{"expression":"1+2"}"#.into(),
     });
     mock.push(Reply::Text("The answer is 3".into()));
-    let out: Value = server
-        .client
-        .post(server.url("/agents/upstream/runs"))
-        .multipart(form(&[("message", "add 1 and 2")]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let out: Value = run_json(&server, "upstream", &[("message", "add 1 and 2")]).await;
     assert_eq!(out["status"], "COMPLETED");
     assert_eq!(out["content"], "The answer is 3");
     assert_eq!(out["model"], "mock-model");
@@ -335,16 +324,7 @@ async fn upstream_500_ends_with_run_error() {
     for _ in 0..3 {
         mock.push(Reply::Status(500, "boom".into()));
     }
-    let out: Value = server
-        .client
-        .post(server.url("/agents/upstream/runs"))
-        .multipart(form(&[("message", "hi")]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let out: Value = run_json(&server, "upstream", &[("message", "hi")]).await;
     assert_eq!(out["status"], "ERROR");
     assert!(out["content"].as_str().unwrap().contains("boom"));
 }
@@ -354,16 +334,7 @@ async fn a_transient_upstream_failure_is_retried() {
     let mock = MockLlm::start().await;
     let server = TestServer::start(&upstream_config(&mock.base_url, "")).await;
     mock.push(Reply::Status(503, "busy".into()));
-    let out: Value = server
-        .client
-        .post(server.url("/agents/upstream/runs"))
-        .multipart(form(&[("message", "again")]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let out: Value = run_json(&server, "upstream", &[("message", "again")]).await;
     assert_eq!(out["status"], "COMPLETED");
     assert_eq!(out["content"], "Mock reply to: again");
     assert_eq!(mock.requests().len(), 2);

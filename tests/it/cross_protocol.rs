@@ -1,7 +1,7 @@
 //! One engine under every protocol: a conversation started through one
 //! protocol continues through another, and browser access is configurable.
 
-use crate::common::{TestServer, config_with, get_json};
+use crate::common::{TestServer, agentos_run_json, config_with, get_json};
 use serde_json::{Value, json};
 
 async fn agentos_run(server: &TestServer, message: &str, session: Option<&str>) -> Value {
@@ -9,16 +9,7 @@ async fn agentos_run(server: &TestServer, message: &str, session: Option<&str>) 
     if let Some(s) = session {
         form = form.text("session_id", s.to_string());
     }
-    server
-        .client
-        .post(server.url("/agents/assistant/runs"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    agentos_run_json(server, "assistant", form).await
 }
 
 #[tokio::test]

@@ -172,6 +172,25 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
         .expect("the answer is JSON")
 }
 
+/// An AgentOS JSON (non-streaming) run of `agent` with `form`, answered as
+/// the run's output.
+pub async fn agentos_run_json(
+    server: &TestServer,
+    agent: &str,
+    form: reqwest::multipart::Form,
+) -> serde_json::Value {
+    server
+        .client
+        .post(server.url(&format!("/agents/{agent}/runs")))
+        .multipart(form)
+        .send()
+        .await
+        .expect("the run is answered")
+        .json()
+        .await
+        .expect("the answer is JSON")
+}
+
 /// A `[store]` section for a SQLite file (TOML literal string: no escapes).
 pub fn sqlite_store(path: &std::path::Path) -> String {
     format!(
