@@ -532,6 +532,15 @@ async fn upstream(c: reqwest::Client, base_url: String, msg: String) -> Result<V
 
 /// An AgentOS SSE run read frame by frame: checks it saw `want` tokens and
 /// RunCompleted, and returns each token's arrival minus its send time (µs).
+/// A refused run as the row's notes show it: the status and the start of
+/// the error body, which says why.
+async fn refusal(resp: reqwest::Response) -> String {
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    let body: String = body.chars().take(200).collect();
+    format!("status {status}: {body}")
+}
+
 async fn agentos_stream(
     c: reqwest::Client,
     base: String,
@@ -548,7 +557,7 @@ async fn agentos_stream(
         .await
         .map_err(|e| e.to_string())?;
     if !resp.status().is_success() {
-        return Err(format!("status {}", resp.status()));
+        return Err(refusal(resp).await);
     }
     let mut bytes = resp.bytes_stream();
     let mut buf = String::new();
