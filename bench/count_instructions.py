@@ -7,9 +7,11 @@ runs `agentd serve` under `valgrind --tool=callgrind` pointed at it, sends
 N runs one after another, stops agentd and prints the instructions its
 process executed. Run it twice with different N: the difference divided by
 the difference in runs is the cost of one run, start-up and shutdown cancel
-out.
+out. Start-up alone varies by ~10 M instructions between runs, so the
+default N are far apart (100 and 700): one build then reads within ~1%
+from run to run; compare builds three times each.
 
-    python3 bench/count_instructions.py target/release/agentd --runs 100 200
+    python3 bench/count_instructions.py target/release/agentd --runs 100 700
     python3 bench/count_instructions.py target/release/agentd --kind sse --store memory
 
 `--kind json` posts AgentOS JSON runs, `sse` AgentOS streaming runs (read
@@ -153,7 +155,7 @@ model = "mock"
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("agentd")
-    p.add_argument("--runs", type=int, nargs=2, default=[100, 200])
+    p.add_argument("--runs", type=int, nargs=2, default=[100, 700])
     p.add_argument("--kind", choices=["json", "sse"], default="json")
     p.add_argument("--store", choices=["sqlite", "memory"], default="sqlite")
     p.add_argument("--tokens", type=int, default=10)
