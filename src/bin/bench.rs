@@ -429,12 +429,15 @@ async fn ok_text(resp: Result<reqwest::Response, reqwest::Error>) -> Result<Stri
     let status = resp.status();
     let text = resp.text().await.map_err(|e| e.to_string())?;
     if !status.is_success() {
-        return Err(format!(
-            "{status}: {}",
-            text.chars().take(200).collect::<String>()
-        ));
+        return Err(refusal(status, &text));
     }
     Ok(text)
+}
+
+/// A refused request as a row's notes show it: its status and the start of
+/// its error body, which says why.
+fn refusal(status: reqwest::StatusCode, body: &str) -> String {
+    format!("{status}: {}", body.chars().take(200).collect::<String>())
 }
 
 async fn agentos_json(c: reqwest::Client, base: String, msg: String) -> Result<Vec<u64>, String> {
@@ -532,15 +535,6 @@ async fn upstream(c: reqwest::Client, base_url: String, msg: String) -> Result<V
 
 /// An AgentOS SSE run read frame by frame: checks it saw `want` tokens and
 /// RunCompleted, and returns each token's arrival minus its send time (µs).
-/// A refused run as the row's notes show it: the status and the start of
-/// the error body, which says why.
-async fn refusal(resp: reqwest::Response) -> String {
-    let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
-    let body: String = body.chars().take(200).collect();
-    format!("status {status}: {body}")
-}
-
 async fn agentos_stream(
     c: reqwest::Client,
     base: String,
@@ -557,7 +551,9 @@ async fn agentos_stream(
         .await
         .map_err(|e| e.to_string())?;
     if !resp.status().is_success() {
-        return Err(refusal(resp).await);
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        return Err(refusal(status, &body));
     }
     let mut bytes = resp.bytes_stream();
     let mut buf = String::new();

@@ -19,7 +19,7 @@ pub(crate) mod codec {
     /// An event as its row's JSON holds it: without the run id and
     /// sequence number, which are the row's own columns. A run's log is
     /// mostly one-token events, where the two were a third of each row
-    /// (~55 of ~165 bytes) and of the JSON encoding's work.
+    /// (165 bytes a token before, 109 after).
     #[derive(Serialize)]
     struct EventBody<'a> {
         at: i64,
