@@ -2,17 +2,9 @@
 //! AgentOSClient (urlencoded posts, `data: ` lines, event names from JSON).
 
 use crate::common::{
-    MockLlm, Reply, TestServer, agentos_run_json, config_with, get_json, sse, upstream_config,
+    MockLlm, Reply, TestServer, agentos_run_json, config_with, form, get_json, sse, upstream_config,
 };
 use serde_json::Value;
-
-fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
-    let mut f = reqwest::multipart::Form::new();
-    for (k, v) in pairs {
-        f = f.text(k.to_string(), v.to_string());
-    }
-    f
-}
 
 /// A JSON (non-streaming) run of `agent`, answered as the run's output.
 async fn run_json(server: &TestServer, agent: &str, pairs: &[(&str, &str)]) -> Value {

@@ -5,28 +5,12 @@
 
 use crate::common::mock_anthropic::{AnthropicReply, MockAnthropic};
 use crate::common::sse::{self, Frame};
-use crate::common::{MockLlm, Reply, TestServer, config_with, get_json};
+use crate::common::{MockLlm, Reply, TestServer, agentos_run_json, config_with, form, get_json};
 use serde_json::{Value, json};
-
-fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
-    let mut f = reqwest::multipart::Form::new();
-    for (k, v) in pairs {
-        f = f.text(k.to_string(), v.to_string());
-    }
-    f
-}
 
 /// A non-streaming AgentOS run; returns the RunOutput.
 async fn run_json(server: &TestServer, agent: &str, message: &str) -> Value {
-    let resp = server
-        .client
-        .post(server.url(&format!("/agents/{agent}/runs")))
-        .multipart(form(&[("message", message)]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
+    agentos_run_json(server, agent, form(&[("message", message)])).await
 }
 
 /// A streaming AgentOS run; returns every frame.

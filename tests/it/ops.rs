@@ -1,7 +1,7 @@
 //! The operable service over real HTTP: the offline docs page, auth on every
 //! route, request ids, limits, readiness, metrics and graceful shutdown.
 
-use crate::common::{TestServer, config_with};
+use crate::common::{TestServer, config_with, form};
 
 #[tokio::test]
 async fn docs_page_renders_offline_from_the_served_document() {
@@ -47,14 +47,6 @@ use agentd::{AppState, openapi};
 use serde_json::Value;
 
 const KEY: &str = "s3cret-key";
-
-fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
-    let mut f = reqwest::multipart::Form::new();
-    for (k, v) in pairs {
-        f = f.text(k.to_string(), v.to_string());
-    }
-    f
-}
 
 /// A builtin model that streams one token every `ms` milliseconds, and an
 /// agent `slow` on it, so runs stay live long enough to observe.

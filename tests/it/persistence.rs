@@ -9,7 +9,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::common::{MockLlm, Reply, TestServer, config_with, get_json, sqlite_store, sse};
+use crate::common::{
+    MockLlm, Reply, TestServer, agentos_run_json, config_with, form, get_json, sqlite_store, sse,
+};
 use agentd::config::{StoreConfig, StoreKind};
 use agentd::engine::{Event, EventKind, FailureKind, RunRecord, SessionRecord};
 use agentd::store::memory::MemoryStore;
@@ -17,24 +19,8 @@ use agentd::store::{RunFilter, SessionFilter, Store, StoreError};
 use async_trait::async_trait;
 use serde_json::Value;
 
-fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
-    let mut f = reqwest::multipart::Form::new();
-    for (k, v) in pairs {
-        f = f.text(k.to_string(), v.to_string());
-    }
-    f
-}
-
 async fn run_json(server: &TestServer, agent: &str, pairs: &[(&str, &str)]) -> Value {
-    let resp = server
-        .client
-        .post(server.url(&format!("/agents/{agent}/runs")))
-        .multipart(form(pairs))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
+    agentos_run_json(server, agent, form(pairs)).await
 }
 
 async fn run_stream(server: &TestServer, agent: &str, pairs: &[(&str, &str)]) -> Vec<sse::Frame> {

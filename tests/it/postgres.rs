@@ -12,31 +12,15 @@
 use std::time::Duration;
 
 use crate::common::pg::Schema;
-use crate::common::{TestServer, config_with, eventually, get_json, sse};
+use crate::common::{TestServer, agentos_run_json, config_with, eventually, form, get_json, sse};
 use crate::store_contract::{model_event, run};
 use agentd::engine::{EventKind, FailureKind, RunFailure, RunStatus};
 use agentd::store::postgres::PgStore;
 use agentd::store::{RunFilter, Store, StoreError, StoreSignal};
 use serde_json::Value;
 
-fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
-    let mut f = reqwest::multipart::Form::new();
-    for (k, v) in pairs {
-        f = f.text(k.to_string(), v.to_string());
-    }
-    f
-}
-
 async fn run_json(server: &TestServer, pairs: &[(&str, &str)]) -> Value {
-    let resp = server
-        .client
-        .post(server.url("/agents/assistant/runs"))
-        .multipart(form(pairs))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
+    agentos_run_json(server, "assistant", form(pairs)).await
 }
 
 #[tokio::test]

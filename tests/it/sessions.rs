@@ -4,16 +4,8 @@
 //! and the 404 the ACP client also reads. Every story runs against the
 //! SQLite store and the memory store.
 
-use crate::common::{TestServer, config_with, sqlite_store};
+use crate::common::{TestServer, config_with, form, sqlite_store};
 use serde_json::{Value, json};
-
-fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
-    let mut f = reqwest::multipart::Form::new();
-    for (k, v) in pairs {
-        f = f.text(k.to_string(), v.to_string());
-    }
-    f
-}
 
 /// The servers every story runs on: SQLite in a temp dir, and memory.
 async fn servers(extra: &str) -> Vec<(TestServer, Option<tempfile::TempDir>)> {

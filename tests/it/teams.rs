@@ -1,7 +1,9 @@
 //! Teams over AgentOS: each mode, member attribution in the stream, a failing
 //! member, and cancel reaching the members.
 
-use crate::common::{MockLlm, Reply, TestServer, config_with, get_json, sse, upstream_config};
+use crate::common::{
+    MockLlm, Reply, TestServer, config_with, form, get_json, sse, upstream_config,
+};
 use serde_json::Value;
 
 const TEAMS: &str = r#"
@@ -57,14 +59,6 @@ members = ["sloth"]
 
 const DELEGATE: &str =
     r#"/tool delegate_task_to_member {"member_id": "researcher", "task": "find facts"}"#;
-
-fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
-    let mut f = reqwest::multipart::Form::new();
-    for (k, v) in pairs {
-        f = f.text(k.to_string(), v.to_string());
-    }
-    f
-}
 
 async fn run_json(server: &TestServer, team: &str, message: &str) -> Value {
     let resp = server

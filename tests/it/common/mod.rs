@@ -172,23 +172,31 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
         .expect("the answer is JSON")
 }
 
-/// An AgentOS JSON (non-streaming) run of `agent` with `form`, answered as
-/// the run's output.
+/// A multipart form of text fields, as AgentOS clients post them.
+pub fn form(pairs: &[(&str, &str)]) -> reqwest::multipart::Form {
+    let mut f = reqwest::multipart::Form::new();
+    for (k, v) in pairs {
+        f = f.text(k.to_string(), v.to_string());
+    }
+    f
+}
+
+/// An AgentOS JSON (non-streaming) run of `agent` with `form`, answered 200
+/// with the run's output.
 pub async fn agentos_run_json(
     server: &TestServer,
     agent: &str,
     form: reqwest::multipart::Form,
 ) -> serde_json::Value {
-    server
+    let resp = server
         .client
         .post(server.url(&format!("/agents/{agent}/runs")))
         .multipart(form)
         .send()
         .await
-        .expect("the run is answered")
-        .json()
-        .await
-        .expect("the answer is JSON")
+        .expect("the run is answered");
+    assert_eq!(resp.status(), 200, "an AgentOS run of {agent}");
+    resp.json().await.expect("the answer is JSON")
 }
 
 /// A `[store]` section for a SQLite file (TOML literal string: no escapes).
