@@ -340,6 +340,57 @@ async fn last_event_id_replays_after_the_end_and_after_a_restart() {
     check(&server).await;
 }
 
+/// Event rows keep neither the run id nor the sequence number in their
+/// JSON (both are columns); rows an older agentd wrote whole, with both,
+/// replay byte for byte the same after an upgrade.
+#[tokio::test]
+async fn event_rows_written_whole_by_an_older_agentd_still_replay() {
+    use sqlx::Connection;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("a.db");
+    let config = config_with(&sqlite_store(&db));
+    let server = TestServer::start_from_config(&config).await;
+    let live = run_stream(&server, "assistant", &[("message", "hello there")]).await;
+    let run_id = str_of(&live[0].data, "run_id");
+    server.stop();
+
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let whole: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE json_extract(event, '$.run_id') IS NOT NULL \
+         OR json_extract(event, '$.seq') IS NOT NULL",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(whole, 0, "rows leave out their columns");
+    let rewritten = sqlx::query(
+        "UPDATE events SET event = json_set(event, '$.seq', seq, '$.run_id', run_id) \
+         WHERE run_id = ?",
+    )
+    .bind(&run_id)
+    .execute(&mut conn)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert!(rewritten as usize >= live.len() - 1, "{rewritten} rows");
+    conn.close().await.unwrap();
+
+    let server = TestServer::start_from_config(&config).await;
+    let resp = server
+        .client
+        .post(server.url(&format!("/agents/assistant/runs/{run_id}/resume")))
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let replay = sse::read_all(resp).await;
+    assert_eq!(raw(&replay), raw(&live));
+}
+
 /// A server "crashes" (its runtime vanishes mid-run, nothing more is
 /// written); the next start finds the finished run whole and the one in
 /// flight failed as interrupted, with a log that ends properly.
