@@ -15,7 +15,8 @@ from run to run; compare builds three times each.
     python3 bench/count_instructions.py target/release/agentd --kind sse --store memory
 
 `--kind json` posts AgentOS JSON runs, `sse` AgentOS streaming runs (read
-whole). Needs valgrind; uses only the Python standard library.
+whole), `acp` ACP sync runs, `agui` AG-UI runs (each with new random thread
+and run ids, as frontends send). Needs valgrind; uses only the Python standard library.
 """
 
 import argparse
@@ -81,14 +82,29 @@ def multipart(message, stream):
 
 
 def one_run(conn, kind):
-    ct, body = multipart("hello", "true" if kind == "sse" else "false")
-    conn.request("POST", "/agents/bench/runs", body=body, headers={"content-type": ct})
+    if kind == "acp":
+        body = json.dumps({"agent_name": "bench", "mode": "sync", "input": [
+            {"role": "user", "parts": [{"content_type": "text/plain", "content": "hello"}]}]})
+        conn.request("POST", "/acp/runs", body=body, headers={"content-type": "application/json"})
+        done = '"status":"completed"'
+    elif kind == "agui":
+        # A fresh thread and run id each time, as a frontend sends them.
+        ids = os.urandom(8).hex()
+        body = json.dumps({"threadId": f"t-{ids}", "runId": f"r-{ids}", "state": {},
+                           "messages": [{"id": "m1", "role": "user", "content": "hello"}],
+                           "tools": [], "context": [], "forwardedProps": {}})
+        conn.request("POST", "/agui", body=body, headers={"content-type": "application/json"})
+        done = "RUN_FINISHED"
+    else:
+        ct, body = multipart("hello", "true" if kind == "sse" else "false")
+        conn.request("POST", "/agents/bench/runs", body=body, headers={"content-type": ct})
+        done = "RunCompleted" if kind == "sse" else ""
     resp = conn.getresponse()
     text = resp.read().decode()
     if resp.status != 200:
         raise SystemExit(f"run failed: {resp.status} {text[:200]}")
-    if kind == "sse" and "RunCompleted" not in text:
-        raise SystemExit(f"stream without RunCompleted: {text[-300:]}")
+    if done not in text:
+        raise SystemExit(f"{kind} run without {done}: {text[-300:]}")
 
 
 def count(agentd, runs, kind, store, mock_port, keep=None):
@@ -156,7 +172,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("agentd")
     p.add_argument("--runs", type=int, nargs=2, default=[100, 700])
-    p.add_argument("--kind", choices=["json", "sse"], default="json")
+    p.add_argument("--kind", choices=["json", "sse", "acp", "agui"], default="json")
     p.add_argument("--store", choices=["sqlite", "memory"], default="sqlite")
     p.add_argument("--tokens", type=int, default=10)
     p.add_argument("--keep", help="save the larger run's callgrind output here (for callgrind_annotate)")
