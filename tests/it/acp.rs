@@ -449,6 +449,13 @@ async fn awaiting_run_resumes_in_every_mode() {
     let run: Value = resp.json().await.unwrap();
     assert_eq!(run["status"], "completed");
     assert_eq!(output_text(&run), "The ask_user tool returned: Rome.");
+    // The answer is the run folded as it went: polling reads the same.
+    let polled: Value = get(&server, &format!("/runs/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(polled, run);
 
     // async: 202 at once, then polling.
     let run: Value = create(&server, "asker", ask, "sync")

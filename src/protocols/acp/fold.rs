@@ -52,7 +52,13 @@ impl RunView {
         for ev in events {
             view.apply(ev);
         }
-        let mut run = view.run;
+        view.settled(record)
+    }
+
+    /// The Run once every event is in, `record` being the run's record as
+    /// it is now.
+    pub fn settled(self, record: &RunRecord) -> Run {
+        let mut run = self.run;
         if record.cancel_requested && !run.status.is_terminal() {
             run.status = RunStatus::Cancelling;
         }

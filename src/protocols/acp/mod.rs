@@ -33,8 +33,8 @@ pub use wire::{AgentManifest, Run};
 
 use crate::config::{AgentConfig, TeamConfig};
 use crate::engine::{
-    CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunRecord,
-    RunRequest,
+    CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle,
+    RunRecord, RunRequest,
 };
 use crate::http::{AppState, sse};
 use crate::store::RunFilter;
@@ -235,6 +235,18 @@ async fn find_run(state: &AppState, run_id: &str) -> Result<RunRecord, AcpError>
         .ok_or_else(|| AcpError::NotFound(format!("Run {run_id} not found")))
 }
 
+/// Waits for a run to end or pause, folding its events into `view` as they
+/// come (the waiting client is the run's foreground: leaving cancels it).
+/// The sync answer is then the fold itself: reading the run and its events
+/// back from the store afterwards cost three store reads a run.
+async fn fold_to_end(handle: &RunHandle, mut view: RunView) -> Run {
+    let mut events = handle.events(true);
+    while let Some(ev) = events.next().await {
+        view.apply(&ev);
+    }
+    view.settled(&handle.record())
+}
+
 /// An SSE stream of ACP events: `view` holds what the client already knows
 /// (nothing for a new run, the run so far for a resume).
 fn event_stream(state: &AppState, mut view: RunView, mut events: EventStream) -> Response {
@@ -318,8 +330,8 @@ async fn create_run(
         }
         // (Async runs were queued above.)
         wire::RunMode::Sync | wire::RunMode::Async => {
-            handle.finish(true).await;
-            Json(current_run(&state, &handle.run_id).await?).into_response()
+            let view = RunView::new(&handle.record());
+            Json(fold_to_end(&handle, view).await).into_response()
         }
     };
     if let Ok(v) = HeaderValue::from_str(&handle.run_id) {
@@ -402,8 +414,11 @@ async fn resume_run(
             event_stream(&state, view, handle.events(true))
         }
         wire::RunMode::Sync => {
-            handle.finish(true).await;
-            Json(current_run(&state, &run_id).await?).into_response()
+            let mut view = RunView::new(&record);
+            for ev in &before {
+                view.apply(ev);
+            }
+            Json(fold_to_end(&handle, view).await).into_response()
         }
         wire::RunMode::Async => (
             StatusCode::ACCEPTED,
