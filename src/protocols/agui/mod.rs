@@ -273,12 +273,12 @@ fn stream(state: &AppState, handle: &RunHandle, mut translator: Translator) -> R
     let frames = async_stream::stream! {
         while let Some(event) = events.next().await {
             for out in translator.translate(&event) {
-                yield sse::Frame { id: Some(event.seq), event: None, data: out.to_json(event.at).to_string() };
+                yield sse::Frame { id: Some(event.seq), event: None, data: out.encode(event.at) };
             }
         }
         let now = crate::engine::now_ms();
         for out in translator.unterminated() {
-            yield sse::Frame { id: None, event: None, data: out.to_json(now).to_string() };
+            yield sse::Frame { id: None, event: None, data: out.encode(now) };
         }
     };
     sse::response(frames, state.config().server.sse_keep_alive_secs)

@@ -96,14 +96,27 @@ pub enum AguiEvent {
     },
 }
 
+/// An event with its time: the frame's JSON object is the event's own
+/// fields followed by `timestamp`.
+#[derive(Serialize)]
+struct Stamped<'a> {
+    #[serde(flatten)]
+    event: &'a AguiEvent,
+    timestamp: i64,
+}
+
 impl AguiEvent {
-    /// The frame's JSON, stamped with the engine event's time (ms).
-    pub fn to_json(&self, timestamp: i64) -> Value {
-        let mut v = serde_json::to_value(self).unwrap_or_else(|_| json!({"type": "RAW"}));
-        if let Value::Object(map) = &mut v {
-            map.insert("timestamp".into(), json!(timestamp));
-        }
-        v
+    /// The frame's JSON text, stamped with the engine event's time (ms).
+    /// Written straight from the typed event: going through a
+    /// `serde_json::Value` first (build, print, drop) cost ~160 k
+    /// instructions of a 10-token AG-UI run's 1.34 M (callgrind).
+    pub fn encode(&self, timestamp: i64) -> String {
+        serde_json::to_string(&Stamped {
+            event: self,
+            timestamp,
+        })
+        // Cannot fail: every field is a string, number, list or JSON value.
+        .unwrap_or_else(|_| format!(r#"{{"type":"RAW","timestamp":{timestamp}}}"#))
     }
 }
 
@@ -203,8 +216,8 @@ mod tests {
             parent_message_id: None,
         };
         assert_eq!(
-            e.to_json(7),
-            json!({"type": "TOOL_CALL_START", "toolCallId": "c", "toolCallName": "f", "timestamp": 7})
+            e.encode(7),
+            r#"{"type":"TOOL_CALL_START","toolCallId":"c","toolCallName":"f","timestamp":7}"#
         );
         let done = AguiEvent::RunFinished {
             thread_id: "t".into(),
