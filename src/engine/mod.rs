@@ -476,6 +476,15 @@ impl Engine {
     ) -> Result<RunRecord, EngineError> {
         self.resolve(&req)?;
         let slot = self.acquire_slot(req.caller.as_ref())?;
+        // The session is written before the run is queued: a client's run id
+        // that is taken must be refused first, or the refused run would
+        // still touch its session. (Ids we make are fresh; `start_run`
+        // learns of a taken id from the write that creates the run.)
+        if let Some(id) = req.run_id.as_deref().filter(|s| !s.is_empty())
+            && (self.live_run(id).is_some() || self.store.get_run(id).await?.is_some())
+        {
+            return Err(EngineError::RunExists(id.to_string()));
+        }
         let (record, job, session) = self.plan(req, None).await?;
         if let Some(session) = &session {
             self.store.put_session(session).await?;
@@ -547,17 +556,11 @@ impl Engine {
         parent: Option<&Arc<LiveRun>>,
     ) -> Result<(RunRecord, shared::Job, Option<SessionRecord>), EngineError> {
         let (agent, team, model) = self.resolve(&req)?;
-        // Ids we make are fresh UUIDs: only a client's id can be taken
-        // already, so only a client's id costs a store read.
-        let (run_id, client_run_id) = match req.run_id.clone().filter(|s| !s.is_empty()) {
-            Some(id) => (id, true),
-            None => (new_id(), false),
-        };
-        if client_run_id
-            && (self.live_run(&run_id).is_some() || self.store.get_run(&run_id).await?.is_some())
-        {
-            return Err(EngineError::RunExists(run_id));
-        }
+        let run_id = req
+            .run_id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(new_id);
         let prepared = attachments::prepare(&self.config.files, &model, req.input.clone()).await?;
         // A client-held transcript (AG-UI) carries its files on every turn:
         // the model must see their text again, so they are read the same way.
