@@ -57,6 +57,45 @@ pub(crate) mod codec {
         })
     }
 
+    /// Consecutive events of one log as one JSON array of their bodies:
+    /// the first one's sequence number and the array say every event's.
+    pub fn events_to_json(events: &[Arc<Event>]) -> Result<String, StoreError> {
+        struct Bodies<'a>(&'a [Arc<Event>]);
+        impl Serialize for Bodies<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(|e| EventBody {
+                    at: e.at,
+                    kind: &e.kind,
+                }))
+            }
+        }
+        to_json(&Bodies(events))
+    }
+
+    /// The events of an array `events_to_json` wrote, numbered from
+    /// `first_seq`. Bodies an older agentd wrote whole, with their run id
+    /// and sequence number, read the same.
+    pub fn events_from_json(
+        run_id: &Arc<str>,
+        first_seq: i64,
+        text: &str,
+    ) -> Result<Vec<Event>, StoreError> {
+        let bodies: Vec<StoredEventBody> = from_json(text)?;
+        let first = u64::try_from(first_seq).map_err(|_| {
+            StoreError::Corrupt(format!("stored events: sequence number {first_seq}"))
+        })?;
+        Ok(bodies
+            .into_iter()
+            .zip(first..)
+            .map(|(body, seq)| Event {
+                seq,
+                run_id: run_id.clone(),
+                at: body.at,
+                kind: body.kind,
+            })
+            .collect())
+    }
+
     pub fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
         serde_json::to_string(value).map_err(|e| StoreError::Unavailable(format!("encode: {e}")))
     }
@@ -106,6 +145,23 @@ pub(crate) mod codec {
                 let back = event_from_json(&run_id, event.seq as i64, &json).unwrap();
                 assert_eq!(back, event);
             }
+        }
+
+        #[test]
+        fn a_run_of_events_is_one_array_numbered_from_its_first() {
+            let run_id: Arc<str> = "run-1".into();
+            let events = log();
+            let shared: Vec<Arc<Event>> = events.iter().cloned().map(Arc::new).collect();
+            let json = events_to_json(&shared).unwrap();
+            assert!(json.starts_with("[{") && !json.contains("\"seq\""));
+            assert_eq!(events_from_json(&run_id, 1, &json).unwrap(), events);
+            // Old whole bodies in an array (what the upgrade makes of old rows).
+            let old = format!("[{}]", to_json(&events[1]).unwrap());
+            assert_eq!(
+                events_from_json(&run_id, 2, &old).unwrap(),
+                events[1..2].to_vec()
+            );
+            assert!(events_from_json(&run_id, -1, &json).is_err());
         }
 
         #[test]

@@ -20,7 +20,7 @@ use sqlx::{QueryBuilder, Row, SqlSafeStr, Sqlite};
 mod writer;
 
 use self::writer::{RunRow, SessionRow, Write, Writer};
-use super::codec::{event_from_json, from_json, to_json};
+use super::codec::{events_from_json, from_json, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
 use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "queue cancel rates",
         include_str!("../../migrations/sqlite/0002_queue_cancel_rates.sql"),
+    ),
+    (
+        3,
+        "event chunks",
+        include_str!("../../migrations/sqlite/0003_event_chunks.sql"),
     ),
 ];
 
@@ -335,7 +340,8 @@ impl Store for SqliteStore {
 
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
         let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, event FROM events WHERE run_id = ? AND seq > ? ORDER BY seq",
+            "SELECT first_seq, events FROM event_chunks WHERE run_id = ? AND last_seq > ? \
+             ORDER BY first_seq",
         )
         .bind(run_id)
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
@@ -343,9 +349,18 @@ impl Store for SqliteStore {
         .await
         .map_err(db_error)?;
         let run_id: Arc<str> = run_id.into();
-        rows.iter()
-            .map(|(seq, event)| event_from_json(&run_id, *seq, event))
-            .collect()
+        let mut log: Vec<Event> = Vec::new();
+        for (first_seq, events) in &rows {
+            // Chunks never overlap (see `writer::insert_events`); the check
+            // keeps the log strictly increasing should one ever do.
+            let seen = log.last().map_or(after, |e| e.seq.max(after));
+            log.extend(
+                events_from_json(&run_id, *first_seq, events)?
+                    .into_iter()
+                    .filter(|e| e.seq > seen),
+            );
+        }
+        Ok(log)
     }
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
@@ -692,7 +707,7 @@ mod tests {
             ),
         ];
         store.append_events("r1", &events[..1]).await.unwrap();
-        // A retried batch overlapping stored events neither duplicates nor rewrites.
+        // A retried batch overlapping stored events does not duplicate them.
         store.append_events("r1", &events).await.unwrap();
         assert_eq!(store.events("r1", 0).await.unwrap(), events);
         assert_eq!(store.events("r1", 1).await.unwrap(), events[1..]);
@@ -707,6 +722,43 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(only_running.len(), 1);
+    }
+
+    /// A flush is one row of at most 256 events; a retried flush that goes
+    /// further replaces its rows with longer ones; a batch with a gap in
+    /// its numbers reads back as it was written.
+    #[tokio::test]
+    async fn event_chunks_split_grow_and_keep_gaps() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("agentd.db"))
+            .await
+            .unwrap();
+        let delta = |run: &str, seq: u64| {
+            event(
+                run,
+                seq,
+                EventKind::TextDelta {
+                    message_id: "m".into(),
+                    delta: format!("t{seq}").into(),
+                },
+            )
+        };
+        let log: Vec<Event> = (1..=700).map(|seq| delta("r1", seq)).collect();
+        store.append_events("r1", &log[..600]).await.unwrap();
+        store.append_events("r1", &log).await.unwrap();
+        assert_eq!(store.events("r1", 0).await.unwrap(), log);
+        assert_eq!(store.events("r1", 650).await.unwrap(), log[650..]);
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT first_seq, last_seq FROM event_chunks ORDER BY first_seq")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(rows, [(1, 256), (257, 512), (513, 700)]);
+
+        let gapped = vec![delta("r2", 1), delta("r2", 2), delta("r2", 5)];
+        store.append_events("r2", &gapped).await.unwrap();
+        assert_eq!(store.events("r2", 0).await.unwrap(), gapped);
+        assert_eq!(store.events("r2", 2).await.unwrap(), gapped[2..]);
     }
 
     /// Writes that wait together go into one transaction; one that fails

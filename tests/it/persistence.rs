@@ -340,11 +340,11 @@ async fn last_event_id_replays_after_the_end_and_after_a_restart() {
     check(&server).await;
 }
 
-/// Event rows keep neither the run id nor the sequence number in their
-/// JSON (both are columns); rows an older agentd wrote whole, with both,
-/// replay byte for byte the same after an upgrade.
+/// A database an older agentd wrote (one row per event, as migration 2 left
+/// the schema, and rows whole with their run id and seq in their JSON) is
+/// upgraded on start: every event kept, and the run replays byte for byte.
 #[tokio::test]
-async fn event_rows_written_whole_by_an_older_agentd_still_replay() {
+async fn an_older_agentds_event_rows_are_upgraded_and_replay_the_same() {
     use sqlx::Connection;
 
     let dir = tempfile::tempdir().unwrap();
@@ -355,27 +355,35 @@ async fn event_rows_written_whole_by_an_older_agentd_still_replay() {
     let run_id = str_of(&live[0].data, "run_id");
     server.stop();
 
+    // Back to the old schema: the chunks' events as rows of their own.
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
-    let whole: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM events WHERE json_extract(event, '$.run_id') IS NOT NULL \
-         OR json_extract(event, '$.seq') IS NOT NULL",
+    let per_event: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM event_chunks WHERE first_seq = last_seq AND run_id = ?",
     )
+    .bind(&run_id)
     .fetch_one(&mut conn)
     .await
     .unwrap();
-    assert_eq!(whole, 0, "rows leave out their columns");
-    let rewritten = sqlx::query(
-        "UPDATE events SET event = json_set(event, '$.seq', seq, '$.run_id', run_id) \
-         WHERE run_id = ?",
-    )
-    .bind(&run_id)
-    .execute(&mut conn)
-    .await
-    .unwrap()
-    .rows_affected();
-    assert!(rewritten as usize >= live.len() - 1, "{rewritten} rows");
+    assert_eq!(per_event, 0, "a flush of many events is one row");
+    for sql in [
+        "CREATE TABLE events (run_id TEXT NOT NULL, seq BIGINT NOT NULL, \
+         event TEXT NOT NULL, PRIMARY KEY (run_id, seq))",
+        "INSERT INTO events SELECT c.run_id, c.first_seq + j.key, \
+         json_set(j.value, '$.seq', c.first_seq + j.key, '$.run_id', c.run_id) \
+         FROM event_chunks c, json_each(c.events) j",
+        "DROP TABLE event_chunks",
+        "DELETE FROM _sqlx_migrations WHERE version = 3",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE run_id = ?")
+        .bind(&run_id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(rows as usize >= live.len() - 1, "{rows} old rows");
     conn.close().await.unwrap();
 
     let server = TestServer::start_from_config(&config).await;

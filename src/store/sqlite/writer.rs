@@ -19,16 +19,17 @@
 
 use std::sync::Arc;
 
-use sqlx::{Executor, QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Executor, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{db_error, run_row};
 use crate::engine::{Event, RunRecord};
 use crate::store::StoreError;
-use crate::store::codec::event_to_json;
+use crate::store::codec::events_to_json;
 
-/// Events per INSERT statement: 3 bound values each, far below SQLite's limit.
-const EVENTS_PER_STATEMENT: usize = 300;
+/// Events per row of `event_chunks` at most: a long run's final write is
+/// several rows of reasonable size rather than one huge one.
+const EVENTS_PER_ROW: usize = 256;
 /// Writes per transaction at most: bounds how long one commit holds the lock.
 const MAX_BATCH: usize = 256;
 /// Writes queued for the writer before callers wait to enqueue.
@@ -242,30 +243,49 @@ async fn insert_session(
         .rows_affected())
 }
 
-/// Appends events; already stored ones (a retried flush) are kept as they
-/// were. Also used by the store's own transactions (taking a run over).
+/// Appends events, one row per flush: each run of consecutive sequence
+/// numbers (at most `EVENTS_PER_ROW` of them) is one JSON array. Also used
+/// by the store's own transactions (taking a run over).
+///
+/// A run's stored events are always a prefix of its log, and a flush starts
+/// where the stored part ends. A flush that failed to report but did commit
+/// is retried from the same event with as many or more after it, so it
+/// splits into rows starting at the same numbers: a row whose first event
+/// is stored already is replaced only by a longer one (the same events and
+/// more; an event never changes once numbered), never duplicated.
 pub(super) async fn insert_events(
     conn: &mut SqliteConnection,
     run_id: &str,
     events: &[Arc<Event>],
 ) -> Result<u64, sqlx::Error> {
     let mut affected = 0;
-    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
-        let encoded = chunk
-            .iter()
-            .map(|e| Ok((e.seq as i64, event_to_json(e)?)))
-            .collect::<Result<Vec<_>, StoreError>>()
-            .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO events (run_id, seq, event) ");
-        q.push_values(&encoded, |mut row, (seq, json)| {
-            row.push_bind(run_id)
-                .push_bind(*seq)
-                .push_bind(json.as_str());
-        });
-        q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
-        affected += q.build().execute(&mut *conn).await?.rows_affected();
+    for chunk in consecutive(events) {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
+        let json = events_to_json(chunk).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        affected += sqlx::query(
+            "INSERT INTO event_chunks (run_id, first_seq, last_seq, events) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (run_id, first_seq) DO UPDATE SET last_seq = excluded.last_seq, \
+             events = excluded.events WHERE excluded.last_seq > event_chunks.last_seq",
+        )
+        .bind(run_id)
+        .bind(first.seq as i64)
+        .bind(last.seq as i64)
+        .bind(json)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     }
     Ok(affected)
+}
+
+/// `events` cut where a sequence number is skipped and every
+/// `EVENTS_PER_ROW` events.
+fn consecutive(events: &[Arc<Event>]) -> impl Iterator<Item = &[Arc<Event>]> {
+    events
+        .chunk_by(|a, b| b.seq == a.seq + 1)
+        .flat_map(|run| run.chunks(EVENTS_PER_ROW))
 }
 
 const REPLACE_RUN: &str = "DO UPDATE SET session_id = excluded.session_id, \
@@ -296,7 +316,7 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
         }
         Write::DeleteSession(id) => {
             sqlx::query(
-                "DELETE FROM events WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = ?)",
+                "DELETE FROM event_chunks WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = ?)",
             )
             .bind(id)
             .execute(&mut *conn)
