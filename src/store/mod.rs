@@ -16,10 +16,10 @@ pub(crate) mod codec {
     use super::StoreError;
     use crate::engine::{Event, EventKind};
 
-    /// An event as its row's JSON holds it: without the run id and
-    /// sequence number, which are the row's own columns. A run's log is
-    /// mostly one-token events, where the two were a third of each row
-    /// (165 bytes a token before, 109 after).
+    /// An event as a stored chunk holds it: without the run id and
+    /// sequence number, which the chunk's row gives (its run id, its first
+    /// number and the event's place). A run's log is mostly one-token
+    /// events, where the two were a third of each event's JSON.
     #[derive(Serialize)]
     struct EventBody<'a> {
         at: i64,
@@ -27,8 +27,8 @@ pub(crate) mod codec {
         kind: &'a EventKind,
     }
 
-    /// Rows written before the run id and sequence number left the JSON
-    /// still carry them; they are ignored (the columns say the same).
+    /// Events written before the run id and sequence number left the JSON
+    /// still carry them; they are ignored (the row says the same).
     #[derive(Deserialize)]
     struct StoredEventBody {
         at: i64,
@@ -36,43 +36,35 @@ pub(crate) mod codec {
         kind: EventKind,
     }
 
-    pub fn event_to_json(event: &Event) -> Result<String, StoreError> {
-        to_json(&EventBody {
-            at: event.at,
-            kind: &event.kind,
-        })
+    /// Events per stored chunk at most: a long run's final write is several
+    /// rows of reasonable size rather than one huge one.
+    pub const EVENTS_PER_CHUNK: usize = 256;
+
+    /// A run's events as the SQL stores keep them, one row per chunk: each
+    /// run of consecutive sequence numbers, at most `EVENTS_PER_CHUNK`,
+    /// stored as its first and last number and one JSON array
+    /// (`chunk_to_json`). A flush is one chunk; one row per event cost a
+    /// b-tree insert, three bound values and an index entry per token.
+    pub fn event_chunks<'a, 'e>(events: &'a [&'e Event]) -> impl Iterator<Item = &'a [&'e Event]> {
+        events
+            .chunk_by(|a, b| b.seq == a.seq + 1)
+            .flat_map(|run| run.chunks(EVENTS_PER_CHUNK))
     }
 
-    /// The event of an events row: its JSON, and its run id and sequence
-    /// number from the row's columns (the run id shared by a log's events).
-    pub fn event_from_json(run_id: &Arc<str>, seq: i64, text: &str) -> Result<Event, StoreError> {
-        let body: StoredEventBody = from_json(text)?;
-        let seq = u64::try_from(seq)
-            .map_err(|_| StoreError::Corrupt(format!("stored event: sequence number {seq}")))?;
-        Ok(Event {
-            seq,
-            run_id: run_id.clone(),
-            at: body.at,
-            kind: body.kind,
-        })
+    /// A chunk's events as one JSON array of their bodies: the chunk's
+    /// first sequence number and the array say every event's.
+    pub fn chunk_to_json(chunk: &[&Event]) -> Result<String, StoreError> {
+        let bodies: Vec<EventBody> = chunk
+            .iter()
+            .map(|e| EventBody {
+                at: e.at,
+                kind: &e.kind,
+            })
+            .collect();
+        to_json(&bodies)
     }
 
-    /// Consecutive events of one log as one JSON array of their bodies:
-    /// the first one's sequence number and the array say every event's.
-    pub fn events_to_json(events: &[Arc<Event>]) -> Result<String, StoreError> {
-        struct Bodies<'a>(&'a [Arc<Event>]);
-        impl Serialize for Bodies<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_seq(self.0.iter().map(|e| EventBody {
-                    at: e.at,
-                    kind: &e.kind,
-                }))
-            }
-        }
-        to_json(&Bodies(events))
-    }
-
-    /// The events of an array `events_to_json` wrote, numbered from
+    /// The events of a chunk `chunk_to_json` wrote, numbered from
     /// `first_seq`. Bodies an older agentd wrote whole, with their run id
     /// and sequence number, read the same.
     pub fn events_from_json(
@@ -138,12 +130,13 @@ pub(crate) mod codec {
         fn a_stored_event_leaves_its_columns_out_and_comes_back_whole() {
             let run_id: Arc<str> = "run-1".into();
             for event in log() {
-                let json = event_to_json(&event).unwrap();
+                let json = chunk_to_json(&[&event]).unwrap();
                 let fields: serde_json::Value = serde_json::from_str(&json).unwrap();
+                let fields = &fields[0];
                 assert!(fields.get("run_id").is_none() && fields.get("seq").is_none());
                 assert_eq!(fields["at"], event.at);
-                let back = event_from_json(&run_id, event.seq as i64, &json).unwrap();
-                assert_eq!(back, event);
+                let back = events_from_json(&run_id, event.seq as i64, &json).unwrap();
+                assert_eq!(back, [event]);
             }
         }
 
@@ -151,27 +144,32 @@ pub(crate) mod codec {
         fn a_run_of_events_is_one_array_numbered_from_its_first() {
             let run_id: Arc<str> = "run-1".into();
             let events = log();
-            let shared: Vec<Arc<Event>> = events.iter().cloned().map(Arc::new).collect();
-            let json = events_to_json(&shared).unwrap();
+            let refs: Vec<&Event> = events.iter().collect();
+            assert_eq!(event_chunks(&refs).count(), 1);
+            let json = chunk_to_json(&refs).unwrap();
             assert!(json.starts_with("[{") && !json.contains("\"seq\""));
             assert_eq!(events_from_json(&run_id, 1, &json).unwrap(), events);
+            let gapped = [&events[0], &events[2]];
+            let firsts: Vec<u64> = event_chunks(&gapped).map(|c| c[0].seq).collect();
+            assert_eq!(firsts, [1, 3]);
             // Old whole bodies in an array (what the upgrade makes of old rows).
             let old = format!("[{}]", to_json(&events[1]).unwrap());
             assert_eq!(
                 events_from_json(&run_id, 2, &old).unwrap(),
                 events[1..2].to_vec()
             );
-            assert!(events_from_json(&run_id, -1, &json).is_err());
+            assert!(events_from_json(&run_id, -1, &old).is_err());
         }
 
         #[test]
         fn rows_written_whole_before_still_read_the_same() {
             let run_id: Arc<str> = "run-1".into();
             for event in log() {
-                let old = to_json(&event).unwrap();
+                // What the upgrade makes of an old row: the whole event, in an array.
+                let old = format!("[{}]", to_json(&event).unwrap());
                 assert!(old.contains("\"run_id\""));
-                let back = event_from_json(&run_id, event.seq as i64, &old).unwrap();
-                assert_eq!(back, event);
+                let back = events_from_json(&run_id, event.seq as i64, &old).unwrap();
+                assert_eq!(back, [event]);
             }
         }
     }

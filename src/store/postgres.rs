@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 
-use super::codec::{event_from_json, event_to_json, from_json, to_json};
+use super::codec::{chunk_to_json, event_chunks, events_from_json, from_json, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError, StoreSignal};
 use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "queue cancel rates",
         include_str!("../../migrations/postgres/0002_queue_cancel_rates.sql"),
+    ),
+    (
+        3,
+        "event chunks",
+        include_str!("../../migrations/postgres/0003_event_chunks.sql"),
     ),
 ];
 
@@ -75,9 +80,6 @@ macro_rules! in_flight {
         "('pending', 'running')"
     };
 }
-
-/// Events per INSERT statement: 3 bound values each, far below the limit.
-const EVENTS_PER_STATEMENT: usize = 1000;
 
 pub struct PgStore {
     pool: PgPool,
@@ -290,27 +292,34 @@ fn read_run(row: &sqlx::postgres::PgRow) -> Result<RunRecord, StoreError> {
     Ok(run)
 }
 
-/// Appends events inside a transaction; already stored ones are kept as
-/// they were (a retried flush).
+/// Appends events inside a transaction, one row per flush
+/// (`codec::event_chunks`). A retried flush starts at the same event as the
+/// one that committed without reporting, with as many events or more: a
+/// row whose first event is stored is replaced only by a longer one (the
+/// same events and more), never duplicated.
 async fn insert_events<'a>(
     tx: &mut sqlx::Transaction<'_, Postgres>,
     run_id: &str,
     events: impl IntoIterator<Item = &'a Event>,
 ) -> Result<(), StoreError> {
-    let encoded: Vec<(i64, String)> = events
-        .into_iter()
-        .map(|e| Ok((e.seq as i64, event_to_json(e)?)))
-        .collect::<Result<_, StoreError>>()?;
-    for chunk in encoded.chunks(EVENTS_PER_STATEMENT) {
-        let mut q = QueryBuilder::<Postgres>::new("INSERT INTO events (run_id, seq, event) ");
-        q.push_values(chunk, |mut row, (seq, json)| {
-            row.push_bind(run_id.to_string())
-                .push_bind(*seq)
-                .push_bind(json.clone())
-                .push_unseparated("::jsonb");
-        });
-        q.push(" ON CONFLICT (run_id, seq) DO NOTHING");
-        q.build().execute(&mut **tx).await.map_err(db_error)?;
+    let events: Vec<&Event> = events.into_iter().collect();
+    for chunk in event_chunks(&events) {
+        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO event_chunks (run_id, first_seq, last_seq, events) \
+             VALUES ($1, $2, $3, $4::jsonb) \
+             ON CONFLICT (run_id, first_seq) DO UPDATE SET last_seq = excluded.last_seq, \
+             events = excluded.events WHERE excluded.last_seq > event_chunks.last_seq",
+        )
+        .bind(run_id)
+        .bind(first.seq as i64)
+        .bind(last.seq as i64)
+        .bind(chunk_to_json(chunk)?)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
     }
     Ok(())
 }
@@ -608,7 +617,8 @@ impl Store for PgStore {
 
     async fn events(&self, run_id: &str, after: u64) -> Result<Vec<Event>, StoreError> {
         let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, event::text FROM events WHERE run_id = $1 AND seq > $2 ORDER BY seq",
+            "SELECT first_seq, events::text FROM event_chunks \
+             WHERE run_id = $1 AND last_seq > $2 ORDER BY first_seq",
         )
         .bind(run_id)
         .bind(i64::try_from(after).unwrap_or(i64::MAX))
@@ -616,9 +626,18 @@ impl Store for PgStore {
         .await
         .map_err(db_error)?;
         let run_id: Arc<str> = run_id.into();
-        rows.iter()
-            .map(|(seq, event)| event_from_json(&run_id, *seq, event))
-            .collect()
+        let mut log: Vec<Event> = Vec::new();
+        for (first_seq, events) in &rows {
+            // Chunks never overlap (see `insert_events`); the check keeps
+            // the log strictly increasing should one ever do.
+            let seen = log.last().map_or(after, |e| e.seq.max(after));
+            log.extend(
+                events_from_json(&run_id, *first_seq, events)?
+                    .into_iter()
+                    .filter(|e| e.seq > seen),
+            );
+        }
+        Ok(log)
     }
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
@@ -687,7 +706,7 @@ impl Store for PgStore {
     async fn delete_session(&self, session_id: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query(
-            "DELETE FROM events WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = $1)",
+            "DELETE FROM event_chunks WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = $1)",
         )
         .bind(session_id)
         .execute(&mut *tx)

@@ -386,7 +386,57 @@ async fn an_older_agentds_event_rows_are_upgraded_and_replay_the_same() {
     assert!(rows as usize >= live.len() - 1, "{rows} old rows");
     conn.close().await.unwrap();
 
+    assert_eq!(
+        raw(&replay_after_restart(&config, &run_id).await),
+        raw(&live)
+    );
+}
+
+/// The same upgrade on PostgreSQL: the old `events` table (JSONB rows,
+/// whole) becomes chunks of one, and the run replays byte for byte.
+#[tokio::test]
+async fn an_older_agentds_event_rows_are_upgraded_on_postgres_too() {
+    use sqlx::Connection;
+
+    let Some(schema) = crate::common::pg::Schema::create().await else {
+        return;
+    };
+    let config = config_with(&schema.store_config(30));
     let server = TestServer::start_from_config(&config).await;
+    let live = run_stream(&server, "assistant", &[("message", "hello there")]).await;
+    let run_id = str_of(&live[0].data, "run_id");
+    server.stop();
+
+    let mut conn = sqlx::PgConnection::connect(&schema.url).await.unwrap();
+    for sql in [
+        "CREATE TABLE events (run_id TEXT NOT NULL, seq BIGINT NOT NULL, \
+         event JSONB NOT NULL, PRIMARY KEY (run_id, seq))",
+        "INSERT INTO events SELECT c.run_id, c.first_seq + j.ord - 1, \
+         j.value || jsonb_build_object('seq', c.first_seq + j.ord - 1, 'run_id', c.run_id) \
+         FROM event_chunks c, jsonb_array_elements(c.events) WITH ORDINALITY AS j(value, ord)",
+        "DROP TABLE event_chunks",
+        "DELETE FROM _sqlx_migrations WHERE version = 3",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE run_id = $1")
+        .bind(&run_id)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert!(rows as usize >= live.len() - 1, "{rows} old rows");
+    conn.close().await.unwrap();
+
+    assert_eq!(
+        raw(&replay_after_restart(&config, &run_id).await),
+        raw(&live)
+    );
+    schema.drop_schema().await;
+}
+
+/// Starts a server on `config` and replays run `run_id` from its start.
+async fn replay_after_restart(config: &str, run_id: &str) -> Vec<sse::Frame> {
+    let server = TestServer::start_from_config(config).await;
     let resp = server
         .client
         .post(server.url(&format!("/agents/assistant/runs/{run_id}/resume")))
@@ -396,7 +446,8 @@ async fn an_older_agentds_event_rows_are_upgraded_and_replay_the_same() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let replay = sse::read_all(resp).await;
-    assert_eq!(raw(&replay), raw(&live));
+    server.stop();
+    replay
 }
 
 /// A server "crashes" (its runtime vanishes mid-run, nothing more is

@@ -25,11 +25,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::{db_error, run_row};
 use crate::engine::{Event, RunRecord};
 use crate::store::StoreError;
-use crate::store::codec::events_to_json;
+use crate::store::codec::{chunk_to_json, event_chunks};
 
-/// Events per row of `event_chunks` at most: a long run's final write is
-/// several rows of reasonable size rather than one huge one.
-const EVENTS_PER_ROW: usize = 256;
 /// Writes per transaction at most: bounds how long one commit holds the lock.
 const MAX_BATCH: usize = 256;
 /// Writes queued for the writer before callers wait to enqueue.
@@ -243,8 +240,7 @@ async fn insert_session(
         .rows_affected())
 }
 
-/// Appends events, one row per flush: each run of consecutive sequence
-/// numbers (at most `EVENTS_PER_ROW` of them) is one JSON array. Also used
+/// Appends events, one row per flush (`codec::event_chunks`). Also used
 /// by the store's own transactions (taking a run over).
 ///
 /// A run's stored events are always a prefix of its log, and a flush starts
@@ -258,12 +254,14 @@ pub(super) async fn insert_events(
     run_id: &str,
     events: &[Arc<Event>],
 ) -> Result<u64, sqlx::Error> {
+    let events: Vec<&Event> = events.iter().map(|e| &**e).collect();
     let mut affected = 0;
-    for chunk in consecutive(events) {
+    for chunk in event_chunks(&events) {
         let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
             continue;
         };
-        let json = events_to_json(chunk).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        // Encoded one row at a time: a long log is not all JSON at once.
+        let json = chunk_to_json(chunk).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         affected += sqlx::query(
             "INSERT INTO event_chunks (run_id, first_seq, last_seq, events) VALUES (?, ?, ?, ?) \
              ON CONFLICT (run_id, first_seq) DO UPDATE SET last_seq = excluded.last_seq, \
@@ -278,14 +276,6 @@ pub(super) async fn insert_events(
         .rows_affected();
     }
     Ok(affected)
-}
-
-/// `events` cut where a sequence number is skipped and every
-/// `EVENTS_PER_ROW` events.
-fn consecutive(events: &[Arc<Event>]) -> impl Iterator<Item = &[Arc<Event>]> {
-    events
-        .chunk_by(|a, b| b.seq == a.seq + 1)
-        .flat_map(|run| run.chunks(EVENTS_PER_ROW))
 }
 
 const REPLACE_RUN: &str = "DO UPDATE SET session_id = excluded.session_id, \
