@@ -88,6 +88,28 @@ pub(crate) mod codec {
             .collect())
     }
 
+    /// A run's log after `after` from its chunk rows (first number, JSON),
+    /// in order of their first numbers.
+    pub fn log_from_chunks(
+        run_id: &str,
+        after: u64,
+        rows: &[(i64, String)],
+    ) -> Result<Vec<Event>, StoreError> {
+        let run_id: Arc<str> = run_id.into();
+        let mut log: Vec<Event> = Vec::new();
+        for (first_seq, events) in rows {
+            // Chunks never overlap (a retried flush replaces its rows); the
+            // check keeps the log strictly increasing should two ever do.
+            let seen = log.last().map_or(after, |e| e.seq.max(after));
+            log.extend(
+                events_from_json(&run_id, *first_seq, events)?
+                    .into_iter()
+                    .filter(|e| e.seq > seen),
+            );
+        }
+        Ok(log)
+    }
+
     pub fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
         serde_json::to_string(value).map_err(|e| StoreError::Unavailable(format!("encode: {e}")))
     }

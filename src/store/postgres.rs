@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 
-use super::codec::{chunk_to_json, event_chunks, events_from_json, from_json, to_json};
+use super::codec::{chunk_to_json, event_chunks, from_json, log_from_chunks, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError, StoreSignal};
 use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
@@ -625,19 +625,7 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        let run_id: Arc<str> = run_id.into();
-        let mut log: Vec<Event> = Vec::new();
-        for (first_seq, events) in &rows {
-            // Chunks never overlap (see `insert_events`); the check keeps
-            // the log strictly increasing should one ever do.
-            let seen = log.last().map_or(after, |e| e.seq.max(after));
-            log.extend(
-                events_from_json(&run_id, *first_seq, events)?
-                    .into_iter()
-                    .filter(|e| e.seq > seen),
-            );
-        }
-        Ok(log)
+        log_from_chunks(run_id, after, &rows)
     }
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

@@ -20,7 +20,7 @@ use sqlx::{QueryBuilder, Row, SqlSafeStr, Sqlite};
 mod writer;
 
 use self::writer::{RunRow, SessionRow, Write, Writer};
-use super::codec::{events_from_json, from_json, to_json};
+use super::codec::{from_json, log_from_chunks, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
 use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
@@ -348,19 +348,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?;
-        let run_id: Arc<str> = run_id.into();
-        let mut log: Vec<Event> = Vec::new();
-        for (first_seq, events) in &rows {
-            // Chunks never overlap (see `writer::insert_events`); the check
-            // keeps the log strictly increasing should one ever do.
-            let seen = log.last().map_or(after, |e| e.seq.max(after));
-            log.extend(
-                events_from_json(&run_id, *first_seq, events)?
-                    .into_iter()
-                    .filter(|e| e.seq > seen),
-            );
-        }
-        Ok(log)
+        log_from_chunks(run_id, after, &rows)
     }
 
     async fn put_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

@@ -2,7 +2,7 @@
 //! Content-Type, base URL `.../acp`, sessions checked before the first run)
 //! and of ACP platforms (root `/runs`), plus the real Python client itself.
 
-use crate::common::{PAUSING_AGENTS, TestServer, config_with, eventually, sse};
+use crate::common::{PAUSING_AGENTS, TestServer, config_with, eventually, get_json, sse};
 use serde_json::{Value, json};
 
 /// `assistant` (builtin, with tools) and the pausing agents (`asker`,
@@ -183,11 +183,7 @@ async fn sync_run_without_content_type_returns_the_run() {
     let run: Value = resp.json().await.unwrap();
     assert_eq!(output_text(&run), "You said: root");
     let id = run["run_id"].as_str().unwrap();
-    let polled: Value = get(&server, &format!("/runs/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let polled: Value = get_json(&server.client, server.url(&format!("/runs/{id}"))).await;
     assert_eq!(polled, run);
 }
 
@@ -450,11 +446,7 @@ async fn awaiting_run_resumes_in_every_mode() {
     assert_eq!(run["status"], "completed");
     assert_eq!(output_text(&run), "The ask_user tool returned: Rome.");
     // The answer is the run folded as it went: polling reads the same.
-    let polled: Value = get(&server, &format!("/runs/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let polled: Value = get_json(&server.client, server.url(&format!("/runs/{id}"))).await;
     assert_eq!(polled, run);
 
     // async: 202 at once, then polling.
