@@ -349,47 +349,37 @@ async fn an_older_agentds_event_rows_are_upgraded_and_replay_the_same() {
 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
-    let config = config_with(&sqlite_store(&db));
-    let server = TestServer::start_from_config(&config).await;
-    let live = run_stream(&server, "assistant", &[("message", "hello there")]).await;
-    let run_id = str_of(&live[0].data, "run_id");
-    server.stop();
-
-    // Back to the old schema: the chunks' events as rows of their own.
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let per_event: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM event_chunks WHERE first_seq = last_seq AND run_id = ?",
-    )
-    .bind(&run_id)
-    .fetch_one(&mut conn)
-    .await
-    .unwrap();
-    assert_eq!(per_event, 0, "a flush of many events is one row");
-    for sql in [
-        "CREATE TABLE events (run_id TEXT NOT NULL, seq BIGINT NOT NULL, \
-         event TEXT NOT NULL, PRIMARY KEY (run_id, seq))",
-        "INSERT INTO events SELECT c.run_id, c.first_seq + j.key, \
-         json_set(j.value, '$.seq', c.first_seq + j.key, '$.run_id', c.run_id) \
-         FROM event_chunks c, json_each(c.events) j",
-        "DROP TABLE event_chunks",
-        "DELETE FROM _sqlx_migrations WHERE version = 3",
-    ] {
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    }
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE run_id = ?")
-        .bind(&run_id)
+    let url = format!("sqlite://{}", db.display());
+    upgrade_story(&config_with(&sqlite_store(&db)), async |run_id| {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let per_event: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM event_chunks WHERE first_seq = last_seq AND run_id = ?",
+        )
+        .bind(run_id)
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert!(rows as usize >= live.len() - 1, "{rows} old rows");
-    conn.close().await.unwrap();
-
-    assert_eq!(
-        raw(&replay_after_restart(&config, &run_id).await),
-        raw(&live)
-    );
+        assert_eq!(per_event, 0, "a flush of many events is one row");
+        for sql in [
+            "CREATE TABLE events (run_id TEXT NOT NULL, seq BIGINT NOT NULL, \
+             event TEXT NOT NULL, PRIMARY KEY (run_id, seq))",
+            "INSERT INTO events SELECT c.run_id, c.first_seq + j.key, \
+             json_set(j.value, '$.seq', c.first_seq + j.key, '$.run_id', c.run_id) \
+             FROM event_chunks c, json_each(c.events) j",
+            "DROP TABLE event_chunks",
+            "DELETE FROM _sqlx_migrations WHERE version = 3",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        let rows = sqlx::query_scalar("SELECT count(*) FROM events WHERE run_id = ?")
+            .bind(run_id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        rows
+    })
+    .await;
 }
 
 /// The same upgrade on PostgreSQL: the old `events` table (JSONB rows,
@@ -401,41 +391,44 @@ async fn an_older_agentds_event_rows_are_upgraded_on_postgres_too() {
     let Some(schema) = crate::common::pg::Schema::create().await else {
         return;
     };
-    let config = config_with(&schema.store_config(30));
-    let server = TestServer::start_from_config(&config).await;
+    upgrade_story(&config_with(&schema.store_config(30)), async |run_id| {
+        let mut conn = sqlx::PgConnection::connect(&schema.url).await.unwrap();
+        for sql in [
+            "CREATE TABLE events (run_id TEXT NOT NULL, seq BIGINT NOT NULL, \
+             event JSONB NOT NULL, PRIMARY KEY (run_id, seq))",
+            "INSERT INTO events SELECT c.run_id, c.first_seq + j.ord - 1, \
+             j.value || jsonb_build_object('seq', c.first_seq + j.ord - 1, 'run_id', c.run_id) \
+             FROM event_chunks c, jsonb_array_elements(c.events) WITH ORDINALITY AS j(value, ord)",
+            "DROP TABLE event_chunks",
+            "DELETE FROM _sqlx_migrations WHERE version = 3",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        let rows = sqlx::query_scalar("SELECT count(*) FROM events WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        rows
+    })
+    .await;
+    schema.drop_schema().await;
+}
+
+/// The upgrade as a client lives it: a run streamed on `config`; the
+/// server stopped; `to_old_schema` puts the database back in the old shape
+/// and says how many old rows the run has; a restarted server replays the
+/// run exactly as it was streamed.
+async fn upgrade_story(config: &str, to_old_schema: impl AsyncFnOnce(&str) -> i64) {
+    let server = TestServer::start_from_config(config).await;
     let live = run_stream(&server, "assistant", &[("message", "hello there")]).await;
     let run_id = str_of(&live[0].data, "run_id");
     server.stop();
 
-    let mut conn = sqlx::PgConnection::connect(&schema.url).await.unwrap();
-    for sql in [
-        "CREATE TABLE events (run_id TEXT NOT NULL, seq BIGINT NOT NULL, \
-         event JSONB NOT NULL, PRIMARY KEY (run_id, seq))",
-        "INSERT INTO events SELECT c.run_id, c.first_seq + j.ord - 1, \
-         j.value || jsonb_build_object('seq', c.first_seq + j.ord - 1, 'run_id', c.run_id) \
-         FROM event_chunks c, jsonb_array_elements(c.events) WITH ORDINALITY AS j(value, ord)",
-        "DROP TABLE event_chunks",
-        "DELETE FROM _sqlx_migrations WHERE version = 3",
-    ] {
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    }
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE run_id = $1")
-        .bind(&run_id)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+    let rows = to_old_schema(&run_id).await;
     assert!(rows as usize >= live.len() - 1, "{rows} old rows");
-    conn.close().await.unwrap();
 
-    assert_eq!(
-        raw(&replay_after_restart(&config, &run_id).await),
-        raw(&live)
-    );
-    schema.drop_schema().await;
-}
-
-/// Starts a server on `config` and replays run `run_id` from its start.
-async fn replay_after_restart(config: &str, run_id: &str) -> Vec<sse::Frame> {
     let server = TestServer::start_from_config(config).await;
     let resp = server
         .client
@@ -447,7 +440,7 @@ async fn replay_after_restart(config: &str, run_id: &str) -> Vec<sse::Frame> {
     assert_eq!(resp.status(), 200);
     let replay = sse::read_all(resp).await;
     server.stop();
-    replay
+    assert_eq!(raw(&replay), raw(&live));
 }
 
 /// A server "crashes" (its runtime vanishes mid-run, nothing more is
