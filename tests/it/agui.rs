@@ -708,19 +708,9 @@ async fn browsers_may_call_agui_from_another_origin() {
 /// Install it with `npm ci --prefix tests/clients`.
 #[tokio::test]
 async fn the_real_ag_ui_client_accepts_every_stream() {
-    let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
-    let node = tokio::process::Command::new("node")
-        .arg("--version")
-        .output()
-        .await;
-    if !node.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED: node is not installed, so the @ag-ui/client check cannot run");
+    let Some(clients) = crate::common::clients::node_with(&["@ag-ui/client"]) else {
         return;
-    }
-    assert!(
-        clients.join("node_modules/@ag-ui/client").exists(),
-        "@ag-ui/client is not installed: run `npm ci --prefix tests/clients`"
-    );
+    };
     let server = TestServer::start(&config_with(TEAMS)).await;
     let out = tokio::process::Command::new("node")
         .arg(clients.join("agui_client.mjs"))

@@ -392,7 +392,7 @@ fn browser(name: &str) -> Option<(String, std::path::PathBuf)> {
         && clients.join("node_modules/puppeteer-core").exists();
     if !ready {
         assert!(
-            std::env::var_os("AGENTD_REQUIRE_CLIENTS").is_none(),
+            !crate::common::clients::required(),
             "the browser test needs node, {name} at {executable} (apt-get install chromium \
              firefox-esr) and puppeteer-core (npm ci --prefix tests/clients)"
         );

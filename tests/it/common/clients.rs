@@ -1,8 +1,46 @@
 //! Finding the real protocol clients the tests drive (tests/clients/).
+//!
+//! A missing client skips its test with an install hint, so `cargo test` on
+//! a fresh clone with Rust alone passes; under `CI=true` or with
+//! `AGENTD_REQUIRE_CLIENTS` set the same absence fails the test instead.
+
+/// Whether a missing client or service must fail its test rather than skip.
+pub fn required() -> bool {
+    std::env::var_os("AGENTD_REQUIRE_CLIENTS").is_some()
+        || std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The tests/clients folder when `node` runs and each npm `package` is
+/// installed there; `None` (skip, with the hint) otherwise.
+pub fn node_with(packages: &[&str]) -> Option<std::path::PathBuf> {
+    let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|p| !clients.join("node_modules").join(p).exists())
+        .collect();
+    if node && missing.is_empty() {
+        return Some(clients);
+    }
+    let what = if node {
+        format!("npm packages {missing:?} are not installed")
+    } else {
+        "node is not installed".to_string()
+    };
+    assert!(
+        !required(),
+        "{what}: install Node.js and run `npm ci --prefix tests/clients`"
+    );
+    eprintln!("SKIPPED: {what}; run `npm ci --prefix tests/clients`");
+    None
+}
 
 /// A Python interpreter that can import `module`: `$AGENTD_TEST_PYTHON`,
-/// then tests/clients/.venv, then `python3`. With `AGENTD_REQUIRE_CLIENTS`
-/// set (as CI sets it) a missing client fails the test instead of skipping.
+/// then tests/clients/.venv, then `python3`.
 pub fn python_with(module: &str) -> Option<String> {
     let venv = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -23,7 +61,7 @@ pub fn python_with(module: &str) -> Option<String> {
     });
     if found.is_none() {
         assert!(
-            std::env::var_os("AGENTD_REQUIRE_CLIENTS").is_none(),
+            !required(),
             "Python module {module} is not installed (pip install -r tests/clients/requirements.txt)"
         );
         eprintln!("SKIPPED: no Python with {module}; see tests/clients/requirements.txt");
