@@ -516,6 +516,11 @@ pub struct UrlInputsConfig {
     /// Fetch mode: redirects followed (each target is checked like the URL).
     #[serde(default = "default_url_redirects")]
     pub max_redirects: u32,
+    /// Fetch mode: files one request may give by URL. They are fetched one
+    /// after another, each counted against `max_request_bytes` as it
+    /// streams in; more than this many is refused before any is fetched.
+    #[serde(default = "default_urls_per_request")]
+    pub max_per_request: usize,
 }
 
 impl Default for UrlInputsConfig {
@@ -526,6 +531,7 @@ impl Default for UrlInputsConfig {
             allow_private_addresses: false,
             timeout_secs: default_url_timeout(),
             max_redirects: default_url_redirects(),
+            max_per_request: default_urls_per_request(),
         }
     }
 }
@@ -535,6 +541,9 @@ fn default_url_timeout() -> u64 {
 }
 fn default_url_redirects() -> u32 {
     3
+}
+fn default_urls_per_request() -> usize {
+    8
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]

@@ -412,3 +412,105 @@ async fn pass_mode_hands_image_urls_to_the_model_unfetched() {
         "{message}"
     );
 }
+
+/// A request naming many large URLs is refused at the byte that crosses the
+/// request's total, not after every file was downloaded; and a request
+/// naming more URLs than the server fetches is refused before any is.
+#[tokio::test]
+async fn url_downloads_count_against_the_request_total_as_they_stream() {
+    let names = ["/a.txt", "/b.txt", "/c.txt", "/d.txt", "/e.txt"];
+    let files = FileServer::start(
+        names
+            .iter()
+            .map(|n| (*n, Served::Chunked("text/plain", vec![b'x'; 3000])))
+            .collect(),
+    )
+    .await;
+    let (mock, server) = start(&fetching(
+        "max_per_request = 5\n[files]\nmax_file_bytes = 4096\nmax_request_bytes = 10000\n",
+    ))
+    .await;
+    let parts = |names: &[&str]| {
+        let mut parts = vec![json!({"content": "read", "content_type": "text/plain"})];
+        parts.extend(
+            names
+                .iter()
+                .map(|n| json!({"content_type": "text/plain", "content_url": files.url(n)})),
+        );
+        Value::Array(parts)
+    };
+
+    let (status, resp) = post_json(&server, "/acp/runs", &acp_run(parts(&names))).await;
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 413, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("over the limit of 10000 bytes per request"),
+        "{message}"
+    );
+    // Three files fit (9,000 bytes); the fourth crosses the total while it
+    // streams; the fifth is never asked for.
+    assert_eq!(files.hits(), ["/a.txt", "/b.txt", "/c.txt", "/d.txt"]);
+
+    // Inline content counts first: 8,000 bytes sent leave room for no
+    // 3,000-byte download.
+    let inline = base64::engine::general_purpose::STANDARD.encode(vec![b'y'; 8000]);
+    let (status, resp) = post_json(
+        &server,
+        "/acp/runs",
+        &acp_run(json!([
+            {"content": inline, "content_type": "text/plain", "content_encoding": "base64", "name": "local.txt"},
+            {"content_type": "text/plain", "content_url": files.url("/e.txt")}
+        ])),
+    )
+    .await;
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("per request"),
+        "{body}"
+    );
+
+    // Six URLs where five are allowed: refused before any fetch (ACP's
+    // answer to input it will not take, 422 invalid_input).
+    let before = files.hits().len();
+    let six = ["/a.txt", "/b.txt", "/c.txt", "/d.txt", "/e.txt", "/a.txt"];
+    let (status, resp) = post_json(&server, "/acp/runs", &acp_run(parts(&six))).await;
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("6 files are given by URL; this server fetches at most 5 per request"),
+        "{body}"
+    );
+    assert_eq!(files.hits().len(), before, "nothing fetched");
+    assert!(mock.requests().is_empty(), "no run reached the model");
+}
+
+/// IPv4 addresses inside IPv6 ones (mapped, translated, compatible, 6to4,
+/// NAT64) are checked like the IPv4 address they carry: loopback stays
+/// out of reach whichever way it is written.
+#[tokio::test]
+async fn loopback_written_as_ipv6_is_still_private() {
+    let (_mock, server) = start("[files.urls]\nmode = \"fetch\"\n").await;
+    for host in [
+        "[::127.0.0.1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:0:127.0.0.1]",
+        "[2002:7f00:1::1]",
+        "[64:ff9b::7f00:1]",
+    ] {
+        let url = format!("http://{host}:9/a.txt");
+        let message = acp_refusal(
+            &server,
+            json!([{"content_type": "text/plain", "content_url": url}]),
+        )
+        .await;
+        assert!(
+            message.contains("is a private or local address"),
+            "{host}: {message}"
+        );
+    }
+}

@@ -13,7 +13,7 @@
 //! Depends on the config and the engine's error and message types; never on
 //! HTTP servers or protocols.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -21,12 +21,33 @@ use base64::Engine as _;
 use super::super::EngineError;
 use super::super::message::{Attachment, Message};
 use crate::config::{FilesConfig, UrlInputMode, UrlInputsConfig};
-use crate::net::read_capped;
+use crate::net::{is_public, read_capped};
 
 /// Resolves the URL attachments of `messages` as the config says: data
 /// URLs become content; in fetch mode every other URL is downloaded; in
 /// pass mode they are left for the model; off, the first one is refused.
+///
+/// Downloads are counted against the request's total while they stream
+/// (with the files sent inline counted first), so a request naming many
+/// large URLs is refused at the byte that crosses the total, not after
+/// everything was fetched; and their number is capped before any is.
 pub async fn resolve(config: &FilesConfig, messages: &mut [Message]) -> Result<(), EngineError> {
+    let mut budget = RequestBudget::new(config, messages);
+    if config.urls.mode == UrlInputMode::Fetch {
+        let urls = messages
+            .iter()
+            .flat_map(|m| &m.attachments)
+            .filter(|a| {
+                a.data.is_none() && a.url.as_deref().is_some_and(|u| !u.starts_with("data:"))
+            })
+            .count();
+        if urls > config.urls.max_per_request {
+            return Err(EngineError::InvalidInput(format!(
+                "{urls} files are given by URL; this server fetches at most {} per request",
+                config.urls.max_per_request
+            )));
+        }
+    }
     let mut index = 0usize;
     for message in messages.iter_mut() {
         for attachment in message.attachments.iter_mut() {
@@ -57,7 +78,11 @@ pub async fn resolve(config: &FilesConfig, messages: &mut [Message]) -> Result<(
                     ));
                 }
                 UrlInputMode::Fetch => {
-                    let fetched = fetch(&config.urls, config.max_file_bytes, &name, &url).await?;
+                    let limit = budget.next_file_limit();
+                    let fetched = fetch(&config.urls, limit, &name, &url)
+                        .await
+                        .map_err(|e| budget.explain(e))?;
+                    budget.spend(fetched.bytes.len() as u64);
                     let declared = attachment.mime_type.trim().to_ascii_lowercase();
                     if declared.is_empty() || declared == "application/octet-stream" {
                         attachment.mime_type = fetched.content_type.unwrap_or_default();
@@ -76,6 +101,63 @@ pub async fn resolve(config: &FilesConfig, messages: &mut [Message]) -> Result<(
         }
     }
     Ok(())
+}
+
+/// What is left of the request's byte total for the files still to fetch.
+struct RequestBudget {
+    per_file: u64,
+    per_request: u64,
+    /// Bytes already given: inline content (its decoded size, estimated
+    /// from the base64 length) and downloads so far.
+    used: u64,
+}
+
+impl RequestBudget {
+    fn new(config: &FilesConfig, messages: &[Message]) -> Self {
+        let inline = messages
+            .iter()
+            .flat_map(|m| &m.attachments)
+            .filter_map(|a| {
+                a.data
+                    .as_deref()
+                    .or(a.url.as_deref().filter(|u| u.starts_with("data:")))
+            })
+            .map(|data| data.len() as u64 / 4 * 3)
+            .sum();
+        Self {
+            per_file: config.max_file_bytes,
+            per_request: config.max_request_bytes,
+            used: inline,
+        }
+    }
+
+    /// The most the next download may be: its own limit, or what is left
+    /// of the request's total when that is smaller.
+    fn next_file_limit(&self) -> u64 {
+        self.per_file
+            .min(self.per_request.saturating_sub(self.used))
+    }
+
+    fn spend(&mut self, bytes: u64) {
+        self.used = self.used.saturating_add(bytes);
+    }
+
+    /// A download stopped at a limit the request's total set is reported
+    /// as the total's refusal, not as the file's own.
+    fn explain(&self, error: EngineError) -> EngineError {
+        match error {
+            EngineError::TooLarge {
+                file: Some(_),
+                bytes,
+                limit,
+            } if limit < self.per_file => EngineError::TooLarge {
+                file: None,
+                bytes: self.used.saturating_add(bytes),
+                limit: self.per_request,
+            },
+            other => other,
+        }
+    }
 }
 
 /// The name a URL attachment is reported under: its own, else the last
@@ -331,45 +413,6 @@ fn host_allowed(allowed: &[String], host: &str) -> bool {
         })
 }
 
-/// Whether an address is on the public internet: not loopback, private,
-/// link-local, shared (CGNAT), documentation, multicast or reserved.
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
-        },
-    }
-}
-
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || ip.is_multicast()
-        || a == 0
-        || a >= 240
-        || (a == 100 && (64..128).contains(&b))
-        || (a == 192 && b == 0 && c == 0)
-        || (a == 198 && (18..20).contains(&b)))
-}
-
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
-        || (first == 0x64 && ip.segments()[1] == 0xff9b)) // NAT64 (a v4 address inside)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,28 +427,6 @@ mod tests {
         assert!(!host_allowed(&list, "cdn.net"));
         assert!(!host_allowed(&list, "evilcdn.net"));
         assert!(host_allowed(&[], "anything.org"));
-    }
-
-    #[test]
-    fn private_addresses_are_not_public() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(!is_public(private.parse().unwrap()), "{private}");
-        }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
-            assert!(is_public(public.parse().unwrap()), "{public}");
-        }
     }
 
     #[test]
