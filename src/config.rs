@@ -1381,6 +1381,7 @@ impl Config {
             for tool in &agent.tools {
                 self.validate_agent_tool(&field("tools"), tool)?;
             }
+            self.validate_tool_names(&field("tools"), &agent.tools)?;
             if agent.max_steps == Some(0) {
                 return Err(self.invalid(field("max_steps"), "must be at least 1"));
             }
@@ -1455,6 +1456,38 @@ impl Config {
                         format!("the tools of MCP server '{server}' must be non-empty names (leave `tools` out for all of them)"),
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// No two of an agent's entries give a tool of the same name, as far as
+    /// the config can tell (built-ins, and MCP tools listed by name): one
+    /// would hide the other, with its own `confirm`. Tools an MCP server
+    /// offers unlisted are known only once it answers; the registry refuses
+    /// their collisions at runtime.
+    fn validate_tool_names(&self, field: &str, tools: &[AgentTool]) -> Result<(), ConfigError> {
+        let mut given: Vec<(&str, String)> = Vec::new();
+        for tool in tools {
+            let named: Vec<(&str, String)> = match &tool.source {
+                ToolSource::Builtin(name) => vec![(name.as_str(), "the built-in tool".into())],
+                ToolSource::Mcp { server, tools } => tools
+                    .iter()
+                    .flatten()
+                    .map(|n| (n.as_str(), format!("MCP server '{server}'")))
+                    .collect(),
+            };
+            for (name, from) in named {
+                if let Some((_, first)) = given.iter().find(|(n, _)| *n == name) {
+                    return Err(self.invalid(
+                        field,
+                        format!(
+                            "tool '{name}' is given twice, by {first} and by {from}; \
+                             one would hide the other (list it once)"
+                        ),
+                    ));
+                }
+                given.push((name, from));
             }
         }
         Ok(())
@@ -2146,6 +2179,21 @@ mod tests {
                 "[{ name = \"ask_user\", confirm = true }]",
                 "agents[0].tools",
                 "does not apply",
+            ),
+            (
+                "[{ mcp = \"remote\", tools = [\"calculator\"] }, { name = \"calculator\", confirm = true }]",
+                "agents[0].tools",
+                "tool 'calculator' is given twice, by MCP server 'remote' and by the built-in tool",
+            ),
+            (
+                "[{ mcp = \"files\", tools = [\"search\"] }, { mcp = \"remote\", tools = [\"search\"] }]",
+                "agents[0].tools",
+                "tool 'search' is given twice, by MCP server 'files' and by MCP server 'remote'",
+            ),
+            (
+                "[\"calculator\", \"calculator\"]",
+                "agents[0].tools",
+                "tool 'calculator' is given twice",
             ),
         ] {
             let text = format!("{base}tools = {tools}\n");

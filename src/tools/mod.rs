@@ -53,6 +53,8 @@ pub struct AgentToolHandle {
 pub struct ToolRegistry {
     builtin: HashMap<String, Arc<dyn Tool>>,
     mcp: BTreeMap<String, Arc<mcp::McpServer>>,
+    /// Name collisions already logged (an agent's tools are listed per run).
+    collisions: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl ToolRegistry {
@@ -103,42 +105,69 @@ impl ToolRegistry {
     }
 
     /// The tools an agent's `tools` entries stand for right now (an MCP
-    /// server's list can change while agentd runs). When two entries give
-    /// the same name, the first wins.
+    /// server's list can change while agentd runs). A name means one tool:
+    /// built-ins are taken first, whatever the order of the entries, so an
+    /// MCP tool never shadows a built-in (nor drops its `confirm`); among
+    /// MCP servers the first entry listed keeps the name. Every tool left out
+    /// for its name is logged once, naming both sides.
     pub fn for_agent(&self, entries: &[AgentTool]) -> Vec<AgentToolHandle> {
-        let mut out: Vec<AgentToolHandle> = Vec::new();
-        let mut push = |tool: Arc<dyn Tool>, confirm: bool| {
-            let name = tool.spec().name;
-            if out.iter().any(|t| t.tool.spec().name == name) {
-                tracing::debug!(tool = %name, "a tool of that name is already offered; skipped");
-                return;
-            }
-            out.push(AgentToolHandle { tool, confirm });
-        };
+        let mut out: Vec<(AgentToolHandle, String)> = Vec::new();
         for entry in entries {
-            match &entry.source {
-                ToolSource::Builtin(name) => {
-                    if let Some(tool) = self.get(name) {
-                        push(tool, entry.confirm);
-                    }
-                }
-                ToolSource::Mcp { server, tools } => {
-                    let Some(server) = self.mcp.get(server) else {
-                        continue;
-                    };
-                    for spec in mcp_specs(server, tools.as_deref()) {
-                        push(
-                            Arc::new(mcp::McpTool {
-                                server: server.clone(),
-                                spec,
-                            }),
-                            entry.confirm,
-                        );
-                    }
-                }
+            if let ToolSource::Builtin(name) = &entry.source
+                && let Some(tool) = self.get(name)
+                && !out.iter().any(|(t, _)| t.tool.spec().name == *name)
+            {
+                let handle = AgentToolHandle {
+                    tool,
+                    confirm: entry.confirm,
+                };
+                out.push((handle, "the built-in tool".to_string()));
             }
         }
-        out
+        for entry in entries {
+            let ToolSource::Mcp { server, tools } = &entry.source else {
+                continue;
+            };
+            let Some(server) = self.mcp.get(server) else {
+                continue;
+            };
+            for spec in mcp_specs(server, tools.as_deref()) {
+                let from = format!("MCP server '{}'", server.name());
+                if let Some((_, first)) = out.iter().find(|(t, _)| t.tool.spec().name == spec.name)
+                {
+                    self.warn_collision(&spec.name, first, &from);
+                    continue;
+                }
+                let tool = Arc::new(mcp::McpTool {
+                    server: server.clone(),
+                    spec,
+                });
+                let handle = AgentToolHandle {
+                    tool,
+                    confirm: entry.confirm,
+                };
+                out.push((handle, from));
+            }
+        }
+        out.into_iter().map(|(handle, _)| handle).collect()
+    }
+
+    /// Logs a tool left out for its name, once per pair of sides.
+    fn warn_collision(&self, name: &str, kept: &str, dropped: &str) {
+        let key = format!("{name}\u{0}{kept}\u{0}{dropped}");
+        let first_time = self
+            .collisions
+            .lock()
+            .map(|mut seen| seen.insert(key))
+            .unwrap_or(true);
+        if first_time {
+            tracing::warn!(
+                tool = %name,
+                kept = %kept,
+                left_out = %dropped,
+                "two tools have the same name; the one from {dropped} is not offered"
+            );
+        }
     }
 }
 

@@ -852,3 +852,64 @@ async fn mcp_children_stop_with_agentd() {
     })
     .await;
 }
+
+/// An MCP server offering a tool with a built-in's name never shadows the
+/// built-in, whichever comes first in the agent's list: the built-in runs,
+/// with its `confirm` (the call waits for approval), and the config refuses
+/// the collision where it can see it (an MCP tool listed by name).
+#[tokio::test]
+async fn an_mcp_tool_never_shadows_a_builtin_of_the_same_name() {
+    let llm = MockLlm::start().await;
+    let server = TestServer::start(&worker_config(
+        &llm,
+        r#"[{ mcp = "local" }, { name = "calculator", confirm = true }]"#,
+        &stdio_server_toml("local"),
+    ))
+    .await;
+    llm.push(call("calculator", json!({"expression": "6*7"})));
+    let paused = agentos_run(&server, "worker", "compute").await;
+    assert_eq!(paused["status"], "PAUSED", "{paused}");
+    let requirement = &paused["requirements"][0]["tool_execution"];
+    assert_eq!(requirement["tool_name"], "calculator");
+    assert_eq!(requirement["requires_confirmation"], true);
+    let offered = llm.requests()[0]["tools"].as_array().unwrap().clone();
+    let calculators: Vec<&Value> = offered
+        .iter()
+        .filter(|t| t["function"]["name"] == "calculator")
+        .collect();
+    assert_eq!(calculators.len(), 1, "{offered:?}");
+    assert_ne!(
+        calculators[0]["function"]["description"], "The MCP server's own calculator",
+        "the built-in is the one offered"
+    );
+    assert!(
+        offered.iter().any(|t| t["function"]["name"] == "echo"),
+        "the server's other tools are still offered"
+    );
+
+    let mut approved = requirement.clone();
+    approved["confirmed"] = json!(true);
+    llm.push(Reply::Text("It is 42.".into()));
+    let resp = agentos_continue(&server, &paused, json!([approved]), false).await;
+    let done: Value = resp.json().await.unwrap();
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(result_of(&llm, "call_mock_1"), "42", "the built-in ran");
+
+    // Named in the config, the same collision does not start.
+    let text = worker_config(
+        &llm,
+        r#"[{ mcp = "local", tools = ["calculator"] }, { name = "calculator", confirm = true }]"#,
+        &stdio_server_toml("local"),
+    );
+    let err =
+        agentd::config::Config::from_toml_str(&text, std::path::Path::new("agentd.toml"), &|_| {
+            None
+        })
+        .expect_err("a collision the config can see is refused");
+    assert!(
+        err.to_string().contains(
+            "tool 'calculator' is given twice, by MCP server 'local' and by the built-in tool"
+        ),
+        "{err}"
+    );
+}

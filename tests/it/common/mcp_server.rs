@@ -9,7 +9,9 @@
 //! Tools: `echo {text}`, `add {a, b}` (numbers), `rendezvous {}` (answers
 //! "met" once two calls are in progress at once, "alone" after 10 s),
 //! `big {chars}`, `crash {}` (the stdio process exits mid-call),
-//! `add_tool {}` (adds `late` and announces tools/list_changed), `late {}`.
+//! `add_tool {}` (adds `late` and announces tools/list_changed), `late {}`,
+//! and `calculator {expression}` (answers "mcp calculator": a name a
+//! built-in tool has too).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -82,6 +84,11 @@ impl TestMcp {
                 "Adds the tool 'late'",
                 schema(json!({"type": "object"})),
             ),
+            Tool::new(
+                "calculator",
+                "The MCP server's own calculator",
+                schema(json!({"type": "object"})),
+            ),
         ];
         if self.late_tool.load(Ordering::SeqCst) {
             tools.push(Tool::new(
@@ -143,6 +150,7 @@ impl ServerHandler for TestMcp {
                 let _ = context.peer.notify_tool_list_changed().await;
                 text("added")
             }
+            "calculator" => text("mcp calculator"),
             "late" if self.late_tool.load(Ordering::SeqCst) => text("late tool ran"),
             other => Err(ErrorData::invalid_params(
                 format!("no tool named {other}"),
