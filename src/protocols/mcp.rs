@@ -1,9 +1,17 @@
 //! MCP server (streamable HTTP at /mcp, rmcp's server side): every
 //! configured agent and team is a tool named by its id, taking
 //! `{message, session_id?}`. Calling one runs it through the engine and
-//! answers with its final text; while it runs, a client that sent a
-//! progress token gets a progress notification per step (start, tool
-//! calls, each piece of text).
+//! answers with its final text, plus `structuredContent` (`answer`,
+//! `session_id`, `run_id`, and `output` for agents with a response schema)
+//! as the tool's declared `outputSchema` says; while it runs, a client that
+//! sent a progress token gets a progress notification per step (start, tool
+//! calls, each piece of text). A client's cancellation cancels the run.
+//!
+//! As the current specification asks, a call whose arguments are wrong is
+//! a tool result with `isError: true` naming what is wrong (the model that
+//! made it can correct itself); only an unknown tool is a JSON-RPC error.
+//! The text result also tells the model the session id to pass to go on,
+//! since models never see `_meta` or, in most clients, `structuredContent`.
 //!
 //! Auth, body limits and error shapes are the HTTP layer's, as for every
 //! route. Depends on the engine and rmcp only; the engine never sees MCP.
@@ -14,7 +22,7 @@ use futures::StreamExt;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, MetaObject, PaginatedRequestParams, ProgressNotificationParam,
-    ServerCapabilities, ServerConfig, Tool,
+    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::{
@@ -25,7 +33,7 @@ use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{
-    EventKind, Message, RunRequest, RunStartedData, RunStatus, ToolCallStartedData,
+    EngineError, EventKind, Message, RunRequest, RunStartedData, RunStatus, ToolCallStartedData,
 };
 use crate::http::AppState;
 
@@ -80,6 +88,41 @@ fn input_schema() -> Arc<Map<String, Value>> {
     }
 }
 
+/// What every agent tool answers in `structuredContent`.
+fn output_schema() -> Arc<Map<String, Value>> {
+    match json!({
+        "type": "object",
+        "properties": {
+            "answer": {"type": "string", "description": "The agent's reply"},
+            "session_id": {"type": "string",
+                "description": "Pass it as session_id to continue this conversation"},
+            "run_id": {"type": "string", "description": "This run, as every agentd API names it"},
+            "output": {"type": "object",
+                "description": "The reply as structured data, for agents with a response schema"},
+        },
+        "required": ["answer", "session_id", "run_id"],
+    }) {
+        Value::Object(m) => Arc::new(m),
+        _ => Arc::default(),
+    }
+}
+
+/// An agent reads and writes what its own tools reach, each call is a new
+/// run, and its model and tools reach outside: not read-only, not
+/// idempotent, open world. Whether it destroys anything depends on its
+/// tools, so that hint keeps the specification's cautious default.
+fn annotations(name: &str) -> ToolAnnotations {
+    ToolAnnotations::with_title(name)
+        .read_only(false)
+        .idempotent(false)
+        .open_world(true)
+}
+
+/// A call the tool cannot run as given: an error result the model reads.
+fn refused(why: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(why.into())])
+}
+
 impl AgentTools {
     fn tools(&self) -> Vec<Tool> {
         let engine = &self.state.engine;
@@ -96,6 +139,8 @@ impl AgentTools {
             .map(|(id, name, description)| {
                 let description = description.unwrap_or_else(|| format!("Ask {name}"));
                 Tool::new(id, description, input_schema())
+                    .with_raw_output_schema(output_schema())
+                    .annotate(annotations(&name))
             })
             .collect()
     }
@@ -118,24 +163,24 @@ impl AgentTools {
         let args = request.arguments.unwrap_or_default();
         let message = match args.get("message") {
             Some(Value::String(m)) if !m.trim().is_empty() => m.clone(),
-            _ => {
-                return Err(ErrorData::invalid_params(
-                    "'message' must be a non-empty string",
-                    None,
-                ));
-            }
+            Some(Value::String(_)) => return Ok(refused("'message' must not be empty")),
+            Some(_) => return Ok(refused("'message' must be a string")),
+            None => return Ok(refused("'message' is required: what to ask the agent")),
         };
         let session_id = match args.get("session_id") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                return Err(ErrorData::invalid_params(
-                    "'session_id' must be a string",
-                    None,
-                ));
-            }
+            Some(_) => return Ok(refused("'session_id' must be a string")),
         };
-        let handle = engine
+        if let Some(extra) = args
+            .keys()
+            .find(|k| !matches!(k.as_str(), "message" | "session_id"))
+        {
+            return Ok(refused(format!(
+                "unknown argument '{extra}' (this tool takes message and session_id)"
+            )));
+        }
+        let started = engine
             .start(RunRequest {
                 agent_id,
                 input: vec![Message::user(message)],
@@ -143,11 +188,18 @@ impl AgentTools {
                 origin: "mcp".into(),
                 ..Default::default()
             })
-            .await
-            .map_err(|e| match e {
-                crate::engine::EngineError::InvalidInput(m) => ErrorData::invalid_params(m, None),
-                e => ErrorData::internal_error(e.to_string(), None),
-            })?;
+            .await;
+        let handle = match started {
+            Ok(handle) => handle,
+            // What the caller can act on is the model's to read; the rest
+            // is the server's fault.
+            Err(
+                e @ (EngineError::InvalidInput(_)
+                | EngineError::TooManyRuns { .. }
+                | EngineError::ShuttingDown),
+            ) => return Ok(refused(e.to_string())),
+            Err(e) => return Err(ErrorData::internal_error(e.to_string(), None)),
+        };
         let progress = context.meta.get_progress_token();
         let mut step = 0u32;
         // This call is the run's foreground: dropping the stream (the call
@@ -187,8 +239,22 @@ impl AgentTools {
         meta.insert("agentd/session_id".into(), json!(record.session_id));
         let mut result = match record.status {
             RunStatus::Completed => {
-                let mut r = CallToolResult::success(vec![ContentBlock::text(record.content)]);
-                r.structured_content = record.structured.filter(Value::is_object);
+                let mut structured = json!({
+                    "answer": record.content,
+                    "session_id": record.session_id,
+                    "run_id": record.run_id,
+                });
+                if let Some(output) = record.structured.filter(Value::is_object) {
+                    structured["output"] = output;
+                }
+                let mut r = CallToolResult::success(vec![
+                    ContentBlock::text(record.content.clone()),
+                    ContentBlock::text(format!(
+                        "(session_id: {}; pass it as session_id to continue this conversation)",
+                        record.session_id
+                    )),
+                ]);
+                r.structured_content = Some(structured);
                 r
             }
             RunStatus::Failed => CallToolResult::error(vec![ContentBlock::text(

@@ -79,12 +79,14 @@ fn call(tool: &str, args: Value) -> CallToolRequestParams {
     CallToolRequestParams::new(tool.to_string()).with_arguments(args)
 }
 
+/// The answer: the result's first text block (the second tells the model
+/// the session id).
 fn text_of(result: &rmcp::model::CallToolResult) -> String {
     result
         .content
         .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect()
+        .find_map(|c| c.as_text().map(|t| t.text.clone()))
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -102,6 +104,20 @@ async fn every_agent_and_team_is_a_tool_that_runs_it() {
     let schema = Value::Object((*tools[0].input_schema).clone());
     assert_eq!(schema["required"], json!(["message"]));
     assert_eq!(schema["properties"]["session_id"]["type"], "string");
+    let output = Value::Object((*tools[0].output_schema.clone().expect("outputSchema")).clone());
+    assert_eq!(
+        output["required"],
+        json!(["answer", "session_id", "run_id"])
+    );
+    let hints = tools[0].annotations.clone().expect("annotations");
+    assert_eq!(
+        (
+            hints.read_only_hint,
+            hints.idempotent_hint,
+            hints.open_world_hint
+        ),
+        (Some(false), Some(false), Some(true))
+    );
 
     // With a progress token (rmcp's client puts its own in the request):
     // a notification per step, the answer at the end.
@@ -126,10 +142,28 @@ async fn every_agent_and_team_is_a_tool_that_runs_it() {
         .collect();
     assert_eq!(streamed, "You said: my name is Ada");
 
-    // The session continues through session_id.
+    // The session continues through session_id, found in the structured
+    // result, in _meta, and told to the model in the text.
     let meta = result.meta.clone().expect("meta");
     let session = meta.get("agentd/session_id").cloned().unwrap();
     let run_id = meta.get("agentd/run_id").and_then(Value::as_str).unwrap();
+    let structured = result
+        .structured_content
+        .clone()
+        .expect("structuredContent");
+    assert_eq!(
+        structured,
+        json!({"answer": "You said: my name is Ada", "session_id": session, "run_id": run_id})
+    );
+    let note = result.content[1]
+        .as_text()
+        .expect("a second text")
+        .text
+        .clone();
+    assert!(
+        note.contains(session.as_str().unwrap()),
+        "the model is told the session id: {note}"
+    );
     let record = server.engine.get_run(run_id).await.unwrap().unwrap();
     assert_eq!(record.origin, "mcp");
     let again = client
@@ -160,13 +194,31 @@ async fn every_agent_and_team_is_a_tool_that_runs_it() {
     assert_eq!(paused.is_error, Some(true));
     assert!(text_of(&paused).contains("Which city?"));
 
-    // Bad calls are JSON-RPC errors.
+    // An unknown tool is a JSON-RPC error; wrong arguments are an error
+    // result naming what is wrong, for the model to correct.
     let unknown = client
         .call_tool(call("nobody", json!({"message": "x"})))
         .await;
     assert!(unknown.is_err());
-    let empty = client.call_tool(call("assistant", json!({}))).await;
-    assert!(empty.is_err());
+    for (args, says) in [
+        (json!({}), "'message' is required"),
+        (json!({"message": 7}), "'message' must be a string"),
+        (
+            json!({"message": "x", "session_id": 1}),
+            "'session_id' must be a string",
+        ),
+        (
+            json!({"message": "x", "sesion": "s"}),
+            "unknown argument 'sesion'",
+        ),
+    ] {
+        let bad = client
+            .call_tool(call("assistant", args.clone()))
+            .await
+            .unwrap();
+        assert_eq!(bad.is_error, Some(true), "{args}");
+        assert!(text_of(&bad).contains(says), "{args}: {bad:?}");
+    }
     client.cancel().await.unwrap();
 
     let metrics = server
@@ -203,4 +255,48 @@ async fn the_mcp_endpoint_needs_the_key() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["jsonrpc"], "2.0");
     assert_eq!(body["error"]["code"], -32600);
+}
+
+/// The unmodified MCP Python SDK (mcp 2.3): tools listed with their output
+/// schema and annotations, a call with progress, a session continued from
+/// `structuredContent` (which the SDK checks against the schema), a bad
+/// call answered `isError`, and a call the client gives up on, whose run is
+/// cancelled.
+#[tokio::test]
+async fn python_mcp_sdk_client_works_unmodified() {
+    let Some(python) = crate::common::clients::python_with("mcp.client.streamable_http") else {
+        return;
+    };
+    let server = TestServer::start(&config_with(&format!(
+        "{}\n[auth]\napi_keys = [\"{KEY}\"]\n",
+        crate::common::PAUSING_AGENTS
+    )))
+    .await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/mcp_client.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(script)
+        .arg(server.url("/mcp"))
+        .args(["assistant", "slow", KEY])
+        .output()
+        .await
+        .expect("run the Python client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
+    for step in [
+        "ok list tools",
+        "ok call with progress",
+        "ok session from structuredContent",
+        "ok bad call is isError",
+        "ok cancel",
+    ] {
+        assert!(stdout.contains(step), "missing '{step}' in:\n{stdout}");
+    }
+    let slow = crate::common::eventually("the abandoned run to be cancelled", || async {
+        let runs = server.engine.list_runs(&Default::default()).await.unwrap();
+        runs.into_iter()
+            .find(|r| r.agent_id == "slow" && r.status == agentd::engine::RunStatus::Cancelled)
+    })
+    .await;
+    assert_eq!(slow.origin, "mcp");
 }
