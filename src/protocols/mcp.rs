@@ -140,7 +140,7 @@ impl AgentTools {
                 let description = description.unwrap_or_else(|| format!("Ask {name}"));
                 Tool::new(id, description, input_schema())
                     .with_raw_output_schema(output_schema())
-                    .annotate(annotations(&name))
+                    .annotate(annotations(name))
             })
             .collect()
     }
