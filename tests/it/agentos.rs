@@ -699,3 +699,36 @@ async fn resume_route_replays_missed_events() {
     let replayed: Vec<String> = replay.iter().map(|f| f.raw.clone()).collect();
     assert_eq!(original, replayed);
 }
+
+/// Agno's own AgentOSClient (agno 3.1), unmodified: the config document
+/// it reads first, discovery, a run continued in its session, a stream.
+#[tokio::test]
+async fn agnos_agentos_client_works_unmodified() {
+    let Some(python) = crate::common::clients::python_with("agno.client") else {
+        return;
+    };
+    let server = crate::common::TestServer::start(&crate::common::config_with(&format!(
+        "{}\n[auth]\napi_keys = [\"agno-key\"]\n",
+        crate::common::PAUSING_AGENTS
+    )))
+    .await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/agno_client.py");
+    let out = tokio::process::Command::new(&python)
+        .arg(script)
+        .arg(&server.base)
+        .args(["assistant", "crew", "agno-key"])
+        .output()
+        .await
+        .expect("run the Python client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
+    for step in [
+        "ok config",
+        "ok discovery",
+        "ok run and session",
+        "ok stream",
+    ] {
+        assert!(stdout.contains(step), "missing '{step}' in:\n{stdout}");
+    }
+}

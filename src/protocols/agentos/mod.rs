@@ -3,6 +3,7 @@
 
 mod error;
 mod form;
+mod os_config;
 mod runs;
 mod sessions;
 mod teams;
@@ -24,6 +25,7 @@ use runs::{Kind, SessionQuery};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(os_config::get_config))
         .routes(routes!(list_agents))
         .routes(routes!(get_agent))
         .routes(routes!(create_run, list_runs))
