@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod callers;
+pub mod detail;
 pub mod errors;
 pub mod keys;
 pub mod limits;

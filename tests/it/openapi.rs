@@ -31,3 +31,41 @@ async fn served_document_lists_every_route() {
     }
     assert_eq!(doc, serde_json::to_value(agentd::openapi()).unwrap());
 }
+
+/// The error bodies the FastAPI-shaped protocols send (a message, or on
+/// 422 FastAPI's list) match the schema the document gives them: a client
+/// generated from the document must parse both.
+#[tokio::test]
+async fn documented_error_bodies_match_the_wire() {
+    let server = TestServer::start(&config_with("")).await;
+    let doc = serde_json::to_value(agentd::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    // 404 (a string detail) and 422 (FastAPI's list), as sent.
+    let not_found: serde_json::Value = server
+        .client
+        .get(server.url("/agents/nobody"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let invalid = server
+        .client
+        .post(server.url("/agui/assistant"))
+        .json(&serde_json::json!({"messages": "not a list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 422);
+    let invalid: serde_json::Value = invalid.json().await.unwrap();
+    assert!(invalid["detail"].is_array(), "{invalid}");
+    for (schema, body) in [("ErrorBody", &not_found), ("ErrorBody", &invalid)] {
+        let detail_schema = schemas[schema]["properties"]["detail"].clone();
+        let validator = jsonschema::validator_for(&detail_schema).expect("a valid schema");
+        assert!(
+            validator.is_valid(&body["detail"]),
+            "{schema}.detail does not describe {body}: {detail_schema}"
+        );
+    }
+}

@@ -76,7 +76,7 @@ impl AgentOsError {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
     /// A message, or FastAPI's list of validation errors on 422.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::http::detail::detail_schema)]
     pub detail: Value,
     /// BAD_REQUEST, NOT_FOUND, VALIDATION_ERROR, CONFLICT or INTERNAL_SERVER_ERROR.
     pub error_code: &'static str,

@@ -58,7 +58,7 @@ pub enum AguiError {
 /// The error body: a message, or the list of validation errors on 422.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorBody {
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::http::detail::detail_schema)]
     pub detail: Value,
 }
 
