@@ -1,7 +1,8 @@
 //! The `detail` of the FastAPI-shaped error bodies (AgentOS, AG-UI, Codegen)
 //! as the OpenAPI document shows it: a message, or on 422 FastAPI's list of
 //! validation errors. One schema, so the three documents cannot drift from
-//! each other or from the wire. Documentation only: no request touches it.
+//! each other or from the wire; and the one shape of a server-sent event.
+//! Documentation only: no request touches it.
 
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
@@ -13,22 +14,10 @@ pub fn detail_schema() -> RefOr<Schema> {
     let string = || ObjectBuilder::new().schema_type(Type::String);
     let issue = ObjectBuilder::new()
         .schema_type(Type::Object)
-        .property(
-            "loc",
-            ArrayBuilder::new().items(
-                OneOfBuilder::new()
-                    .item(string())
-                    .item(ObjectBuilder::new().schema_type(Type::Integer)),
-            ),
-        )
+        .property("loc", loc_schema())
         .property("msg", string())
         .property("type", string())
-        .property(
-            "input",
-            ObjectBuilder::new()
-                .schema_type(SchemaType::AnyValue)
-                .description(Some("The value refused")),
-        )
+        .property("input", input_schema())
         .required("loc")
         .required("msg")
         .required("type");
@@ -42,3 +31,56 @@ pub fn detail_schema() -> RefOr<Schema> {
         .build();
     RefOr::T(Schema::OneOf(either))
 }
+
+/// A validation error's `loc`: `["body", "messages", 0]`.
+pub fn loc_schema() -> RefOr<Schema> {
+    let part = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Integer));
+    RefOr::T(Schema::Array(ArrayBuilder::new().items(part).build()))
+}
+
+/// A validation error's `input`: the value refused, of any type.
+pub fn input_schema() -> RefOr<Schema> {
+    RefOr::T(Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::AnyValue)
+            .description(Some("The value refused"))
+            .build(),
+    ))
+}
+
+/// One server-sent event as the OpenAPI document shows a `text/event-stream`
+/// response: its fields, with `data` a JSON document in text (each
+/// protocol's event object). Tools that check streams (schemathesis) read
+/// every event against it.
+pub struct SseEvent;
+
+impl utoipa::PartialSchema for SseEvent {
+    fn schema() -> RefOr<Schema> {
+        let string = || ObjectBuilder::new().schema_type(Type::String);
+        let event = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some("One server-sent event"))
+            .property(
+                "id",
+                string().description(Some("Where a client resumes (Last-Event-ID)")),
+            )
+            .property(
+                "event",
+                string().description(Some("The event's name, where the protocol sends one")),
+            )
+            .property(
+                "data",
+                string()
+                    .content_media_type("application/json")
+                    .description(Some("The protocol's event object, as JSON")),
+            )
+            .property("retry", ObjectBuilder::new().schema_type(Type::Integer))
+            .required("data")
+            .build();
+        RefOr::T(Schema::Object(event))
+    }
+}
+
+impl utoipa::ToSchema for SseEvent {}

@@ -325,12 +325,24 @@ impl ServerHandler for AgentTools {
 pub fn describe(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::ResponseBuilder;
     use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    // Besides 200, what rmcp's transport answers: a malformed message or
+    // missing session header (400), an unknown or ended session (404), a
+    // client that does not accept JSON and SSE (406), a body that is not
+    // JSON (415). The key's 401 is added with every other route's.
     let op = |id: &str, summary: &str, ok: &str| {
+        let refused = |why: &str| ResponseBuilder::new().description(why).build();
         OperationBuilder::new()
             .operation_id(Some(id))
             .tag("mcp")
             .summary(Some(summary))
             .response("200", ResponseBuilder::new().description(ok).build())
+            .response("400", refused("Not a valid MCP request"))
+            .response("404", refused("No such session"))
+            .response(
+                "406",
+                refused("The client must accept application/json and text/event-stream"),
+            )
+            .response("415", refused("The body must be application/json"))
             .build()
     };
     let mut item = PathItem::new(

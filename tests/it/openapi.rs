@@ -60,7 +60,10 @@ async fn documented_error_bodies_match_the_wire() {
     assert_eq!(invalid.status(), 422);
     let invalid: serde_json::Value = invalid.json().await.unwrap();
     assert!(invalid["detail"].is_array(), "{invalid}");
-    for (schema, body) in [("ErrorBody", &not_found), ("ErrorBody", &invalid)] {
+    for (schema, body) in [
+        ("AgentOsErrorBody", &not_found),
+        ("AguiErrorBody", &invalid),
+    ] {
         let detail_schema = schemas[schema]["properties"]["detail"].clone();
         let validator = jsonschema::validator_for(&detail_schema).expect("a valid schema");
         assert!(

@@ -74,6 +74,7 @@ impl AgentOsError {
 
 /// The error body AgentOS clients parse.
 #[derive(Serialize, ToSchema)]
+#[schema(as = AgentOsErrorBody)]
 pub struct ErrorBody {
     /// A message, or FastAPI's list of validation errors on 422.
     #[schema(schema_with = crate::http::detail::detail_schema)]

@@ -433,7 +433,8 @@ async fn session_runs(
 /// One run of a session.
 #[utoipa::path(get, path = "/sessions/{session_id}/runs/{run_id}", tag = "agentos",
     params(("session_id" = String, Path), ("run_id" = String, Path), SessionParams),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn session_run(
     State(state): State<AppState>,
     Path((session_id, run_id)): Path<(String, String)>,

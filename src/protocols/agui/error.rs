@@ -57,6 +57,7 @@ pub enum AguiError {
 
 /// The error body: a message, or the list of validation errors on 422.
 #[derive(Serialize, ToSchema)]
+#[schema(as = AguiErrorBody)]
 pub struct ErrorBody {
     #[schema(schema_with = crate::http::detail::detail_schema)]
     pub detail: Value,

@@ -14,12 +14,12 @@ use crate::engine::EngineError;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ValidationIssue {
     /// Where: `["body", "prompt"]`, `["query", "limit"]`, `["path", "org_id"]`...
-    #[schema(value_type = Vec<Object>)]
+    #[schema(schema_with = crate::http::detail::loc_schema)]
     pub loc: Vec<Value>,
     pub msg: String,
     #[serde(rename = "type")]
     pub kind: String,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::http::detail::input_schema)]
     pub input: Value,
 }
 
@@ -74,6 +74,7 @@ impl CodegenError {
 
 /// The error body of every non-validation error.
 #[derive(Serialize, ToSchema)]
+#[schema(as = CodegenErrorBody)]
 pub struct ErrorBody {
     pub message: String,
     pub status_code: u16,
