@@ -3,12 +3,12 @@
 
 pub mod auth;
 pub mod callers;
-pub mod detail;
 pub mod errors;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
 pub mod rate_limit;
+pub mod schemas;
 pub mod sse;
 
 use std::sync::Arc;

@@ -309,7 +309,7 @@ pub struct EventsQuery {
 #[utoipa::path(get, path = "/ui/api/runs/{run_id}/events", tag = "ui", operation_id = "ui_run_events",
     params(("run_id" = String, Path, description = "Run id"), EventsQuery),
     responses(
-        (status = 200, description = "SSE of the run's events", content_type = "text/event-stream", body = crate::http::detail::SseEvent),
+        (status = 200, description = "SSE of the run's events", content_type = "text/event-stream", body = crate::http::schemas::SseEvent),
         (status = 400), (status = 404)))]
 async fn run_events(
     State(state): State<AppState>,

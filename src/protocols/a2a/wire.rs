@@ -34,7 +34,7 @@ pub struct JsonRpcRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JsonRpcResponse {
     pub jsonrpc: &'static str,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = crate::http::schemas::jsonrpc_id_schema)]
     pub id: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]

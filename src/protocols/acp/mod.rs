@@ -269,7 +269,7 @@ fn event_stream(state: &AppState, mut view: RunView, mut events: EventStream) ->
     request_body(content = wire::RunCreateRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "sync: the Run; stream: SSE of ACP events",
-            content((Run = "application/json"), (crate::http::detail::SseEvent = "text/event-stream")),
+            content((Run = "application/json"), (crate::http::schemas::SseEvent = "text/event-stream")),
             headers(("Run-ID" = String, description = "The new run's id"))),
         (status = 202, body = Run, description = "async: the run, started in the background",
             headers(("Run-ID" = String, description = "The new run's id"))),
@@ -359,7 +359,7 @@ async fn get_run(
     request_body(content = wire::RunResumeRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "sync: the Run; stream: SSE of the new ACP events",
-            content((Run = "application/json"), (crate::http::detail::SseEvent = "text/event-stream"))),
+            content((Run = "application/json"), (crate::http::schemas::SseEvent = "text/event-stream"))),
         (status = 202, body = Run),
         (status = 403, body = ErrorBody, description = "The run is not awaiting"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]

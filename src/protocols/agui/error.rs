@@ -59,7 +59,7 @@ pub enum AguiError {
 #[derive(Serialize, ToSchema)]
 #[schema(as = AguiErrorBody)]
 pub struct ErrorBody {
-    #[schema(schema_with = crate::http::detail::detail_schema)]
+    #[schema(schema_with = crate::http::schemas::detail_schema)]
     pub detail: Value,
 }
 

@@ -1,8 +1,7 @@
-//! The `detail` of the FastAPI-shaped error bodies (AgentOS, AG-UI, Codegen)
-//! as the OpenAPI document shows it: a message, or on 422 FastAPI's list of
-//! validation errors. One schema, so the three documents cannot drift from
-//! each other or from the wire; and the one shape of a server-sent event.
-//! Documentation only: no request touches it.
+//! OpenAPI schemas several protocols share, written once so their documents
+//! cannot drift from each other or from the wire: the `detail` of the
+//! FastAPI-shaped error bodies (AgentOS, AG-UI, Codegen), a server-sent
+//! event, a JSON-RPC id. Documentation only: no request touches them.
 
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{
@@ -84,3 +83,14 @@ impl utoipa::PartialSchema for SseEvent {
 }
 
 impl utoipa::ToSchema for SseEvent {}
+
+/// A JSON-RPC id as it comes back: the request's string or number, or null
+/// when the request's id could not be read.
+pub fn jsonrpc_id_schema() -> RefOr<Schema> {
+    let either = OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Integer))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .build();
+    RefOr::T(Schema::OneOf(either))
+}
