@@ -25,8 +25,10 @@ pub struct RunAgentInput {
     /// Echoed in RUN_STARTED and RUN_FINISHED.
     pub run_id: String,
     pub parent_run_id: Option<String>,
-    /// Sent by 1.0 clients (`"1.0"`), absent from 0.0.x ones: a request
-    /// without it gets a stream 0.0.x clients accept (see the module docs).
+    /// Sent by 1.0 clients (`"1.0"`), absent from 0.0.x ones. Without it
+    /// the stream is one 0.0.x clients accept: RUN_FINISHED carries no
+    /// `pendingToolCallIds`, and a cancelled run ends with RUN_ERROR code
+    /// `cancelled` (docs/agui.md).
     pub protocol_version: Option<String>,
     /// The client's shared state; echoed as STATE_SNAPSHOT when not empty.
     #[schema(value_type = Option<Object>)]
