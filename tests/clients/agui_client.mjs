@@ -1,19 +1,28 @@
-// Drives agentd's /agui with the real @ag-ui/client 1.0.0 HttpAgent, whose
-// pipeline enforces the event schemas and verifies event order; any error it
-// raises, and any "[ag-ui]" warning it prints (stripped fields, legacy
-// events), fails the script.
+// Drives agentd's /agui with a real @ag-ui/client HttpAgent, unmodified:
+// 1.0.0 (`@ag-ui/client`) or the 0.0.x line CopilotKit bundles (0.0.59,
+// installed as `ag-ui-client-0`). Both validate every event against their
+// zod schemas and verify event order; any error they raise, and any "[ag-ui]"
+// warning they print (stripped fields, legacy events), fails the script.
 //
-// Usage: node tests/clients/agui_client.mjs http://127.0.0.1:PORT
+// Usage: node tests/clients/agui_client.mjs http://127.0.0.1:PORT [--package=NAME] [scenario ...]
+// NAME is the npm package to import HttpAgent from (default @ag-ui/client).
 // Exits 0 when every scenario passed; otherwise prints what failed and exits 1.
 
-import { HttpAgent } from "@ag-ui/client";
 import { randomUUID } from "node:crypto";
 
 const base = process.argv[2];
 if (!base) {
-  console.error("usage: node agui_client.mjs <base url>");
+  console.error("usage: node agui_client.mjs <base url> [--package=NAME] [scenario ...]");
   process.exit(2);
 }
+const options = process.argv.slice(3).filter((a) => a.startsWith("--"));
+const only = process.argv.slice(3).filter((a) => !a.startsWith("--"));
+const pkg = options.find((o) => o.startsWith("--package="))?.slice("--package=".length) ?? "@ag-ui/client";
+const { HttpAgent } = await import(pkg);
+const clientVersion = JSON.parse(
+  (await import("node:fs")).readFileSync(new URL(`./node_modules/${pkg}/package.json`, import.meta.url)),
+).version;
+console.log(`client ${pkg} ${clientVersion}`);
 
 const warnings = [];
 for (const level of ["warn", "error"]) {
@@ -31,6 +40,20 @@ function check(cond, what, detail) {
   }
 }
 
+/**
+ * The frontend tool calls a run left for the client: what the client names
+ * (1.0's `pendingToolCallIds`), else what a 0.0.x frontend such as
+ * CopilotKit derives: the calls in the transcript without a tool message.
+ */
+function pendingOf(p) {
+  if (p.pendingToolCallIds !== undefined) return p.pendingToolCallIds;
+  const answered = new Set(p.messages.filter((m) => m.role === "tool").map((m) => m.toolCallId));
+  return p.messages
+    .flatMap((m) => (m.role === "assistant" ? (m.toolCalls ?? []) : []))
+    .map((c) => c.id)
+    .filter((id) => !answered.has(id));
+}
+
 /** Runs the agent once, recording event types and the run's finish. */
 async function run(agent, params = {}) {
   const seen = { types: [], finished: null, error: null };
@@ -39,7 +62,7 @@ async function run(agent, params = {}) {
       seen.types.push(event.type);
     },
     onRunFinishedEvent: (p) => {
-      seen.finished = { outcome: p.outcome, pending: p.pendingToolCallIds, event: p.event };
+      seen.finished = { outcome: p.outcome, pending: pendingOf(p), event: p.event };
     },
     onRunErrorEvent: ({ event }) => {
       seen.error = event;
@@ -170,6 +193,11 @@ const scenarios = {
     });
     const r = await run(agent);
     check(r.types.includes("STEP_STARTED") && r.types.includes("STEP_FINISHED"), "member steps", r.types);
+    check(
+      r.types.includes("SUBAGENT_STARTED") && r.types.includes("SUBAGENT_FINISHED"),
+      "the member is a subagent",
+      r.types,
+    );
     check(r.finished?.pending.length === 0, "delegation is not a pending call", r.finished);
     const tool = agent.messages.find((m) => m.role === "tool");
     check(tool?.content === "You said: find facts", "the member's answer", tool);
@@ -199,7 +227,6 @@ const scenarios = {
   },
 };
 
-const only = process.argv.slice(3);
 let failed = 0;
 for (const [name, scenario] of Object.entries(scenarios)) {
   if (only.length && !only.includes(name)) continue;

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use crate::common::mock_llm::call;
 use crate::common::{MockLlm, Reply, TestServer, config_with, sse, upstream_config};
 use agentd::engine::RunStatus;
 use serde_json::{Value, json};
@@ -20,11 +21,20 @@ id = "slow"
 model = "slow"
 "#;
 
+/// A body as @ag-ui/client 1.0 sends it (it declares `protocolVersion`).
 fn input(thread: &str, run: &str, messages: Value) -> Value {
     json!({
-        "threadId": thread, "runId": run, "state": {}, "messages": messages,
-        "tools": [], "context": [], "forwardedProps": {}
+        "threadId": thread, "runId": run, "protocolVersion": "1.0", "state": {},
+        "messages": messages, "tools": [], "context": [], "forwardedProps": {}
     })
+}
+
+/// A body as @ag-ui/client 0.0.x sends it (CopilotKit's runtime bundles
+/// 0.0.59): no `protocolVersion`.
+fn legacy_input(thread: &str, run: &str, messages: Value) -> Value {
+    let mut body = input(thread, run, messages);
+    body.as_object_mut().unwrap().remove("protocolVersion");
+    body
 }
 
 fn user(id: &str, content: impl Into<Value>) -> Value {
@@ -99,7 +109,7 @@ fn verify(events: &[Value]) {
     let last = *t.last().unwrap();
     assert!(last == "RUN_FINISHED" || last == "RUN_ERROR", "{t:?}");
     let (mut text, mut calls, mut reasoning) = (HashSet::new(), HashSet::new(), HashSet::new());
-    let mut steps = HashSet::new();
+    let (mut steps, mut subagents) = (HashSet::new(), HashSet::new());
     for (i, e) in events.iter().enumerate() {
         assert!(!has_null(e), "no null in {e}");
         let id = |k: &str| e[k].as_str().unwrap().to_string();
@@ -110,6 +120,7 @@ fn verify(events: &[Value]) {
                 if t[i] == "RUN_FINISHED" {
                     assert!(text.is_empty() && calls.is_empty() && reasoning.is_empty());
                     assert!(steps.is_empty(), "open steps at the end: {t:?}");
+                    assert!(subagents.is_empty(), "open subagents at the end: {t:?}");
                 }
             }
             "TEXT_MESSAGE_START" => {
@@ -130,6 +141,10 @@ fn verify(events: &[Value]) {
             "REASONING_MESSAGE_START" => assert!(reasoning.insert(id("messageId"))),
             "REASONING_MESSAGE_CONTENT" => assert!(reasoning.contains(&id("messageId"))),
             "REASONING_MESSAGE_END" => assert!(reasoning.remove(&id("messageId"))),
+            "SUBAGENT_STARTED" => assert!(subagents.insert(id("subagentRunId"))),
+            "SUBAGENT_FINISHED" | "SUBAGENT_ERROR" => {
+                assert!(subagents.remove(&id("subagentRunId")))
+            }
             _ => {}
         }
     }
@@ -682,6 +697,100 @@ async fn a_run_cancelled_elsewhere_finishes_with_outcome_cancelled() {
     );
 }
 
+/// @ag-ui/client 0.0.x (what CopilotKit's runtime bundles) closes its
+/// RUN_FINISHED outcome schemas: `pendingToolCallIds` or a `cancelled`
+/// outcome fail its whole run. A request without `protocolVersion` gets a
+/// stream it accepts: the frontend call ends the run with no outcome (the
+/// client derives the pending call: it has no result), a cancelled run ends
+/// with RUN_ERROR code `cancelled`, interrupts are unchanged.
+#[tokio::test]
+async fn a_client_without_protocol_version_gets_what_0_0_x_schemas_accept() {
+    let server = TestServer::start(&config_with(&format!("{SLOW}{TEAMS}"))).await;
+    let mut body = legacy_input(
+        "t-l",
+        "r-l",
+        json!([user("m1", r#"/tool change_background {"color": "blue"}"#)]),
+    );
+    body["tools"] = json!([{"name": "change_background", "description": "Paint the page",
+        "parameters": {"type": "object", "properties": {"color": {"type": "string"}}}}]);
+    let events = run(&server, "/agui", &body).await;
+    assert_eq!(
+        shape(&events),
+        [
+            "RUN_STARTED",
+            "TOOL_CALL_START",
+            "TOOL_CALL_ARGS",
+            "TOOL_CALL_END",
+            "RUN_FINISHED"
+        ]
+    );
+    let done = events.last().unwrap();
+    assert!(done.get("outcome").is_none(), "{done}");
+
+    let events = run(
+        &server,
+        "/agui/careful",
+        &legacy_input(
+            "t-l2",
+            "r-l2",
+            json!([user("m1", r#"/tool calculator {"expression": "6*7"}"#)]),
+        ),
+    )
+    .await;
+    let outcome = &events.last().unwrap()["outcome"];
+    assert_eq!(outcome["type"], "interrupt", "{outcome}");
+    assert_eq!(outcome["interrupts"][0]["reason"], "tool_approval");
+
+    let resp = post(
+        &server,
+        "/agui/slow",
+        &legacy_input("t-l3", "r-l3", json!([user("m1", long_message())])),
+    )
+    .await;
+    let engine = server.engine.clone();
+    let mut cancelled = false;
+    let frames = sse::read_until(resp, |f| {
+        if f.data["type"] == "TEXT_MESSAGE_CONTENT" && !cancelled {
+            cancelled = true;
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.cancel("r-l3").await });
+        }
+        false
+    })
+    .await;
+    let events: Vec<Value> = frames.into_iter().map(|f| f.data).collect();
+    verify(&events);
+    let t = types(&events);
+    assert_eq!(&t[t.len() - 2..], ["TEXT_MESSAGE_END", "RUN_ERROR"]);
+    assert_eq!(
+        events.last().unwrap(),
+        &json!({"type": "RUN_ERROR", "message": "The run was cancelled", "code": "cancelled",
+                "timestamp": events.last().unwrap()["timestamp"]})
+    );
+}
+
+/// An agent with a response schema: its parsed answer is RUN_FINISHED's
+/// `result` (both client lines accept it).
+#[tokio::test]
+async fn a_structured_answer_is_the_runs_result() {
+    let llm = MockLlm::start().await;
+    let extra = r#"
+[agents.response_schema]
+type = "object"
+required = ["city"]
+properties = { city = { type = "string" } }
+"#;
+    let server = TestServer::start(&upstream_config(&llm.base_url, extra)).await;
+    llm.push(Reply::Text(r#"{"city": "Oslo"}"#.into()));
+    let events = run(
+        &server,
+        "/agui/upstream",
+        &input("t-j", "r-j", json!([user("m1", "a city")])),
+    )
+    .await;
+    assert_eq!(events.last().unwrap()["result"], json!({"city": "Oslo"}));
+}
+
 #[tokio::test]
 async fn browsers_may_call_agui_from_another_origin() {
     let server = TestServer::start(&config_with("")).await;
@@ -701,20 +810,17 @@ async fn browsers_may_call_agui_from_another_origin() {
     assert!(resp.headers().contains_key("access-control-allow-origin"));
 }
 
-/// The real npm client (@ag-ui/client 1.0.0's HttpAgent, with its schema
-/// enforcement and event verifier) runs text, multi-turn, state, frontend
-/// tool, server tool, reasoning, multimodal, error, team and tool-approval
-/// (interrupt and resume) runs against the server.
-/// Install it with `npm ci --prefix tests/clients`.
-#[tokio::test]
-async fn the_real_ag_ui_client_accepts_every_stream() {
-    let Some(clients) = crate::common::clients::node_with(&["@ag-ui/client"]) else {
+/// Runs tests/clients/agui_client.mjs with the HttpAgent of npm `package`
+/// against a server with the test teams, and checks every scenario passed.
+async fn real_ag_ui_client(package: &str) {
+    let Some(clients) = crate::common::clients::node_with(&[package]) else {
         return;
     };
     let server = TestServer::start(&config_with(TEAMS)).await;
     let out = tokio::process::Command::new("node")
         .arg(clients.join("agui_client.mjs"))
         .arg(&server.base)
+        .arg(format!("--package={package}"))
         .output()
         .await
         .expect("node runs");
@@ -722,7 +828,7 @@ async fn the_real_ag_ui_client_accepts_every_stream() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "the AG-UI client failed:\n{stdout}\n{stderr}"
+        "the AG-UI client ({package}) failed:\n{stdout}\n{stderr}"
     );
     for scenario in [
         "text_and_multi_turn",
@@ -739,6 +845,275 @@ async fn the_real_ag_ui_client_accepts_every_stream() {
             "{scenario} did not run:\n{stdout}"
         );
     }
+}
+
+/// The real npm client (@ag-ui/client 1.0.0's HttpAgent, with its schema
+/// enforcement and event verifier) runs text, multi-turn, state, frontend
+/// tool, server tool, reasoning, multimodal, error, team and tool-approval
+/// (interrupt and resume) runs against the server.
+/// Install it with `npm ci --prefix tests/clients`.
+#[tokio::test]
+async fn the_real_ag_ui_client_accepts_every_stream() {
+    real_ag_ui_client("@ag-ui/client").await;
+}
+
+/// The same scenarios with @ag-ui/client 0.0.59, the line CopilotKit's
+/// runtime bundles (installed as `ag-ui-client-0`), whose closed outcome
+/// schemas refused `pendingToolCallIds`: its frontend tool run failed.
+#[tokio::test]
+async fn the_ag_ui_client_copilotkit_bundles_accepts_every_stream() {
+    real_ag_ui_client("ag-ui-client-0").await;
+}
+
+/// Every event type agentd sends, from real runs (text with state, server
+/// and frontend tools, reasoning, failure, approval, a team whose members
+/// succeed and fail, a structured answer, a cancelled run), checked by the
+/// zod event schemas of both client lines (tests/clients/agui_schemas.mjs):
+/// a stream for a request without `protocolVersion` must pass 0.0.59's and
+/// 1.0's, one for a 1.0 request 1.0's.
+#[tokio::test]
+async fn every_event_passes_the_schemas_of_the_clients_it_is_for() {
+    let Some(clients) = crate::common::clients::node_with(&["@ag-ui/client", "ag-ui-client-0"])
+    else {
+        return;
+    };
+    let llm = MockLlm::start().await;
+    let extra = format!(
+        r#"
+[agents.response_schema]
+type = "object"
+required = ["city"]
+properties = {{ city = {{ type = "string" }} }}
+{SLOW}{TEAMS}"#
+    );
+    let server = TestServer::start(&upstream_config(&llm.base_url, &extra)).await;
+    let frontend = json!([{"name": "change_background", "description": "Paint",
+        "parameters": {"type": "object", "properties": {"color": {"type": "string"}}}}]);
+    let mut checked = Vec::new();
+    let mut seen = HashSet::new();
+    for (n, legacy) in [true, false].into_iter().enumerate() {
+        let lines = if legacy {
+            json!(["1.0", "0.0.59"])
+        } else {
+            json!(["1.0"])
+        };
+        let body = |run: &str, text: &str| {
+            let thread = format!("t-{run}-{n}");
+            let run = format!("{run}-{n}");
+            if legacy {
+                legacy_input(&thread, &run, json!([user("m1", text)]))
+            } else {
+                input(&thread, &run, json!([user("m1", text)]))
+            }
+        };
+        let mut runs = Vec::new();
+        let mut stateful = body("s", "hello");
+        stateful["state"] = json!({"counter": 1});
+        runs.push(("/agui", stateful));
+        runs.push((
+            "/agui",
+            body("c", r#"/tool calculator {"expression": "6*7"}"#),
+        ));
+        let mut front = body("f", r#"/tool change_background {"color": "blue"}"#);
+        front["tools"] = frontend.clone();
+        runs.push(("/agui", front));
+        runs.push(("/agui", body("r", "/think step by step")));
+        runs.push(("/agui", body("e", "/fail upstream exploded")));
+        runs.push((
+            "/agui/careful",
+            body("a", r#"/tool calculator {"expression": "6*7"}"#),
+        ));
+        runs.push(("/agui/panel", body("p", "hello")));
+        runs.push((
+            "/agui/crew",
+            body(
+                "m",
+                r#"/tool delegate_task_to_member {"member_id": "researcher", "task": "/fail member broke"}"#,
+            ),
+        ));
+        llm.push(Reply::Text(r#"{"city": "Oslo"}"#.into()));
+        runs.push(("/agui/upstream", body("j", "a city")));
+        for (path, body) in runs {
+            for event in run(&server, path, &body).await {
+                seen.insert(event["type"].as_str().unwrap().to_string());
+                checked.push(json!({"lines": lines, "event": event}));
+            }
+        }
+        // Cancelled while it streams.
+        let run_id = format!("x-{n}");
+        let resp = post(&server, "/agui/slow", &body("x", &long_message())).await;
+        let engine = server.engine.clone();
+        let mut cancelled = false;
+        let frames = sse::read_until(resp, |f| {
+            if f.data["type"] == "TEXT_MESSAGE_CONTENT" && !cancelled {
+                cancelled = true;
+                let engine = engine.clone();
+                let run_id = run_id.clone();
+                tokio::spawn(async move { engine.cancel(&run_id).await });
+            }
+            false
+        })
+        .await;
+        let last = &frames.last().unwrap().data;
+        assert_eq!(
+            last["type"],
+            if legacy { "RUN_ERROR" } else { "RUN_FINISHED" }
+        );
+        for f in frames {
+            checked.push(json!({"lines": lines, "event": f.data}));
+        }
+    }
+    let mut types: Vec<&str> = seen.iter().map(String::as_str).collect();
+    types.sort();
+    assert_eq!(
+        types,
+        [
+            "REASONING_END",
+            "REASONING_MESSAGE_CONTENT",
+            "REASONING_MESSAGE_END",
+            "REASONING_MESSAGE_START",
+            "REASONING_START",
+            "RUN_ERROR",
+            "RUN_FINISHED",
+            "RUN_STARTED",
+            "STATE_SNAPSHOT",
+            "STEP_FINISHED",
+            "STEP_STARTED",
+            "SUBAGENT_ERROR",
+            "SUBAGENT_FINISHED",
+            "SUBAGENT_STARTED",
+            "TEXT_MESSAGE_CONTENT",
+            "TEXT_MESSAGE_END",
+            "TEXT_MESSAGE_START",
+            "TOOL_CALL_ARGS",
+            "TOOL_CALL_END",
+            "TOOL_CALL_RESULT",
+            "TOOL_CALL_START",
+        ],
+        "every type agentd sends (STATE_DELTA needs a state change, which no run reports yet)"
+    );
+    let mut child = tokio::process::Command::new("node")
+        .arg(clients.join("agui_schemas.mjs"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let input = serde_json::to_vec(&checked).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, &input)
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "refused by the schemas:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// CopilotKit end to end (tests/clients/copilotkit_client.mjs):
+/// @copilotkit/runtime 1.75 in-process with agentd's /agui agents (HttpAgent
+/// from its bundled @ag-ui/client 0.0.59), driven by @copilotkit/core as a
+/// CopilotKit frontend: a text answer, a frontend action (called by the
+/// model, run by the frontend, its result sent back in a follow-up run) and
+/// an approval (an interrupt answered with `resume`). The frontend action
+/// failed on the old stream (`pendingToolCallIds` refused).
+#[tokio::test]
+async fn copilotkit_runs_text_frontend_actions_and_approvals() {
+    let Some(clients) =
+        crate::common::clients::node_with(&["@copilotkit/runtime", "@copilotkit/core", "zod"])
+    else {
+        return;
+    };
+    let llm = MockLlm::start().await;
+    let extra = r#"
+[[agents]]
+id = "careful"
+name = "Careful"
+model = "mock"
+tools = [{ name = "calculator", confirm = true }]
+"#;
+    let server = TestServer::start(&upstream_config(&llm.base_url, extra)).await;
+    // One scenario per process, each with its scripted replies.
+    let scenario = |name: &'static str| {
+        let (clients, base) = (clients.clone(), server.base.clone());
+        async move {
+            let out = tokio::process::Command::new("node")
+                .arg(clients.join("copilotkit_client.mjs"))
+                .arg(&base)
+                .arg(name)
+                .output()
+                .await
+                .expect("node runs");
+            let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success(),
+                "CopilotKit failed {name}:\n{stdout}\n{stderr}"
+            );
+            let line = stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("ok {name} ")))
+                .unwrap_or_else(|| panic!("{name} did not pass:\n{stdout}"))
+                .to_string();
+            serde_json::from_str::<Value>(&line).unwrap()
+        }
+    };
+    // The mock's default reply.
+    assert_eq!(
+        scenario("text_answer").await["answer"],
+        "Mock reply to: hello"
+    );
+    // The model calls the frontend's tool, then answers from its result.
+    llm.push(call("change_background", json!({"color": "blue"})));
+    llm.push(Reply::Text("The page is blue now.".into()));
+    let action = scenario("frontend_action").await;
+    assert_eq!(action["answer"], "The page is blue now.");
+    // The model calls the calculator, which waits for approval.
+    llm.push(call("calculator", json!({"expression": "6*7"})));
+    llm.push(Reply::Text("6*7 is 42.".into()));
+    assert_eq!(scenario("approval").await["answer"], "6*7 is 42.");
+
+    // The action's result reached the model in the follow-up run, and the
+    // frontend's tool was offered to it.
+    let requests = llm.requests();
+    let follow_up = requests
+        .iter()
+        .find(|r| {
+            r["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["role"] == "tool" && m["tool_call_id"] == action["toolCallId"])
+        })
+        .expect("a request carries the action's result");
+    let result = follow_up["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .unwrap();
+    assert_eq!(result["content"], "background is blue");
+    assert!(
+        requests[1]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["function"]["name"] == "change_background"),
+        "{}",
+        requests[1]["tools"]
+    );
+    // The approved call ran on the server.
+    assert!(
+        llm.last_tool_results()
+            .iter()
+            .any(|(_, content)| content == "42"),
+        "{:?}",
+        llm.last_tool_results()
+    );
 }
 
 const TEAMS: &str = r#"
@@ -792,6 +1167,8 @@ async fn team_members_show_as_steps() {
             "TOOL_CALL_ARGS",
             "TOOL_CALL_END",
             "STEP_STARTED",
+            "SUBAGENT_STARTED",
+            "SUBAGENT_FINISHED",
             "STEP_FINISHED",
             "TOOL_CALL_RESULT",
             "TEXT_MESSAGE_START",
@@ -812,6 +1189,18 @@ async fn team_members_show_as_steps() {
     );
     let record = server.engine.get_run("r-team").await.unwrap().unwrap();
     assert!(record.team);
+    // The member is also a subagent: its run id, its name, its answer.
+    let sub = of_type(&events, "SUBAGENT_STARTED")[0];
+    assert_eq!(sub["name"], "Researcher");
+    let member_run = sub["subagentRunId"].as_str().unwrap();
+    let member = server.engine.get_run(member_run).await.unwrap().unwrap();
+    assert_eq!(member.agent_id, "researcher");
+    let finished = of_type(&events, "SUBAGENT_FINISHED")[0];
+    assert_eq!(
+        finished,
+        &json!({"type": "SUBAGENT_FINISHED", "subagentRunId": member_run,
+                "result": "You said: find facts", "timestamp": finished["timestamp"]})
+    );
 
     // Broadcast: both members at once, each its own step.
     let events = run(
@@ -827,4 +1216,6 @@ async fn team_members_show_as_steps() {
     started.sort();
     assert_eq!(started, ["Researcher", "Writer"]);
     assert_eq!(of_type(&events, "STEP_FINISHED").len(), 2);
+    assert_eq!(of_type(&events, "SUBAGENT_STARTED").len(), 2);
+    assert_eq!(of_type(&events, "SUBAGENT_FINISHED").len(), 2);
 }

@@ -287,7 +287,8 @@ async fn a_live_run_is_followed_and_stopped() {
         .client
         .post(server.url("/agui"))
         .json(&json!({
-            "threadId": "t", "runId": "slow-run", "state": {}, "tools": [], "context": [],
+            "threadId": "t", "runId": "slow-run", "protocolVersion": "1.0", "state": {},
+            "tools": [], "context": [],
             "forwardedProps": {}, "messages": [{"id": "m", "role": "user", "content": "go"}],
         }))
         .send()

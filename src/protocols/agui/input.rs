@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 use super::error::{AguiError, FieldError};
+use super::wire::ClientLine;
 use crate::engine::{
     Attachment, MediaKind, Message, Role, ToolCall, ToolSpec, empty_object_schema,
 };
@@ -24,6 +25,10 @@ pub struct RunAgentInput {
     /// Echoed in RUN_STARTED and RUN_FINISHED.
     pub run_id: String,
     pub parent_run_id: Option<String>,
+    /// Sent by 1.0 clients (`"1.0"`), absent from 0.0.x ones. Without it
+    /// the stream is one 0.0.x clients accept: RUN_FINISHED carries no
+    /// `pendingToolCallIds`, and a cancelled run ends with RUN_ERROR code
+    /// `cancelled` (docs/agui.md).
     pub protocol_version: Option<String>,
     /// The client's shared state; echoed as STATE_SNAPSHOT when not empty.
     #[schema(value_type = Option<Object>)]
@@ -630,6 +635,12 @@ impl RunAgentInput {
         self.state
             .clone()
             .filter(|s| !(s.is_null() || s.as_object().is_some_and(Map::is_empty)))
+    }
+
+    /// Which client line the stream is for: 1.0 clients declare
+    /// `protocolVersion`, 0.0.x clients do not have the field.
+    pub fn client_line(&self) -> ClientLine {
+        ClientLine::of_request(self.protocol_version.as_deref())
     }
 
     /// Whether any message reaches the model.

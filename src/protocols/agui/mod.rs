@@ -10,6 +10,18 @@
 //! the tool call's id); the next request's `resume` entries approve or
 //! refuse them and the paused run continues. Handlers only parse, start and
 //! translate.
+//!
+//! Two client lines are served: `@ag-ui/client` 1.0 and the 0.0.x line
+//! (0.0.59 is what `@copilotkit/runtime` 1.75 bundles), whose closed
+//! RUN_FINISHED schemas refuse `pendingToolCallIds` and the `cancelled`
+//! outcome. Which one a stream is for is decided from the request: 1.0
+//! clients send `protocolVersion`, 0.0.x clients have no such field; a
+//! request without it gets a stream 0.0.x accepts (which is also valid 1.0).
+//! `wire::ClientLine` holds the rule; docs/agui.md has the table of events.
+//!
+//! This module depends on the engine's API and event vocabulary and on
+//! `crate::http` for state and SSE framing; it must never depend on another
+//! protocol adapter, and the engine must never depend on it.
 
 mod error;
 mod input;
@@ -32,6 +44,7 @@ pub use input::RunAgentInput;
 use crate::engine::{EngineError, ResumeRequest, RunCaller, RunHandle, RunRequest, ToolDecision};
 use crate::http::{AppState, sse};
 use translate::Translator;
+use wire::ClientLine;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -135,7 +148,7 @@ async fn run(
         input.run_id.clone(),
         input.parent_run_id.clone(),
     );
-    Ok(stream(state, &handle, translator))
+    Ok(stream(state, &handle, translator, input.client_line()))
 }
 
 /// Continues the thread's paused run with the client's answers to its
@@ -246,7 +259,7 @@ async fn resume(
         input.run_id.clone(),
         input.parent_run_id.clone(),
     );
-    Ok(stream(state, &handle, translator))
+    Ok(stream(state, &handle, translator, input.client_line()))
 }
 
 /// Starts the run under the client's run id. AG-UI clients mint a new id per
@@ -268,17 +281,24 @@ async fn start(state: &AppState, request: RunRequest) -> Result<RunHandle, AguiE
 
 /// The run's events as AG-UI frames. The client going away (a closed fetch,
 /// `abortRun()`) drops the stream, which cancels the run.
-fn stream(state: &AppState, handle: &RunHandle, mut translator: Translator) -> Response {
+/// Each event goes out as the client's line accepts it (`wire::ClientLine`).
+fn stream(
+    state: &AppState,
+    handle: &RunHandle,
+    mut translator: Translator,
+    line: ClientLine,
+) -> Response {
     let mut events = handle.events(true);
     let frames = async_stream::stream! {
         while let Some(event) = events.next().await {
             for out in translator.translate(&event) {
-                yield sse::Frame { id: Some(event.seq), event: None, data: out.encode(event.at) };
+                let data = out.for_client(line).encode(event.at);
+                yield sse::Frame { id: Some(event.seq), event: None, data };
             }
         }
         let now = crate::engine::now_ms();
         for out in translator.unterminated() {
-            yield sse::Frame { id: None, event: None, data: out.encode(now) };
+            yield sse::Frame { id: None, event: None, data: out.for_client(line).encode(now) };
         }
     };
     sse::response(frames, state.config().server.sse_keep_alive_secs)

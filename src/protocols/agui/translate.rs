@@ -8,14 +8,17 @@
 //! first is still open. The translator streams the first call live and holds
 //! back whatever starts meanwhile until it closes.
 //!
-//! A team's members show as steps (STEP_STARTED / STEP_FINISHED named after
-//! the member); what they say reaches the client through the leader's
-//! delegation tool result and answer. It depends only on the engine's event
-//! vocabulary and on `wire`.
+//! A team's members show as subagents (SUBAGENT_STARTED, then
+//! SUBAGENT_FINISHED or SUBAGENT_ERROR, the member's run id as
+//! `subagentRunId`) and, for UIs that only show steps, as steps
+//! (STEP_STARTED / STEP_FINISHED named after the member); what they say
+//! reaches the client through the leader's delegation tool result and
+//! answer. It depends only on the engine's event vocabulary and on `wire`;
+//! what differs between client lines is decided in `wire`, not here.
 
 use serde_json::Value;
 
-use super::wire::{AguiEvent, Interrupt, Outcome, TokenUsage, diff};
+use super::wire::{AguiEvent, Interrupt, Outcome, SubagentOutcome, TokenUsage, diff};
 use crate::engine::{
     CompletedData, Event, EventKind, RunStartedData, ToolCallEndedData, ToolCallStartedData,
     ToolResultData, new_id,
@@ -274,10 +277,12 @@ impl Translator {
                 } else {
                     Outcome::Interrupt { interrupts }
                 };
-                out.push(self.finished(Some(outcome), Vec::new()));
+                out.push(self.finished(Some(outcome), None, Vec::new()));
             }
             EventKind::Completed(d) => {
-                let CompletedData { usage, .. } = &**d;
+                let CompletedData {
+                    usage, structured, ..
+                } = &**d;
                 self.close_all(&mut out);
                 let usage = (usage.total_tokens > 0)
                     .then(|| TokenUsage {
@@ -291,11 +296,11 @@ impl Translator {
                     })
                     .into_iter()
                     .collect();
-                out.push(self.finished(None, usage));
+                out.push(self.finished(None, structured.clone(), usage));
             }
             EventKind::Cancelled { .. } => {
                 self.close_all(&mut out);
-                out.push(self.finished(Some(Outcome::Cancelled), Vec::new()));
+                out.push(self.finished(Some(Outcome::Cancelled), None, Vec::new()));
             }
             EventKind::Failed { error } => {
                 self.close_all(&mut out);
@@ -314,10 +319,15 @@ impl Translator {
                     }
                     self.steps.push((member.run_id.clone(), name.clone()));
                     out.push(AguiEvent::StepStarted { step_name: name });
+                    out.push(AguiEvent::SubagentStarted {
+                        subagent_run_id: member.run_id.clone(),
+                        name: member.name.clone(),
+                    });
                 }
                 kind if kind.ends_stream() => {
                     if let Some(i) = self.steps.iter().position(|(id, _)| *id == member.run_id) {
                         let (_, step_name) = self.steps.remove(i);
+                        out.push(member_ended(member.run_id.clone(), kind));
                         out.push(AguiEvent::StepFinished { step_name });
                     }
                 }
@@ -364,12 +374,18 @@ impl Translator {
         out
     }
 
-    fn finished(&mut self, outcome: Option<Outcome>, usage: Vec<TokenUsage>) -> AguiEvent {
+    fn finished(
+        &mut self,
+        outcome: Option<Outcome>,
+        result: Option<Value>,
+        usage: Vec<TokenUsage>,
+    ) -> AguiEvent {
         self.done = true;
         AguiEvent::RunFinished {
             thread_id: self.thread_id.clone(),
             run_id: self.run_id.clone(),
             outcome,
+            result,
             usage,
         }
     }
@@ -439,9 +455,44 @@ impl Translator {
             out.push(AguiEvent::TextMessageEnd { message_id: id });
         }
         self.release_held(out, true);
-        for (_, step_name) in self.steps.drain(..) {
+        for (run_id, step_name) in self.steps.drain(..) {
+            out.push(AguiEvent::SubagentError {
+                subagent_run_id: run_id,
+                message: "the team's run ended before this member's".into(),
+                code: Some("cancelled".into()),
+            });
             out.push(AguiEvent::StepFinished { step_name });
         }
+    }
+}
+
+/// How a member's run ended, as the subagent event that closes it.
+fn member_ended(subagent_run_id: String, end: &EventKind) -> AguiEvent {
+    match end {
+        EventKind::Completed(d) => AguiEvent::SubagentFinished {
+            subagent_run_id,
+            result: Some(
+                d.structured
+                    .clone()
+                    .unwrap_or_else(|| Value::String(d.content.clone())),
+            ),
+            outcome: None,
+        },
+        EventKind::Awaiting { .. } => AguiEvent::SubagentFinished {
+            subagent_run_id,
+            result: None,
+            outcome: Some(SubagentOutcome::Suspended),
+        },
+        EventKind::Failed { error } => AguiEvent::SubagentError {
+            subagent_run_id,
+            message: error.message.clone(),
+            code: Some(error.kind.as_str().to_string()),
+        },
+        _ => AguiEvent::SubagentError {
+            subagent_run_id,
+            message: "the member's run was cancelled".into(),
+            code: Some("cancelled".into()),
+        },
     }
 }
 

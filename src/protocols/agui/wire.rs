@@ -1,12 +1,52 @@
 //! AG-UI 1.0 events as they go on the wire: `type` in SCREAMING_SNAKE_CASE,
 //! camelCase fields, and optional fields omitted rather than `null` (the 1.0
-//! client's schemas reject `null` there). Also the JSON Patch diff behind
-//! STATE_DELTA. Nothing here knows about the engine's run lifecycle.
+//! client's schemas reject `null` there). Also what a 0.0.x client gets
+//! instead ([`ClientLine`]) and the JSON Patch diff behind STATE_DELTA.
+//! Nothing here knows about the engine's run lifecycle or HTTP.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 pub const PROTOCOL_VERSION: &str = "1.0";
+
+/// The two lines of `@ag-ui/client` frontends run: 1.0, and the 0.0.x line
+/// (0.0.59 is the one `@copilotkit/runtime` 1.75 bundles).
+///
+/// Why it matters: both lines validate every event with zod, but 0.0.x's
+/// RUN_FINISHED outcome schemas are closed (`.strict()`) and know only
+/// `success` (with no `pendingToolCallIds`) and `interrupt`; anything else
+/// fails the whole run ("Unrecognized key(s) in object"). Every other field
+/// agentd sends is either in 0.0.x's schemas or silently stripped by them
+/// (`protocolVersion` on RUN_STARTED), so RUN_FINISHED is the only event
+/// that differs.
+///
+/// The signal is the request's `protocolVersion`: the 1.0 client sends it
+/// (`"1.0"`) on every run, and no 0.0.x client has the field at all. A
+/// request without it gets the 0.0.x stream, which is also a valid 1.0
+/// stream: a 1.0 client that omits the field (one pinned to an older peer
+/// with `maxProtocolVersion`) or any other client loses only the
+/// redundant `pendingToolCallIds` (clients derive them: calls without a
+/// result) and sees a cancelled run as a RUN_ERROR, which is what 0.0.x
+/// clients report for their own aborts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientLine {
+    /// `@ag-ui/client` 0.0.x, or any client that does not declare a
+    /// protocol version.
+    Legacy,
+    /// A client that declares a protocol version (1.0 or later).
+    V1,
+}
+
+impl ClientLine {
+    /// From the request's `protocolVersion` (any value counts: a newer
+    /// client reads 1.0 streams).
+    pub fn of_request(protocol_version: Option<&str>) -> Self {
+        match protocol_version {
+            Some(_) => ClientLine::V1,
+            None => ClientLine::Legacy,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(
@@ -27,6 +67,9 @@ pub enum AguiEvent {
         run_id: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         outcome: Option<Outcome>,
+        /// The run's structured answer (agents with a response schema).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<Value>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         usage: Vec<TokenUsage>,
     },
@@ -94,6 +137,35 @@ pub enum AguiEvent {
     ReasoningEnd {
         message_id: String,
     },
+    /// A team member's run began (its id is the member's run id).
+    SubagentStarted {
+        subagent_run_id: String,
+        name: String,
+    },
+    /// A team member's run ended without failing.
+    SubagentFinished {
+        subagent_run_id: String,
+        /// The member's answer.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        result: Option<Value>,
+        /// Absent means success.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        outcome: Option<SubagentOutcome>,
+    },
+    SubagentError {
+        subagent_run_id: String,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
+}
+
+/// Why a member's run ended without failing, when not plain success.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SubagentOutcome {
+    /// It paused for input from outside (which a team cannot give it).
+    Suspended,
 }
 
 /// An event with its time: the frame's JSON object is the event's own
@@ -106,6 +178,39 @@ struct Stamped<'a> {
 }
 
 impl AguiEvent {
+    /// The event as `line` accepts it: for 0.0.x clients, RUN_FINISHED
+    /// loses `pendingToolCallIds` (their closed success outcome refuses the
+    /// key) and a cancelled run ends with RUN_ERROR (they have no
+    /// `cancelled` outcome). Everything else is the same for both lines.
+    pub fn for_client(self, line: ClientLine) -> AguiEvent {
+        if line == ClientLine::V1 {
+            return self;
+        }
+        match self {
+            AguiEvent::RunFinished {
+                outcome: Some(Outcome::Cancelled),
+                ..
+            } => AguiEvent::RunError {
+                message: "The run was cancelled".into(),
+                code: Some("cancelled".into()),
+            },
+            AguiEvent::RunFinished {
+                thread_id,
+                run_id,
+                outcome: Some(Outcome::Success { .. }),
+                result,
+                usage,
+            } => AguiEvent::RunFinished {
+                thread_id,
+                run_id,
+                outcome: None,
+                result,
+                usage,
+            },
+            other => other,
+        }
+    }
+
     /// The frame's JSON text, stamped with the engine event's time (ms).
     /// Written straight from the typed event: going through a
     /// `serde_json::Value` first (build, print, drop) cost ~160 k
@@ -225,6 +330,7 @@ mod tests {
             outcome: Some(Outcome::Success {
                 pending_tool_call_ids: vec!["c".into()],
             }),
+            result: None,
             usage: Vec::new(),
         };
         assert_eq!(
@@ -232,6 +338,36 @@ mod tests {
             json!({"type": "RUN_FINISHED", "threadId": "t", "runId": "r",
                    "outcome": {"type": "success", "pendingToolCallIds": ["c"]}})
         );
+    }
+
+    #[test]
+    fn legacy_clients_get_only_what_their_closed_schemas_accept() {
+        let finished = |outcome| AguiEvent::RunFinished {
+            thread_id: "t".into(),
+            run_id: "r".into(),
+            outcome: Some(outcome),
+            result: Some(json!({"n": 1})),
+            usage: Vec::new(),
+        };
+        let pending = finished(Outcome::Success {
+            pending_tool_call_ids: vec!["c".into()],
+        });
+        assert_eq!(
+            serde_json::to_value(pending.clone().for_client(ClientLine::Legacy)).unwrap(),
+            json!({"type": "RUN_FINISHED", "threadId": "t", "runId": "r", "result": {"n": 1}})
+        );
+        assert_eq!(pending.clone().for_client(ClientLine::V1), pending);
+        assert_eq!(
+            serde_json::to_value(finished(Outcome::Cancelled).for_client(ClientLine::Legacy))
+                .unwrap(),
+            json!({"type": "RUN_ERROR", "message": "The run was cancelled", "code": "cancelled"})
+        );
+        let interrupt = finished(Outcome::Interrupt {
+            interrupts: Vec::new(),
+        });
+        assert_eq!(interrupt.clone().for_client(ClientLine::Legacy), interrupt);
+        assert_eq!(ClientLine::of_request(None), ClientLine::Legacy);
+        assert_eq!(ClientLine::of_request(Some("1.0")), ClientLine::V1);
     }
 
     #[test]

@@ -469,9 +469,13 @@ async function startRun(extra = {}) {
   busy(true);
   setStatus("starting");
   const turn = new Turn(runId);
+  // protocolVersion: this page reads AG-UI 1.0 streams (a `cancelled`
+  // outcome, `pendingToolCallIds`); without it /agui answers as it does
+  // 0.0.x clients.
   const body = {
     threadId: chat.threadId,
     runId,
+    protocolVersion: "1.0",
     state: {},
     messages: chat.history,
     tools: [],
