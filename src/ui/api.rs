@@ -95,6 +95,7 @@ pub struct RunsQuery {
     agent_id: Option<String>,
     /// Only runs in this state: pending, running, awaiting, completed,
     /// failed or cancelled.
+    #[param(value_type = Option<RunState>, inline)]
     status: Option<String>,
     /// Only runs started through this protocol: agentos, agui, acp,
     /// codegen, a2a, mcp.
@@ -102,7 +103,22 @@ pub struct RunsQuery {
     /// Only runs of this session.
     session_id: Option<String>,
     /// At most this many (default 100, at most 500), newest first.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
+}
+
+/// The run states `status` takes, for the document (the handler parses
+/// the string itself, to answer in this API's error shape).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum RunState {
+    Pending,
+    Running,
+    Awaiting,
+    Completed,
+    Failed,
+    Cancelled,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -300,6 +316,7 @@ pub struct EventsQuery {
     /// Replay the events after this sequence number (default 0: all of
     /// them); a `Last-Event-ID` header, as a reconnecting EventSource sends,
     /// counts too.
+    #[param(value_type = Option<u64>, minimum = 0)]
     after: Option<String>,
 }
 
@@ -368,6 +385,7 @@ pub struct SessionsQuery {
     /// Only sessions of this agent or team.
     agent_id: Option<String>,
     /// At most this many (default 100, at most 500), most recently active first.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     limit: Option<String>,
 }
 

@@ -188,7 +188,7 @@ struct Page {
 /// List the agents (and teams) as ACP manifests. `limit` (1-1000) and `offset` page the
 /// list when given; without them every agent is listed, as the SDK does.
 #[utoipa::path(get, operation_id = "acp_list_agents", path = "/agents", tag = "acp",
-    params(("limit" = Option<usize>, Query), ("offset" = Option<usize>, Query)),
+    params(("limit" = Option<usize>, Query, minimum = 1, maximum = 1000), ("offset" = Option<usize>, Query)),
     responses((status = 200, body = wire::AgentsList), (status = 422, body = ErrorBody)))]
 async fn list_agents(
     State(state): State<AppState>,
@@ -342,7 +342,7 @@ async fn create_run(
 
 /// Get a run: status, output so far, await request, error.
 #[utoipa::path(get, operation_id = "acp_get_run", path = "/runs/{run_id}", tag = "acp",
-    params(("run_id" = String, Path, description = "Run id (UUID)")),
+    params(("run_id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "Run id (UUID)")),
     responses((status = 200, body = Run), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn get_run(
@@ -355,7 +355,7 @@ async fn get_run(
 /// Resume an awaiting run with the message it asked for; the answer follows
 /// `mode` as for create run (without a Run-ID header).
 #[utoipa::path(post, operation_id = "acp_resume_run", path = "/runs/{run_id}", tag = "acp",
-    params(("run_id" = String, Path, description = "Run id (UUID)")),
+    params(("run_id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "Run id (UUID)")),
     request_body(content = wire::RunResumeRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "sync: the Run; stream: SSE of the new ACP events",
@@ -431,7 +431,7 @@ async fn resume_run(
 /// Cancel a run: 202 with the run `cancelling`; it reports `cancelled` once
 /// stopped. A run that already ended cannot be cancelled (403).
 #[utoipa::path(post, operation_id = "acp_cancel_run", path = "/runs/{run_id}/cancel", tag = "acp",
-    params(("run_id" = String, Path, description = "Run id (UUID)")),
+    params(("run_id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "Run id (UUID)")),
     responses((status = 202, body = Run), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn cancel_run(
@@ -460,7 +460,7 @@ async fn cancel_run(
 
 /// Every event of the run so far, in order.
 #[utoipa::path(get, operation_id = "acp_run_events", path = "/runs/{run_id}/events", tag = "acp",
-    params(("run_id" = String, Path, description = "Run id (UUID)")),
+    params(("run_id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "Run id (UUID)")),
     responses((status = 200, body = wire::EventsList), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn run_events(
@@ -537,7 +537,7 @@ async fn session_history(
 
 /// Get a session: its id and the URLs of its history messages.
 #[utoipa::path(get, operation_id = "acp_get_session", path = "/sessions/{session_id}", tag = "acp",
-    params(("session_id" = String, Path, description = "Session id (UUID)")),
+    params(("session_id" = String, Path, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "Session id (UUID)")),
     responses((status = 200, body = wire::Session), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn get_session(

@@ -145,7 +145,7 @@ pub struct Await {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = AcpSession)]
 pub struct Session {
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$")]
     pub id: Uuid,
     /// Absolute URLs of the session's messages, oldest first.
     #[serde(default)]
@@ -159,7 +159,7 @@ pub struct Session {
 pub struct RunCreateRequest {
     pub agent_name: String,
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$")]
     pub session_id: Option<Uuid>,
     #[serde(default)]
     pub session: Option<Session>,

@@ -53,6 +53,7 @@ impl Kind {
 #[derive(Deserialize, IntoParams)]
 pub struct SessionQuery {
     /// The session the run belongs to.
+    #[param(required = true)]
     session_id: Option<String>,
 }
 

@@ -271,25 +271,73 @@ fn store_error(e: crate::store::StoreError) -> AgentOsError {
 }
 
 /// Query parameters of the session listing (for the OpenAPI document).
+// The values the query parsers below accept, for the document (the
+// parameter structs describe the queries; the handlers parse them).
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum SessionType {
+    Agent,
+    Team,
+    Workflow,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum SortBy {
+    CreatedAt,
+    UpdatedAt,
+    SessionName,
+    SessionId,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum SortOrder {
+    Asc,
+    Desc,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "UPPERCASE")]
+#[allow(dead_code)]
+enum RunStatusName {
+    Pending,
+    Running,
+    Completed,
+    Paused,
+    Cancelled,
+    Error,
+    Regenerated,
+}
+
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct ListSessionsParams {
     /// `agent`, `team` or `workflow`; every type when omitted.
-    r#type: Option<String>,
+    #[param(inline)]
+    r#type: Option<SessionType>,
     /// Only sessions of this agent.
     component_id: Option<String>,
     user_id: Option<String>,
     /// Part of the session name, any case.
     session_name: Option<String>,
     /// Sessions per page (default 20, at least 1).
+    #[param(minimum = 1)]
     limit: Option<i64>,
     /// Page number from 1 (default 1).
+    #[param(minimum = 1)]
     page: Option<i64>,
     /// `created_at` (default), `updated_at`, `session_name` or `session_id`.
-    sort_by: Option<String>,
+    #[param(inline)]
+    sort_by: Option<SortBy>,
     /// `asc` or `desc` (default).
-    sort_order: Option<String>,
+    #[param(inline)]
+    sort_order: Option<SortOrder>,
 }
 
 /// List sessions, newest first by default, one page at a time.
@@ -361,7 +409,8 @@ async fn list_sessions(
 #[allow(dead_code)]
 struct SessionParams {
     /// `agent` (sessions of other types are not found).
-    r#type: Option<String>,
+    #[param(inline)]
+    r#type: Option<SessionType>,
     /// The session must belong to this user.
     user_id: Option<String>,
 }
@@ -389,14 +438,16 @@ async fn get_session(
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 struct SessionRunsParams {
-    r#type: Option<String>,
+    #[param(inline)]
+    r#type: Option<SessionType>,
     user_id: Option<String>,
     /// Runs created at or after this Unix time (seconds).
     created_after: Option<i64>,
     /// Runs created at or before this Unix time (seconds).
     created_before: Option<i64>,
     /// Repeatable, any case: PENDING, RUNNING, COMPLETED, PAUSED, CANCELLED, ERROR.
-    status: Option<Vec<String>>,
+    #[param(inline)]
+    status: Option<Vec<RunStatusName>>,
 }
 
 /// The runs of a session, oldest first.

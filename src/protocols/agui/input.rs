@@ -36,7 +36,7 @@ pub struct RunAgentInput {
     /// The whole conversation the client holds, oldest first: messages with
     /// `role` developer, system, user (text or content parts), assistant
     /// (with `toolCalls`), tool (with `toolCallId`), activity or reasoning.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Object>, min_items = 1)]
     pub messages: Vec<InputMessage>,
     /// Frontend tools: offered to the model, executed by the client.
     #[schema(required = false)]
