@@ -638,6 +638,17 @@ fn rest(server: &TestServer, method: reqwest::Method, path: &str) -> reqwest::Re
         .bearer_auth(KEY)
 }
 
+/// A request and the error it gets: HTTP status, google.rpc code name and
+/// A2A reason.
+type RestCase = (
+    reqwest::Method,
+    String,
+    Option<Value>,
+    u16,
+    &'static str,
+    Option<&'static str>,
+);
+
 /// HTTP+JSON, raw: 1.0's routes under an agent's base, answers in 1.0's
 /// shapes, SSE of bare StreamResponses, and google.rpc errors with the
 /// spec's HTTP statuses.
@@ -721,7 +732,7 @@ async fn http_json_binding_answers_and_errors_as_the_spec_maps_them() {
             );
         }
     };
-    let cases: Vec<(Method, String, Option<Value>, u16, &str, Option<&str>)> = vec![
+    let cases: Vec<RestCase> = vec![
         (
             Method::GET,
             "/a2a/assistant/tasks/nope".into(),
