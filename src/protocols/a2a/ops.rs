@@ -176,7 +176,7 @@ async fn begin(
         .map(|c| Message::tool_result(&c.call_id, &c.name, input.text.clone(), false))
         .collect();
     let (objects, text) = convert::answer_parts(&p.message);
-    let decisions = super::super::approval::decide(&objects, &text, &record.pending);
+    let decisions = crate::protocols::approval::decide(&objects, &text, &record.pending);
     let handle = state
         .engine
         .resume(
