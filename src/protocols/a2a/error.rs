@@ -1,15 +1,23 @@
-//! A2A errors in one place: every failure of an A2A route is a JSON-RPC 2.0
-//! error response with the codes of the JSON-RPC spec and A2A's own
-//! (-32001 task not found, -32002 not cancelable...). Protocol-level errors
+//! A2A errors in one place: classified once here, rendered in the shape of
+//! the binding that was called.
+//!
+//! JSON-RPC (0.3 and 1.0): a JSON-RPC 2.0 error response with the codes of
+//! the JSON-RPC spec and A2A's own (-32001 task not found, -32002 not
+//! cancelable...), A2A's errors carrying a `google.rpc.ErrorInfo` in
+//! `data` as 1.0 asks (0.3 clients take any `data`). Protocol-level errors
 //! travel with HTTP 200 as JSON-RPC wants; only what the HTTP layer itself
 //! means (unknown agent 404, busy 429, shutting down 503) keeps its status,
 //! with the same JSON-RPC body.
+//!
+//! HTTP+JSON (1.0): a `google.rpc.Status` body `{"error": {code, status,
+//! message, details}}` with the HTTP status of the spec's mapping table
+//! (404 task not found, 400 for the failed preconditions...).
 //!
 //! Depends on the engine's error type and the wire types only.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::wire::{JsonRpcError, JsonRpcResponse};
 use crate::engine::EngineError;
@@ -34,6 +42,12 @@ pub enum A2aError {
     Unsupported(String),
     #[error("Incompatible content types: {0}")]
     ContentType(String),
+    /// The `A2A-Version` asked for is not served here.
+    #[error("A2A version {0} is not supported here; use 1.0 or 0.3")]
+    VersionNotSupported(String),
+    /// `GetExtendedAgentCard` when the card declares none.
+    #[error("This agent has no extended agent card")]
+    ExtendedCardNotConfigured,
     /// No agent or team with this id: HTTP 404.
     #[error("Agent {0} not found")]
     AgentNotFound(String),
@@ -61,7 +75,75 @@ impl A2aError {
             A2aError::PushNotSupported => -32003,
             A2aError::Unsupported(_) => -32004,
             A2aError::ContentType(_) => -32005,
+            A2aError::ExtendedCardNotConfigured => -32007,
+            A2aError::VersionNotSupported(_) => -32009,
         }
+    }
+
+    /// The A2A error type, as `ErrorInfo.reason` names it; None for the
+    /// errors JSON-RPC and HTTP name themselves.
+    fn reason(&self) -> Option<&'static str> {
+        Some(match self {
+            A2aError::TaskNotFound(_) => "TASK_NOT_FOUND",
+            A2aError::TaskNotCancelable(_) => "TASK_NOT_CANCELABLE",
+            A2aError::PushNotSupported => "PUSH_NOTIFICATION_NOT_SUPPORTED",
+            A2aError::Unsupported(_) => "UNSUPPORTED_OPERATION",
+            A2aError::ContentType(_) => "CONTENT_TYPE_NOT_SUPPORTED",
+            A2aError::ExtendedCardNotConfigured => "EXTENDED_AGENT_CARD_NOT_CONFIGURED",
+            A2aError::VersionNotSupported(_) => "VERSION_NOT_SUPPORTED",
+            _ => return None,
+        })
+    }
+
+    /// `google.rpc.ErrorInfo` for A2A's own errors (the spec's details).
+    fn details(&self) -> Option<Value> {
+        self.reason().map(|reason| {
+            json!([{
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": reason,
+                "domain": "a2a-protocol.org",
+            }])
+        })
+    }
+
+    /// The HTTP status and `google.rpc.Code` name of HTTP+JSON.
+    fn rest_status(&self) -> (StatusCode, &'static str) {
+        match self {
+            A2aError::Parse(_)
+            | A2aError::InvalidRequest(_)
+            | A2aError::InvalidParams(_)
+            | A2aError::ContentType(_) => (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
+            A2aError::TaskNotCancelable(_)
+            | A2aError::PushNotSupported
+            | A2aError::Unsupported(_)
+            | A2aError::ExtendedCardNotConfigured
+            | A2aError::VersionNotSupported(_) => (StatusCode::BAD_REQUEST, "FAILED_PRECONDITION"),
+            A2aError::MethodNotFound(_)
+            | A2aError::TaskNotFound(_)
+            | A2aError::AgentNotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            A2aError::TooManyRuns(_) => (StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED"),
+            A2aError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            A2aError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+        }
+    }
+
+    /// The whole HTTP+JSON error response.
+    pub fn rest(self) -> Response {
+        let (status, name) = self.rest_status();
+        let mut error = json!({
+            "code": status.as_u16(),
+            "status": name,
+            "message": self.object().message,
+        });
+        if let Some(details) = self.details() {
+            error["details"] = details;
+        }
+        let mut resp = (status, Json(json!({ "error": error }))).into_response();
+        if let A2aError::TooManyRuns(secs) = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, secs.max(1).into());
+        }
+        resp
     }
 
     fn status(&self) -> StatusCode {
@@ -80,7 +162,7 @@ impl A2aError {
         JsonRpcError {
             code: self.code(),
             message: self.to_string(),
-            data: None,
+            data: self.details(),
         }
     }
 
@@ -126,8 +208,17 @@ impl From<EngineError> for A2aError {
     }
 }
 
-/// Answers known A2A paths called with the wrong method.
-pub async fn method_not_allowed() -> Response {
+/// Answers known A2A paths called with the wrong method, in the shape of
+/// the binding the path belongs to.
+pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    if super::rest::is_rest_path(uri.path()) {
+        let body = json!({"error": {
+            "code": 405,
+            "status": "UNIMPLEMENTED",
+            "message": "Method Not Allowed on this A2A HTTP+JSON path",
+        }});
+        return (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response();
+    }
     let body = JsonRpcResponse {
         jsonrpc: "2.0",
         id: Value::Null,

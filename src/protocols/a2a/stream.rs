@@ -1,16 +1,22 @@
-//! Engine events as A2A stream events: status updates for the task's state
-//! changes (the last one `final`), artifact updates for the answer as it is
-//! written. Every stream starts with the Task itself.
+//! Engine events folded into a task's stream updates, once for every A2A
+//! version: status updates for the task's state changes (the last one
+//! `final`), artifact updates for the answer as it is written. Every stream
+//! starts with the Task itself. Each version renders the updates in its own
+//! wire types (`wire` for 0.3, `v1` for 1.0).
 //!
 //! Depends on the wire types, `convert` and the engine's events only.
-
-use serde_json::Value;
 
 use super::convert::{self, ANSWER};
 use super::wire::{
     Artifact, Part, TaskArtifactUpdateEvent, TaskState, TaskStatus, TaskStatusUpdateEvent,
 };
 use crate::engine::{CompletedData, Event, EventKind};
+
+/// One update of a task's stream, in the shared model.
+pub enum Update {
+    Status(TaskStatusUpdateEvent),
+    Artifact(TaskArtifactUpdateEvent),
+}
 
 /// One task's stream so far: which ids to stamp on events and whether the
 /// answer artifact has been started (later chunks append to it).
@@ -31,9 +37,9 @@ impl TaskStream {
         }
     }
 
-    fn status(&self, state: TaskState, parts: Option<Vec<Part>>) -> Value {
+    fn status(&self, state: TaskState, parts: Option<Vec<Part>>) -> Update {
         let message = parts.map(|p| convert::agent_message(&self.task_id, &self.context_id, p));
-        json(&TaskStatusUpdateEvent {
+        Update::Status(TaskStatusUpdateEvent {
             kind: "status-update",
             task_id: self.task_id.clone(),
             context_id: self.context_id.clone(),
@@ -46,9 +52,9 @@ impl TaskStream {
         })
     }
 
-    fn artifact(&mut self, artifact: Artifact, append: bool, last_chunk: bool) -> Value {
+    fn artifact(&mut self, artifact: Artifact, append: bool, last_chunk: bool) -> Update {
         self.answer_started = true;
-        json(&TaskArtifactUpdateEvent {
+        Update::Artifact(TaskArtifactUpdateEvent {
             kind: "artifact-update",
             task_id: self.task_id.clone(),
             context_id: self.context_id.clone(),
@@ -58,8 +64,8 @@ impl TaskStream {
         })
     }
 
-    /// The A2A events (JSON `result`s) for one engine event.
-    pub fn apply(&mut self, event: &Event) -> Vec<Value> {
+    /// The A2A updates for one engine event.
+    pub fn apply(&mut self, event: &Event) -> Vec<Update> {
         match &event.kind {
             EventKind::RunStarted { .. } | EventKind::RunResumed => {
                 vec![self.status(TaskState::Working, None)]
@@ -104,6 +110,16 @@ impl TaskStream {
     }
 }
 
-pub fn json<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+impl Update {
+    /// The update in 0.3's wire form (`kind`-tagged, `final` on the last).
+    pub fn v03(&self) -> serde_json::Value {
+        match self {
+            Update::Status(e) => json(e),
+            Update::Artifact(e) => json(e),
+        }
+    }
+}
+
+pub fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }

@@ -1,6 +1,10 @@
 //! A2A wire types (protocol 0.3, as the a2a-sdk 0.3 client speaks it):
 //! the JSON-RPC 2.0 envelope, messages and parts, tasks and their streamed
-//! updates, and the agent card. camelCase on the wire, `kind` tags.
+//! updates, and the agent card (shared by both versions). camelCase on the
+//! wire, `kind` tags.
+//!
+//! These types are also the task model `convert` and `stream` build once
+//! for every version; `v1` translates them to 1.0.
 //!
 //! Plain data only: no engine types, no handlers.
 
@@ -257,12 +261,26 @@ pub struct TaskArtifactUpdateEvent {
     pub last_chunk: bool,
 }
 
+/// What the agent can do; `extendedAgentCard` is 1.0's, the rest both
+/// versions'.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentCapabilities {
     pub streaming: bool,
     pub push_notifications: bool,
     pub state_transition_history: bool,
+    pub extended_agent_card: bool,
+}
+
+/// Where one version of one binding answers (1.0's `AgentInterface`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentInterface {
+    pub url: String,
+    /// `JSONRPC` or `HTTP+JSON`.
+    pub protocol_binding: &'static str,
+    /// `1.0` or `0.3`.
+    pub protocol_version: &'static str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -280,15 +298,21 @@ pub struct AgentProvider {
     pub url: String,
 }
 
-/// What an A2A client reads first: who the agent is, where it answers
-/// JSON-RPC, what it can do, and how to authenticate.
+/// What an A2A client reads first: who the agent is, where it answers,
+/// what it can do, and how to authenticate. One document for both
+/// versions: 1.0 clients read `supportedInterfaces` (1.0 and 0.3, JSON-RPC
+/// and HTTP+JSON) and `securityRequirements`; 0.3 clients read
+/// `protocolVersion`, `url`, `preferredTransport` and `security`, and each
+/// ignores the other's fields.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentCard {
+    /// The version of `url` (0.3).
     pub protocol_version: &'static str,
     pub name: String,
     pub description: String,
-    /// The JSON-RPC endpoint.
+    pub supported_interfaces: Vec<AgentInterface>,
+    /// The 0.3 JSON-RPC endpoint (the same URL answers 1.0).
     pub url: String,
     pub preferred_transport: &'static str,
     pub version: &'static str,
@@ -300,7 +324,12 @@ pub struct AgentCard {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub security_schemes: Option<Value>,
+    /// 0.3's requirements: `[{"bearer": []}]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub security: Option<Vec<Value>>,
+    /// 1.0's requirements: `[{"schemes": {"bearer": {"list": []}}}]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub security_requirements: Option<Vec<Value>>,
 }

@@ -68,3 +68,37 @@ pub fn python_with(module: &str) -> Option<String> {
     }
     found
 }
+
+/// The Python of the A2A 1.x client's own venv (tests/clients/.venv-a2a1):
+/// a2a-sdk 1.x cannot share an environment with the 0.3 client of
+/// requirements.txt. `$AGENTD_TEST_PYTHON_A2A1` first; `None` (skip, with
+/// the install hint) when neither imports `a2a.types.a2a_pb2`,
+/// which only 1.x has.
+pub fn python_a2a1() -> Option<String> {
+    let venv = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/.venv-a2a1/bin/python"
+    );
+    let found = [
+        std::env::var("AGENTD_TEST_PYTHON_A2A1").ok(),
+        Some(venv.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|python| {
+        std::process::Command::new(python)
+            .args(["-c", "import a2a.types.a2a_pb2"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    let hint = "python3 -m venv tests/clients/.venv-a2a1 && \
+                tests/clients/.venv-a2a1/bin/pip install -r tests/clients/requirements-a2a1.txt";
+    if found.is_none() {
+        assert!(
+            !required(),
+            "the a2a-sdk 1.x client is not installed: {hint}"
+        );
+        eprintln!("SKIPPED: no a2a-sdk 1.x client; {hint}");
+    }
+    found
+}
