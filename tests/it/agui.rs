@@ -684,7 +684,10 @@ async fn a_run_cancelled_elsewhere_finishes_with_outcome_cancelled() {
 
 #[tokio::test]
 async fn browsers_may_call_agui_from_another_origin() {
-    let server = TestServer::start(&config_with("")).await;
+    let server = TestServer::start(&config_with(
+        "[server]\ncors_allowed_origins = [\"http://localhost:3000\"]\n",
+    ))
+    .await;
     let resp = server
         .client
         .request(reqwest::Method::OPTIONS, server.url("/agui"))
