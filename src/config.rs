@@ -131,13 +131,14 @@ pub struct ServerConfig {
     #[serde(default)]
     pub allowed_hosts: Option<Vec<String>>,
     /// Seconds a client has to send a request's headers, counted from when
-    /// the connection opens or its previous response ends (so an idle
-    /// HTTP/1.1 keep-alive connection is closed after this long too).
-    /// 0 = no limit.
+    /// the connection opens (a connection that sends nothing is closed
+    /// after this long) or its previous response ends (so an idle HTTP/1.1
+    /// keep-alive connection is closed after this long too). 0 = no limit.
     #[serde(default = "default_header_read_timeout")]
     pub header_read_timeout_secs: u64,
-    /// Seconds a connection with no request in flight stays open (HTTP/2,
-    /// and a connection that has not yet sent a byte). 0 = no limit.
+    /// Seconds a connection with no request in flight stays open (HTTP/2
+    /// above all: HTTP/1.1 ones are cut by `header_read_timeout_secs` when
+    /// that is shorter). 0 = no limit.
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
     /// Seconds a request body may go without sending a byte before the

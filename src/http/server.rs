@@ -251,13 +251,20 @@ async fn serve_connection(
         .enable_connect_protocol();
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
     tokio::pin!(conn);
-    let idle_then_close = idle(watch_in_flight.clone(), limits.idle_timeout);
+    // A connection that has not sent a request yet is one that has not
+    // sent its headers in time: silent ones (which hyper's header timer,
+    // started only once the protocol is known, never sees) go as soon.
+    let first = match (limits.header_read_timeout, limits.idle_timeout) {
+        (Some(h), Some(i)) => Some(h.min(i)),
+        (h, i) => h.or(i),
+    };
+    let idle_then_close = idle(watch_in_flight.clone(), first, limits.idle_timeout);
     tokio::pin!(idle_then_close);
     // Once asked to close, a connection that is still idle after a grace
     // is dropped: an HTTP/2 client that never acknowledges the GOAWAY's
     // ping, or an HTTP/1.1 one stalled before its headers with no header
     // timeout, would otherwise stay open (and hold up shutdown) for ever.
-    let linger = idle(watch_in_flight, Some(CLOSE_GRACE));
+    let linger = idle(watch_in_flight, Some(CLOSE_GRACE), Some(CLOSE_GRACE));
     tokio::pin!(linger);
     let mut closing = false;
     loop {
@@ -284,24 +291,39 @@ async fn serve_connection(
     }
 }
 
-/// Resolves once the connection has had no request in flight for
-/// `timeout` (never, without one).
-async fn idle(mut in_flight: watch::Receiver<usize>, timeout: Option<Duration>) {
-    let Some(timeout) = timeout else {
-        return std::future::pending().await;
-    };
+/// Resolves once the connection has had no request in flight for `first`
+/// since it opened, or for `then` since its last request ended (never for
+/// a None).
+async fn idle(
+    mut in_flight: watch::Receiver<usize>,
+    first: Option<Duration>,
+    then: Option<Duration>,
+) {
+    let mut limit = first;
     loop {
-        if in_flight.wait_for(|n| *n == 0).await.is_err() {
-            return std::future::pending().await;
+        if *in_flight.borrow_and_update() != 0 {
+            limit = then;
+            if in_flight.wait_for(|n| *n == 0).await.is_err() {
+                return std::future::pending().await;
+            }
         }
         tokio::select! {
-            _ = tokio::time::sleep(timeout) => return,
+            _ = after(limit) => return,
             changed = in_flight.changed() => {
                 if changed.is_err() {
                     return std::future::pending().await;
                 }
             }
         }
+        limit = then;
+    }
+}
+
+/// Sleeps for `limit`, or for ever without one.
+async fn after(limit: Option<Duration>) {
+    match limit {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -369,7 +391,11 @@ mod tests {
         let (tx, rx) = watch::channel(0usize);
         let tx = Arc::new(tx);
         let guard = InFlight::begin(tx.clone());
-        let idle = idle(rx, Some(Duration::from_millis(100)));
+        let idle = idle(
+            rx,
+            Some(Duration::from_secs(3600)),
+            Some(Duration::from_millis(100)),
+        );
         tokio::pin!(idle);
         // In flight: never idle, however long it takes (ten timeouts here).
         assert!(
@@ -381,5 +407,18 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(20), &mut idle)
             .await
             .expect("idle once the last response is done");
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_never_asks_has_the_first_limit() {
+        let (_tx, rx) = watch::channel(0usize);
+        let idle = idle(
+            rx,
+            Some(Duration::from_millis(100)),
+            Some(Duration::from_secs(3600)),
+        );
+        tokio::time::timeout(Duration::from_secs(20), idle)
+            .await
+            .expect("idle after the first limit");
     }
 }

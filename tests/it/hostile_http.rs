@@ -338,6 +338,12 @@ async fn a_connection_stalled_mid_headers_is_closed() {
         tcp.closed_within(FUSE).await,
         "a connection stalled mid-headers stayed open"
     );
+    // One that never sends a byte has not sent its headers either.
+    let mut silent = connect(&server.base).await;
+    assert!(
+        closed_within(&mut silent, FUSE).await,
+        "a silent connection stayed open"
+    );
     // Everyone else is still served.
     let r = server
         .client
