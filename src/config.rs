@@ -146,7 +146,9 @@ pub struct ServerConfig {
     #[serde(default = "default_body_read_timeout")]
     pub body_read_timeout_secs: u64,
     /// Open connections at most; more wait in the listen backlog until one
-    /// closes. Lowered at start to what the descriptor limit allows.
+    /// closes (at the cap, connections with no request in flight are
+    /// closed to make room). Lowered at start to what the descriptor limit
+    /// allows.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
 }

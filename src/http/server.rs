@@ -1,8 +1,9 @@
 //! The HTTP server proper: the accept loop over hyper (HTTP/1.1, and HTTP/2
 //! with prior knowledge) with the connection limits `axum::serve` does not
-//! expose: a cap on open connections, a header read timeout, an idle
-//! timeout; and graceful shutdown (no new connections, every open one ends
-//! once it has answered what it was answering).
+//! expose: a cap on open connections (at which idle ones make room), a
+//! header read timeout, an idle timeout; and graceful shutdown (no new
+//! connections, every open one ends once it has answered what it was
+//! answering).
 //!
 //! Serves whatever router it is given: it knows nothing of routes,
 //! protocols or the engine, and must never depend on them. Per-request
@@ -43,7 +44,8 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Option<Duration>,
     /// Time a connection may stay open with no request in flight.
     pub idle_timeout: Option<Duration>,
-    /// Open connections at most; the rest wait in the listen backlog.
+    /// Open connections at most; the rest wait in the listen backlog (and
+    /// idle ones are closed to make room).
     pub max_connections: usize,
 }
 
@@ -156,17 +158,12 @@ pub async fn run(
         }
     });
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    // Bumped while the cap is reached: every connection with no request in
+    // flight then closes, so idle (or silent) connections never keep an
+    // active client out.
+    let (pressure, _) = watch::channel(0u64);
     let connections = TaskTracker::new();
-    loop {
-        // A permit first: past the cap, connections wait in the kernel's
-        // backlog (not accepted, so they cost no descriptor here).
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            _ = stop.cancelled() => break,
-        };
+    'accept: loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = stop.cancelled() => break,
@@ -184,6 +181,27 @@ pub async fn run(
                 }
             }
         };
+        // Then a permit: past the cap, this one connection waits here and
+        // the next ones in the kernel's backlog (not accepted, so they cost
+        // no descriptor), while the connections with nothing in flight are
+        // asked to make room.
+        let permit = loop {
+            if let Ok(p) = permits.clone().try_acquire_owned() {
+                break p;
+            }
+            tracing::debug!("at the connection cap: idle connections make room");
+            pressure.send_modify(|n| *n += 1);
+            tokio::select! {
+                permit = permits.clone().acquire_owned() => match permit {
+                    Ok(p) => break p,
+                    Err(_) => break 'accept,
+                },
+                // Ask again now and then: connections busy at the last
+                // call may be idle now.
+                _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                _ = stop.cancelled() => break 'accept,
+            }
+        };
         // No Nagle delay: an SSE frame is a small write that must leave at
         // once, not wait for the client's (delayed) ACK of the previous one.
         let _ = tcp.set_nodelay(true);
@@ -191,7 +209,10 @@ pub async fn run(
             tcp,
             router.clone(),
             limits,
-            stop.clone(),
+            Signals {
+                stop: stop.clone(),
+                pressure: pressure.subscribe(),
+            },
             permit,
         ));
     }
@@ -211,15 +232,24 @@ fn is_connection_error(e: &std::io::Error) -> bool {
     )
 }
 
-/// One connection, until it closes: the client's doing, a timeout, or the
-/// server's shutdown. Holds its permit of the connection cap throughout.
+/// What asks a connection to close: the server's shutdown, and the
+/// connection cap being reached (which only idle connections heed).
+struct Signals {
+    stop: CancellationToken,
+    pressure: watch::Receiver<u64>,
+}
+
+/// One connection, until it closes: the client's doing, a timeout, the
+/// cap's pressure while idle, or the server's shutdown. Holds its permit of
+/// the connection cap throughout.
 async fn serve_connection(
     tcp: TcpStream,
     router: Router,
     limits: ConnectionLimits,
-    stop: CancellationToken,
+    signals: Signals,
     _permit: OwnedSemaphorePermit,
 ) {
+    let Signals { stop, mut pressure } = signals;
     let (in_flight, watch_in_flight) = watch::channel(0usize);
     let in_flight = Arc::new(in_flight);
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -264,9 +294,11 @@ async fn serve_connection(
     // is dropped: an HTTP/2 client that never acknowledges the GOAWAY's
     // ping, or an HTTP/1.1 one stalled before its headers with no header
     // timeout, would otherwise stay open (and hold up shutdown) for ever.
+    let in_flight_now = watch_in_flight.clone();
     let linger = idle(watch_in_flight, Some(CLOSE_GRACE), Some(CLOSE_GRACE));
     tokio::pin!(linger);
     let mut closing = false;
+    let mut listening = true;
     loop {
         tokio::select! {
             result = conn.as_mut() => {
@@ -282,6 +314,14 @@ async fn serve_connection(
             _ = &mut idle_then_close, if !closing => {
                 closing = true;
                 conn.as_mut().graceful_shutdown();
+            }
+            changed = pressure.changed(), if !closing && listening => {
+                if changed.is_err() {
+                    listening = false;
+                } else if *in_flight_now.borrow() == 0 {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
             }
             _ = &mut linger, if closing => {
                 tracing::debug!("dropped a connection that stayed idle after it was asked to close");

@@ -402,30 +402,80 @@ async fn a_stalled_body_is_answered_408() {
     assert!(tcp.closed_within(FUSE).await);
 }
 
+/// Sends a request whose body is announced and never finished (the body
+/// read timeout is long in these tests), and returns once the handler is
+/// reading it (the server's 100 Continue says so): a request in flight.
+async fn go_busy(tcp: &mut Wire, host: &str) {
+    let head = format!(
+        "POST /agui HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Expect: 100-continue\r\nContent-Length: 1000\r\n\r\n"
+    );
+    tcp.send(head.as_bytes()).await;
+    let waiting = async {
+        let end = tcp.until(b"\r\n\r\n").await;
+        String::from_utf8_lossy(&tcp.take(end)).to_string()
+    };
+    let interim = tokio::time::timeout(FUSE, waiting)
+        .await
+        .expect("100 Continue");
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
+    tcp.send(b"{").await;
+}
+
+async fn busy(base: &str) -> Wire {
+    let mut tcp = Wire::open(base).await;
+    go_busy(&mut tcp, addr(base)).await;
+    tcp
+}
+
 #[tokio::test]
 async fn the_connection_cap_holds_and_health_answers_once_others_close() {
     let server = TestServer::start(&short_limits(
-        "max_connections = 2\nidle_timeout_secs = 600\nheader_read_timeout_secs = 600",
+        "max_connections = 2\nidle_timeout_secs = 600\nheader_read_timeout_secs = 600\n\
+         body_read_timeout_secs = 600",
     ))
     .await;
     let host = addr(&server.base).to_string();
-    let mut held = Vec::new();
-    for _ in 0..2 {
-        let mut tcp = Wire::open(&server.base).await;
-        tcp.send(get("/health", &host).as_bytes()).await;
-        assert_eq!(tcp.response(FUSE).await.status, 200);
-        held.push(tcp);
-    }
-    // The third waits in the backlog: connected by the kernel, not served.
+    let mut held = vec![busy(&server.base).await];
+    // The second is surely accepted once it has been answered; then it
+    // goes busy too.
+    let mut second = Wire::open(&server.base).await;
+    second.send(get("/health", &host).as_bytes()).await;
+    assert_eq!(second.response(FUSE).await.status, 200);
+    go_busy(&mut second, &host).await;
+    held.push(second);
+    // The third waits: connected, not served while both others have a
+    // request in flight.
     let mut third = Wire::open(&server.base).await;
     third.send(get("/health", &host).as_bytes()).await;
     let mut byte = [0u8; 1];
-    let early = tokio::time::timeout(Duration::from_millis(500), third.tcp.read(&mut byte)).await;
+    let early = tokio::time::timeout(Duration::from_secs(2), third.tcp.read(&mut byte)).await;
     assert!(early.is_err(), "a connection past the cap was served");
     // One of the others leaves: the waiting one is served.
     drop(held.pop());
     let resp = third.response(FUSE).await;
     assert_eq!(resp.status, 200);
+}
+
+#[tokio::test]
+async fn at_the_cap_idle_connections_make_room() {
+    let server = TestServer::start(&short_limits(
+        "max_connections = 3\nidle_timeout_secs = 600\nheader_read_timeout_secs = 600\n\
+         body_read_timeout_secs = 600",
+    ))
+    .await;
+    let host = addr(&server.base).to_string();
+    // One busy, one kept alive after an answer, one that never says a word.
+    let _busy = busy(&server.base).await;
+    let mut kept = Wire::open(&server.base).await;
+    kept.send(get("/health", &host).as_bytes()).await;
+    assert_eq!(kept.response(FUSE).await.status, 200);
+    let _silent = connect(&server.base).await;
+    // A client with something to ask gets in.
+    let mut asking = Wire::open(&server.base).await;
+    asking.send(get("/health", &host).as_bytes()).await;
+    assert_eq!(asking.response(FUSE).await.status, 200);
+    assert!(kept.closed_within(FUSE).await, "the idle one made room");
 }
 
 #[tokio::test]
