@@ -112,14 +112,61 @@ pub struct ServerConfig {
     /// cancelled (and recorded as cancelled).
     #[serde(default = "default_shutdown_grace")]
     pub shutdown_grace_secs: u64,
-    /// Origins browser frontends (AG-UI) may call from; `["*"]` (the
-    /// default) lets any origin in, so a local frontend works out of the box.
-    #[serde(default = "default_cors_origins")]
+    /// Origins browser frontends (AG-UI) may call from. Empty (the
+    /// default): no CORS headers, so no page on another origin can read
+    /// what this server answers. `"*"` lets any origin in; with auth off
+    /// that also needs `cors_allow_any_origin_without_auth`, since any web
+    /// page the user visits could then read and start runs.
+    #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
+    /// Says in so many words that `cors_allowed_origins = ["*"]` is wanted
+    /// on a server without API keys.
+    #[serde(default)]
+    pub cors_allow_any_origin_without_auth: bool,
+    /// Host names (the `Host` header, any port) this server answers to;
+    /// other requests get 421. `["*"]`: any host. Unset: the loopback names
+    /// (`localhost`, `127.0.0.1`, `[::1]`) when `bind` is a loopback
+    /// address, so a DNS-rebinding page cannot reach a local server; any
+    /// host otherwise.
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Seconds a client has to send a request's headers, counted from when
+    /// the connection opens (a connection that sends nothing is closed
+    /// after this long) or its previous response ends (so an idle HTTP/1.1
+    /// keep-alive connection is closed after this long too). 0 = no limit.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection with no request in flight stays open (HTTP/2
+    /// above all: HTTP/1.1 ones are cut by `header_read_timeout_secs` when
+    /// that is shorter). 0 = no limit.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+    /// Seconds a request body may go without sending a byte before the
+    /// request is answered 408 and the connection closed. 0 = no limit.
+    #[serde(default = "default_body_read_timeout")]
+    pub body_read_timeout_secs: u64,
+    /// Open connections at most; more wait in the listen backlog until one
+    /// closes (at the cap, connections with no request in flight are
+    /// closed to make room). Lowered at start to what the descriptor limit
+    /// allows.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
-fn default_cors_origins() -> Vec<String> {
-    vec!["*".to_string()]
+fn default_header_read_timeout() -> u64 {
+    30
+}
+
+fn default_idle_timeout() -> u64 {
+    60
+}
+
+fn default_body_read_timeout() -> u64 {
+    30
+}
+
+fn default_max_connections() -> usize {
+    4096
 }
 
 impl Default for ServerConfig {
@@ -133,7 +180,13 @@ impl Default for ServerConfig {
             rate_limits: RateLimits::default(),
             request_timeout_secs: default_request_timeout(),
             shutdown_grace_secs: default_shutdown_grace(),
-            cors_allowed_origins: default_cors_origins(),
+            cors_allowed_origins: Vec::new(),
+            cors_allow_any_origin_without_auth: false,
+            allowed_hosts: None,
+            header_read_timeout_secs: default_header_read_timeout(),
+            idle_timeout_secs: default_idle_timeout(),
+            body_read_timeout_secs: default_body_read_timeout(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -310,6 +363,22 @@ impl<'de> Deserialize<'de> for ApiKey {
 
 fn default_public_paths() -> Vec<String> {
     ["/health", "/ready", "/metrics"].map(String::from).to_vec()
+}
+
+/// A name `server.allowed_hosts` may list: `*`, a DNS name or IPv4
+/// address, or a bracketed IPv6 address, without a port.
+fn is_host_pattern(host: &str) -> bool {
+    if host == "*" {
+        return true;
+    }
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
 fn default_bind() -> String {
@@ -1264,6 +1333,40 @@ impl Config {
                     format!("'{origin}' is not an origin like https://app.example.com (or \"*\")"),
                 ));
             }
+        }
+        if self.server.cors_allowed_origins.iter().any(|o| o == "*")
+            && !self.auth.enabled()
+            && !self.server.cors_allow_any_origin_without_auth
+        {
+            return Err(self.invalid(
+                "server.cors_allowed_origins",
+                "\"*\" without API keys lets every web page the user visits read and start \
+                 runs; list the frontend's origins, turn auth on, or set \
+                 server.cors_allow_any_origin_without_auth = true",
+            ));
+        }
+        if let Some(hosts) = &self.server.allowed_hosts {
+            if hosts.is_empty() {
+                return Err(self.invalid(
+                    "server.allowed_hosts",
+                    "lists no host; name the hosts clients use, or \"*\" for any",
+                ));
+            }
+            for (i, host) in hosts.iter().enumerate() {
+                if !is_host_pattern(host) {
+                    return Err(self.invalid(
+                        format!("server.allowed_hosts[{i}]"),
+                        format!(
+                            "'{host}' is not a host name like agentd.example.com, an IP \
+                             address (IPv6 in brackets, e.g. [::1]) or \"*\"; ports are not \
+                             listed (any port matches)"
+                        ),
+                    ));
+                }
+            }
+        }
+        if self.server.max_connections == 0 {
+            return Err(self.invalid("server.max_connections", "must be at least 1"));
         }
         if self.engine.max_steps == 0 {
             return Err(self.invalid("engine.max_steps", "must be at least 1"));

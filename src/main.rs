@@ -114,7 +114,12 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(serve(config, bind)) {
+            let served = runtime.block_on(serve(config, bind));
+            // Every run is stored by now; blocking work still going (a
+            // document being parsed, say) must not keep the process up
+            // after its shutdown, as dropping the runtime would.
+            runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+            match served {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("agentd: {e}");
@@ -162,6 +167,10 @@ fn init_tracing() {
 }
 
 async fn serve(config_path: PathBuf, bind: Option<String>) -> Result<(), String> {
+    // Every connection is a descriptor: the soft limit (often 1024) goes up
+    // to the hard one before anything is opened.
+    let descriptors = agentd::http::server::raise_descriptor_limit();
+    tracing::debug!(?descriptors, "open-file limit");
     let mut config = Config::load(&config_path).map_err(|e| e.to_string())?;
     if let Some(bind) = bind {
         config.server.bind = bind;

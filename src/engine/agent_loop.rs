@@ -751,6 +751,9 @@ async fn execute_tools(
                     }
                 },
             };
+            // Labelled by the tool that ran; a name the model made up is
+            // not a tool, and counts as `other`.
+            super::metrics::tool_call(tool.as_ref().map(|_| call.name.as_str()), is_error);
             let result = truncate(result, max_chars);
             (call, arguments, result, is_error, started_at)
         })
@@ -765,7 +768,6 @@ async fn execute_tools(
         let Some((call, arguments, result, is_error, started_at)) = next else {
             break;
         };
-        super::metrics::tool_call(&call.name, is_error);
         live.emit(EventKind::ToolResult(Box::new(ToolResultData {
             call_id: call.id.clone(),
             name: call.name.clone(),

@@ -4,6 +4,12 @@
 //! Only names and labels live here; whoever installs a recorder (the HTTP
 //! layer's Prometheus exporter) decides how they are exposed. With no
 //! recorder installed every call is a no-op. Never depends on HTTP.
+//!
+//! Label values come from closed sets, since each new value is a series
+//! kept for the life of the process: origins are the adapters' constants,
+//! outcomes the run statuses, providers and models the configured
+//! `[models]` entries, tools the registered tools (a tool name a model made
+//! up is `other`).
 
 use std::time::Duration;
 
@@ -34,10 +40,12 @@ pub(crate) fn model_request(provider: &str, model: &str, elapsed: Duration, usag
     .increment(usage.output_tokens);
 }
 
-pub(crate) fn tool_call(name: &str, is_error: bool) {
+/// One executed tool call: `name` is the registered tool's, None when the
+/// model called a tool that does not exist.
+pub(crate) fn tool_call(name: Option<&str>, is_error: bool) {
     let outcome = if is_error { "error" } else { "ok" };
-    metrics::counter!("agentd_tool_calls_total", "tool" => name.to_string(), "outcome" => outcome)
-        .increment(1);
+    let tool = name.unwrap_or("other").to_string();
+    metrics::counter!("agentd_tool_calls_total", "tool" => tool, "outcome" => outcome).increment(1);
 }
 
 fn with(

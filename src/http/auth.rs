@@ -1,33 +1,53 @@
-//! Bearer API keys in front of every route of every protocol.
+//! Bearer API keys in front of every route of every protocol, checked
+//! before anything reads the request's body.
 //!
-//! Exempt: the configured public paths (probes, scrapers), the docs page and
-//! the OpenAPI document, the web pages (not their API: a page holds no data
-//! and asks for the key itself), CORS preflights, and /v1 (the Codegen
-//! adapter authenticates its own users with its own keys). Keys are compared
-//! in constant time and never logged. Depends only on config, `errors` and
-//! which paths are `ui` pages.
+//! Exempt from the server's keys: the configured public paths (probes,
+//! scrapers), the docs page and the OpenAPI document, the web pages (not
+//! their API: a page holds no data and asks for the key itself), CORS
+//! preflights, and /v1, where a Codegen user's key is required instead (the
+//! adapter then finds which user it is). While auth is on, the exempt
+//! requests, which nobody authenticated, may only send small bodies. Keys
+//! are compared in constant time and never logged. Depends only on config,
+//! `errors`, `limits`, `keys` and which paths are `ui` pages.
 
 use std::sync::Arc;
 
-use super::keys::KeyRing;
+use super::keys::{KeyRing, bearer_token};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::errors;
-use crate::config::AuthConfig;
+use super::{errors, limits};
+use crate::config::Config;
+
+/// Largest body a request nobody authenticated may send while auth is on
+/// (public paths, the docs, preflights): none of them takes a body, and an
+/// anonymous client must not make the server hold a large one.
+pub const UNAUTHENTICATED_BODY_BYTES: usize = 64 * 1024;
+
+/// What the Codegen adapter answers a missing or unknown key; the gate
+/// here answers the same, in the same shape.
+const CODEGEN_UNAUTHORIZED: &str = "Invalid or missing API token.";
 
 pub struct ApiKeys {
     keys: KeyRing<()>,
+    /// Every Codegen user's keys (none without a `[codegen]` section).
+    codegen: KeyRing<()>,
     public_paths: Vec<String>,
 }
 
 impl ApiKeys {
-    pub fn from_config(auth: &AuthConfig) -> Arc<Self> {
+    pub fn from_config(config: &Config) -> Arc<Self> {
+        let codegen = config.codegen.iter().flat_map(|cg| {
+            cg.users
+                .iter()
+                .flat_map(|u| u.api_keys.iter().map(|k| (k.clone(), ())))
+        });
         Arc::new(Self {
-            keys: KeyRing::new(auth.keys().map(|k| (k.to_string(), ()))),
-            public_paths: auth.public_paths.clone(),
+            keys: KeyRing::new(config.auth.keys().map(|k| (k.to_string(), ()))),
+            codegen: KeyRing::new(codegen),
+            public_paths: config.auth.public_paths.clone(),
         })
     }
 
@@ -51,8 +71,7 @@ impl ApiKeys {
             || crate::ui::is_public_page(path)
             || path == "/docs"
             || path.starts_with("/docs/")
-            || path == "/v1"
-            || path.starts_with("/v1/")
+            || is_codegen(path)
     }
 
     fn exempt(&self, req: &Request) -> bool {
@@ -70,6 +89,11 @@ impl ApiKeys {
     }
 }
 
+/// The Codegen API's paths, where a Codegen user's key is required.
+fn is_codegen(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/")
+}
+
 fn bearer(req: &Request) -> Option<&[u8]> {
     let value = req.headers().get(header::AUTHORIZATION)?.as_bytes();
     let (scheme, token) = value.split_at_checked(7)?;
@@ -78,9 +102,22 @@ fn bearer(req: &Request) -> Option<&[u8]> {
         .then(|| token.trim_ascii())
 }
 
+/// Lets through only what may go on, before its body is read: a Codegen
+/// user's key on /v1; with auth on, the server's key elsewhere, or an
+/// exempt request with its body capped at `UNAUTHENTICATED_BODY_BYTES`.
 pub async fn require_key(State(keys): State<Arc<ApiKeys>>, req: Request, next: Next) -> Response {
-    if !keys.enabled() || keys.exempt(&req) {
+    let path = req.uri().path();
+    if is_codegen(path) {
+        if bearer_token(req.headers()).is_some_and(|t| keys.codegen.find(t).is_some()) {
+            return next.run(req).await;
+        }
+        return errors::response(path, StatusCode::UNAUTHORIZED, CODEGEN_UNAUTHORIZED);
+    }
+    if !keys.enabled() {
         return next.run(req).await;
+    }
+    if keys.exempt(&req) {
+        return limits::with_body_limit(UNAUTHENTICATED_BODY_BYTES, req, next).await;
     }
     if bearer(&req).is_some_and(|t| keys.accepts(t)) {
         return next.run(req).await;

@@ -3,12 +3,16 @@
 
 pub mod auth;
 pub mod callers;
+pub mod docs;
 pub mod errors;
+pub mod hosts;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
 pub mod rate_limit;
+pub mod request_id;
 pub mod schemas;
+pub mod server;
 pub mod sse;
 
 use std::sync::Arc;
@@ -29,7 +33,6 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -74,7 +77,7 @@ impl AppState {
         (name = "codegen", description = "Codegen agent API: background agent runs, organizations and users"),
         (name = "agui", description = "AG-UI agent runs for browser frontends"),
         (name = "mcp", description = "MCP server (streamable HTTP): every agent and team is a tool"),
-        (name = "a2a", description = "Agent2Agent (A2A 0.3) JSON-RPC: agent cards, message/send, message/stream, tasks"),
+        (name = "a2a", description = "Agent2Agent, A2A 1.0 (JSON-RPC and HTTP+JSON) and 0.3 (JSON-RPC): agent cards, messages, tasks"),
         (name = "ui", description = "What agentd's web pages (/ui) read: runs, their events, sessions"),
         (name = "health", description = "Liveness, readiness and metrics")
     )
@@ -149,36 +152,46 @@ pub fn app(state: AppState) -> Router {
     let server = &state.config().server;
     let max_body = server.max_body_bytes;
     let timeout = Duration::from_secs(server.request_timeout_secs);
-    let keys = auth::ApiKeys::from_config(&state.config().auth);
+    let body_timeout = Duration::from_secs(server.body_read_timeout_secs);
+    let keys = auth::ApiKeys::from_config(state.config());
     let callers = callers::Callers::from_config(state.config());
-    let state_cors = server.cors_allowed_origins.clone();
+    let hosts = hosts::AllowedHosts::from_config(server);
+    let cors = cors(&server.cors_allowed_origins);
     let (router, mut doc) = routes_with(state.config().ui.enabled).split_for_parts();
     finish_document(&mut doc);
     let mcp = protocols::mcp::service(state.clone(), state.shutdown.child_token());
     router
         .nest_service(protocols::mcp::PATH, mcp)
         // /docs renders /openapi.json with Swagger UI's bundled assets (no CDN).
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(docs::router(doc))
         .with_state(state)
         // Layers run outside-in from the last one added:
-        // CORS answers browser preflights before anything else (AG-UI
-        // frontends run in browsers on other origins); the request id is
-        // set before the trace span opens so the span carries it, and
-        // echoed on the way out; metrics see the final status; `reshape`
-        // turns the plain-text refusals of the layers below it (413, 408,
-        // unknown routes) into the protocol's error shape; auth comes
-        // before the limits so an anonymous client learns nothing else;
-        // per-caller rate limits come right after it, before any work.
+        // a request id the client sent is kept only if it is safe to log,
+        // and one is set before the trace span opens so the span carries
+        // it, and echoed on the way out; metrics see the final status; the
+        // Host check refuses DNS-rebinding pages before anything else is
+        // done for them; CORS then answers browser preflights (AG-UI
+        // frontends run in browsers on other origins); `reshape` turns the
+        // plain-text refusals of the layers below it (413, 408, unknown
+        // routes) into the protocol's error shape; auth comes before the
+        // limits, and before any body is read, so an anonymous client
+        // learns nothing else and costs nothing more; per-caller rate
+        // limits come right after it, before any work.
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(from_fn(move |req: Request, next| {
+            limits::body_read_timeout(body_timeout, req, next)
+        }))
         .layer(from_fn(move |req: Request, next| {
             limits::timeout(timeout, req, next)
         }))
         .layer(from_fn_with_state(callers, callers::limit))
         .layer(from_fn_with_state(keys, auth::require_key))
         .layer(from_fn(errors::reshape))
+        .layer(cors)
+        .layer(from_fn_with_state(hosts, hosts::check))
         .layer(from_fn(metrics::track))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -186,32 +199,42 @@ pub fn app(state: AppState) -> Router {
                 // keys travel, are never logged).
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(cors(&state_cors))
+        .layer(SetRequestIdLayer::new(request_id::HEADER, MakeRequestUuid))
+        .layer(from_fn(request_id::sanitize))
 }
 
-/// CORS for browser frontends: any origin with `"*"` in the list, else only
-/// the listed ones (credentials are never allowed with a wildcard).
-fn cors(origins: &[String]) -> CorsLayer {
-    if origins.iter().any(|o| o == "*") {
-        return CorsLayer::permissive();
+/// CORS for browser frontends on other origins: none at all unless
+/// origins are configured (config validation decides when `"*"` may be);
+/// any origin with `"*"` in the list, else only the listed ones.
+/// Credentials (cookies) are never allowed: keys travel in the
+/// `Authorization` header, which a listed origin may send.
+fn cors(origins: &[String]) -> tower::util::Either<CorsLayer, tower::layer::util::Identity> {
+    use tower::util::Either;
+    if origins.is_empty() {
+        return Either::Right(tower::layer::util::Identity::new());
     }
-    let list: Vec<axum::http::HeaderValue> = origins
-        .iter()
-        .filter_map(|o| axum::http::HeaderValue::from_str(o).ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(tower_http::cors::AllowOrigin::list(list))
-        .allow_methods(tower_http::cors::Any)
-        .allow_headers(tower_http::cors::Any)
-        .expose_headers(tower_http::cors::Any)
+    let layer = if origins.iter().any(|o| o == "*") {
+        CorsLayer::permissive()
+    } else {
+        let list: Vec<axum::http::HeaderValue> = origins
+            .iter()
+            .filter_map(|o| axum::http::HeaderValue::from_str(o).ok())
+            .collect();
+        CorsLayer::new()
+            .allow_origin(tower_http::cors::AllowOrigin::list(list))
+            .allow_methods(tower_http::cors::Any)
+            .allow_headers(tower_http::cors::Any)
+            .expose_headers(tower_http::cors::Any)
+    };
+    Either::Left(layer)
 }
 
-/// The span every request's log lines carry: method, path and request id.
+/// The span every request's log lines carry: method, path and request id
+/// (already checked to be a safe token by `request_id::sanitize`).
 fn request_span(req: &Request) -> tracing::Span {
     let request_id = req
         .headers()
-        .get("x-request-id")
+        .get(&request_id::HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     tracing::info_span!(
@@ -227,6 +250,9 @@ fn request_span(req: &Request) -> tracing::Span {
 /// `server.shutdown_grace_secs`, cancels the rest (their streams end with a
 /// cancelled event and the runs are stored as cancelled), waits for open
 /// responses to complete, and returns once every run is flushed.
+///
+/// Connections are served by `server::run`, with the `[server]` limits on
+/// connections (header read and idle timeouts, the connection cap).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -234,6 +260,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let engine = state.engine.clone();
     let grace = Duration::from_secs(state.config().server.shutdown_grace_secs);
+    let limits = server::ConnectionLimits::from_config(&state.config().server)
+        .fit_descriptors(server::descriptor_limit());
     let stop = tokio_util::sync::CancellationToken::new();
     let sessions = state.shutdown.clone();
     // The drain runs beside the server, since open SSE responses (which
@@ -259,16 +287,7 @@ pub async fn serve(
             stop.cancel();
         }
     };
-    // No Nagle delay on accepted connections: an SSE frame is a small write
-    // that must leave at once, not wait for the client's (delayed) ACK of
-    // the previous one; that wait was most of the per-token latency.
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(trigger)
-        .await;
+    let served = server::run(listener, app(state), limits, trigger).await;
     stop.cancel();
     if let Err(e) = drain.await {
         tracing::error!(error = %e, "the run drain task failed");

@@ -793,7 +793,10 @@ properties = { city = { type = "string" } }
 
 #[tokio::test]
 async fn browsers_may_call_agui_from_another_origin() {
-    let server = TestServer::start(&config_with("")).await;
+    let server = TestServer::start(&config_with(
+        "[server]\ncors_allowed_origins = [\"http://localhost:3000\"]\n",
+    ))
+    .await;
     let resp = server
         .client
         .request(reqwest::Method::OPTIONS, server.url("/agui"))

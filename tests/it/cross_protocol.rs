@@ -80,8 +80,12 @@ async fn cors_origins_are_configurable() {
     let other = preflight("https://elsewhere.example").await.unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
 
-    // The default lets any origin in.
-    let open = TestServer::start(&config_with("")).await;
+    // Any origin, on a server without keys, only when asked for in so
+    // many words.
+    let open = TestServer::start(&config_with(
+        "[server]\ncors_allowed_origins = [\"*\"]\ncors_allow_any_origin_without_auth = true\n",
+    ))
+    .await;
     let r = open
         .client
         .request(reqwest::Method::OPTIONS, open.url("/agui"))
@@ -91,6 +95,29 @@ async fn cors_origins_are_configurable() {
         .await
         .unwrap();
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(
+        r.headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+}
+
+#[test]
+fn any_origin_without_keys_must_be_asked_for() {
+    let parse = |extra: &str| {
+        agentd::config::Config::from_toml_str(&config_with(extra), "x.toml".as_ref(), &|_| None)
+    };
+    let err = parse("[server]\ncors_allowed_origins = [\"*\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("x.toml: server.cors_allowed_origins:")
+            && err.contains("cors_allow_any_origin_without_auth"),
+        "{err}"
+    );
+    // With keys, "*" is only a way for pages that hold a key to call.
+    parse("[server]\ncors_allowed_origins = [\"*\"]\n[auth]\napi_keys = [\"k\"]\n")
+        .expect("\"*\" with auth on");
 }
 
 #[test]

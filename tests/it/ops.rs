@@ -120,7 +120,10 @@ fn assert_protocol_shape(path: &str, status: u16, body: &Value) {
 
 #[tokio::test]
 async fn every_documented_route_needs_the_key() {
-    let server = TestServer::start(&with_auth("")).await;
+    let server = TestServer::start(&with_auth(
+        "[server]\ncors_allowed_origins = [\"http://app.example\"]\n",
+    ))
+    .await;
     // The document is public, and it is the list of routes to check: a new
     // route that skips auth fails here.
     let doc: Value = server
@@ -285,7 +288,13 @@ async fn request_ids_are_taken_or_generated_and_echoed() {
 
 #[tokio::test]
 async fn oversized_bodies_get_413_in_the_protocols_shape() {
-    let server = TestServer::start(&config_with("[server]\nmax_body_bytes = 1024\n")).await;
+    // A Codegen user: /v1 reads no body before its key is checked.
+    let server = TestServer::start(&config_with(
+        "[server]\nmax_body_bytes = 1024\n[codegen]\n[[codegen.users]]\nid = 1\n\
+         api_keys = [\"cg\"]\norganizations = [1]\n\
+         [[codegen.organizations]]\nid = 1\nname = \"Acme\"\n",
+    ))
+    .await;
     let big = "x".repeat(4096);
     // Declared length: refused before the handler runs.
     let r = server
@@ -334,6 +343,7 @@ async fn oversized_bodies_get_413_in_the_protocols_shape() {
             .client
             .post(server.url(path))
             .header("content-type", "application/json")
+            .bearer_auth("cg")
             .body(big.clone())
             .send()
             .await

@@ -1,4 +1,4 @@
-//! Shared test helpers: the real agentd app on an ephemeral loopback port, a
+//! Shared test helpers: the real agentd server on an ephemeral loopback port, a
 //! scriptable mock OpenAI-compatible upstream, and an SSE reader.
 #![allow(dead_code)]
 
@@ -16,13 +16,13 @@ pub mod web;
 
 use std::sync::Arc;
 
+use agentd::AppState;
 use agentd::config::Config;
 use agentd::engine::Engine;
 use agentd::models::ModelRegistry;
 use agentd::store::Store;
 use agentd::store::memory::MemoryStore;
 use agentd::tools::ToolRegistry;
-use agentd::{AppState, app};
 
 #[allow(unused_imports)] // not every test binary uses the mock upstream
 pub use mock_llm::{MockLlm, Reply};
@@ -117,9 +117,13 @@ impl TestServer {
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
-        let router = app(AppState::new(engine.clone()));
+        // The same serve path as the binary: its accept loop, connection
+        // limits and timeouts.
+        let state = AppState::new(engine.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("server runs");
+            agentd::serve(listener, state, std::future::pending())
+                .await
+                .expect("server runs");
         });
         Self {
             base: format!("http://{addr}"),
