@@ -46,7 +46,7 @@ impl Profile {
             Shape::Agui => self.rate_limits.agui,
             Shape::Acp => self.rate_limits.acp,
             Shape::Codegen => self.rate_limits.codegen,
-            Shape::JsonRpc => self.rate_limits.jsonrpc,
+            Shape::JsonRpc | Shape::GoogleRpc => self.rate_limits.jsonrpc,
         };
         limit.unwrap_or(0)
     }
@@ -141,6 +141,7 @@ fn protocol_name(shape: Shape) -> &'static str {
         Shape::Acp => "ACP",
         Shape::Codegen => "Codegen",
         Shape::JsonRpc => "A2A/MCP",
+        Shape::GoogleRpc => "A2A",
     }
 }
 

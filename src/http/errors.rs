@@ -24,6 +24,10 @@ pub enum Shape {
     /// JSON-RPC 2.0 (A2A under /a2a and the well-known agent cards, MCP
     /// under /mcp): `{"jsonrpc", "id": null, "error": {"code", "message"}}`.
     JsonRpc,
+    /// A2A 1.0's HTTP+JSON binding under an agent's base (`/a2a/{id}/tasks`,
+    /// `/a2a/{id}/message:send`...): a `google.rpc.Status`,
+    /// `{"error": {"code", "status", "message"}}`.
+    GoogleRpc,
 }
 
 fn under(path: &str, prefix: &str) -> bool {
@@ -39,6 +43,8 @@ impl Shape {
             Shape::Acp
         } else if under(path, "/v1") {
             Shape::Codegen
+        } else if under(path, "/a2a") && a2a_rest(path) {
+            Shape::GoogleRpc
         } else if under(path, "/a2a") || under(path, "/mcp") || under(path, "/.well-known") {
             Shape::JsonRpc
         } else {
@@ -62,7 +68,36 @@ impl Shape {
                 "id": null,
                 "error": {"code": jsonrpc_code(status), "message": message},
             }),
+            Shape::GoogleRpc => json!({
+                "error": {"code": status.as_u16(), "status": google_rpc_code(status), "message": message},
+            }),
         }
+    }
+}
+
+/// Whether an /a2a path is one of A2A 1.0's HTTP+JSON operations: anything
+/// below an agent's base but its agent cards (the JSON-RPC endpoint is the
+/// base itself).
+fn a2a_rest(path: &str) -> bool {
+    let mut segments = path.trim_start_matches('/').split('/').skip(1);
+    segments.next().is_some_and(|agent| !agent.is_empty())
+        && segments
+            .next()
+            .is_some_and(|op| !op.is_empty() && op != ".well-known")
+}
+
+/// The `google.rpc.Code` name HTTP+JSON pairs with an HTTP status.
+fn google_rpc_code(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        408 | 504 => "DEADLINE_EXCEEDED",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        503 => "UNAVAILABLE",
+        s if (400..500).contains(&s) => "INVALID_ARGUMENT",
+        _ => "INTERNAL",
     }
 }
 
@@ -192,5 +227,14 @@ mod tests {
             Shape::JsonRpc
         );
         assert_eq!(Shape::for_path("/a2ab"), Shape::AgentOs);
+        assert_eq!(Shape::for_path("/a2a/assistant/tasks"), Shape::GoogleRpc);
+        assert_eq!(
+            Shape::for_path("/a2a/assistant/message:send"),
+            Shape::GoogleRpc
+        );
+        assert_eq!(
+            Shape::for_path("/a2a/assistant/.well-known/agent-card.json"),
+            Shape::JsonRpc
+        );
     }
 }

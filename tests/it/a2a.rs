@@ -906,3 +906,31 @@ async fn python_a2a_sdk_1x_client_works_unmodified() {
     }
     assert!(stdout.contains("ok jsonrpc list") && stdout.contains("ok rest list"));
 }
+
+/// What the shared HTTP layer refuses itself (here a missing key) on the
+/// HTTP+JSON binding comes back as that binding's `google.rpc.Status`, on
+/// JSON-RPC as a JSON-RPC error: each client parses its own shape.
+#[tokio::test]
+async fn layer_refusals_come_in_each_bindings_shape() {
+    let server = start().await;
+    let resp = server
+        .client
+        .get(server.url("/a2a/assistant/tasks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["status"], "UNAUTHENTICATED", "{body}");
+    assert_eq!(body["error"]["code"], 401, "{body}");
+    let resp = server
+        .client
+        .post(server.url("/a2a/assistant"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["jsonrpc"], "2.0", "{body}");
+}
