@@ -338,6 +338,11 @@ pub struct EngineConfig {
     /// cut there and ends with a marker saying how much was left out.
     #[serde(default = "default_tool_result_max_chars")]
     pub tool_result_max_chars: usize,
+    /// Seconds between looks for runs this process holds in flight in the
+    /// store with nothing running them (a start cut short by a fault); a
+    /// run two looks in a row find so is ended as failed.
+    #[serde(default = "default_sweep_secs")]
+    pub sweep_secs: u64,
 }
 
 impl Default for EngineConfig {
@@ -347,12 +352,17 @@ impl Default for EngineConfig {
             history_messages: default_history(),
             tool_timeout_secs: default_tool_timeout(),
             tool_result_max_chars: default_tool_result_max_chars(),
+            sweep_secs: default_sweep_secs(),
         }
     }
 }
 
 fn default_tool_result_max_chars() -> usize {
     20_000
+}
+
+fn default_sweep_secs() -> u64 {
+    30
 }
 
 fn default_max_steps() -> u32 {

@@ -33,6 +33,12 @@ pub(crate) const FLUSH_EVERY_EVENTS: usize = 128;
 /// Stored events kept in memory for readers slightly behind.
 const KEEP_STORED: usize = 16;
 
+/// The sequence number of an event written after a run's stored ones by
+/// a process that never had the run live (its end after a crash).
+pub(crate) fn seq_after_stored(last_stored: u64) -> u64 {
+    last_stored + 1
+}
+
 pub(crate) struct LiveRun {
     /// The run's id as its events carry it (shared, not copied per event).
     run_id: Arc<str>,

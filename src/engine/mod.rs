@@ -11,9 +11,11 @@ mod event;
 mod live;
 mod message;
 mod metrics;
+mod owned;
 mod run;
 mod shared;
 mod structured;
+mod sweep;
 mod team;
 mod tool_call;
 
@@ -425,8 +427,13 @@ impl Engine {
     }
 
     /// Validates the request, records the run and starts it in its own task.
+    /// Recording and starting happen in a task of the engine's: a caller
+    /// dropped meanwhile (a client that left) cannot leave the run recorded
+    /// but never started (see `owned`).
     pub async fn start(self: &Arc<Self>, req: RunRequest) -> Result<RunHandle, EngineError> {
-        self.start_run(req, None).await
+        let engine = self.clone();
+        self.detached_run(async move { engine.start_run(req, None).await })
+            .await
     }
 
     /// Starts a member run of a team: a child run with the team run as its
@@ -462,7 +469,19 @@ impl Engine {
         if !created {
             return Err(EngineError::RunExists(record.run_id));
         }
-        self.launch(record, job, parent, slot, intents).await
+        // Stored: from here the run must end one way or another, never stay
+        // pending because it could not start.
+        match self
+            .launch(record.clone(), job, parent, slot, intents)
+            .await
+        {
+            Ok(handle) => Ok(handle),
+            Err(e) => {
+                self.fail_unstarted(record, format!("it could not start: {e}"))
+                    .await;
+                Err(e)
+            }
+        }
     }
 
     /// Accepts a run to execute in the background, on whichever process
@@ -474,6 +493,14 @@ impl Engine {
         self: &Arc<Self>,
         req: RunRequest,
     ) -> Result<RunRecord, EngineError> {
+        // In a task of the engine's: queued and claimed runs are started
+        // whether or not the client waits for the answer (see `owned`).
+        let engine = self.clone();
+        self.detached(async move { engine.queue_run(req).await }, drop)
+            .await
+    }
+
+    async fn queue_run(self: &Arc<Self>, req: RunRequest) -> Result<RunRecord, EngineError> {
         self.resolve(&req)?;
         let slot = self.acquire_slot(req.caller.as_ref())?;
         // The session is written before the run is queued: a client's run id
@@ -734,8 +761,20 @@ impl Engine {
         Ok(session)
     }
 
-    /// Continues an awaiting run with the answers it waited for.
+    /// Continues an awaiting run with the answers it waited for. Taken over
+    /// and restarted in a task of the engine's (see `owned`).
     pub async fn resume(
+        self: &Arc<Self>,
+        run_id: &str,
+        req: ResumeRequest,
+    ) -> Result<RunHandle, EngineError> {
+        let engine = self.clone();
+        let run_id = run_id.to_string();
+        self.detached_run(async move { engine.resume_run(&run_id, req).await })
+            .await
+    }
+
+    async fn resume_run(
         self: &Arc<Self>,
         run_id: &str,
         req: ResumeRequest,
@@ -984,21 +1023,11 @@ impl Engine {
             if self.live_run(&run_id).is_some() {
                 continue;
             }
-            let events = self.store.events(&run_id, 0).await?;
-            let live = LiveRun::new(self.store.clone(), record, events);
-            live.emit(EventKind::Failed {
-                error: RunFailure {
-                    kind: FailureKind::Interrupted,
-                    message: "The run was interrupted: agentd stopped before it finished. \
-                              Start a new run to try again."
-                        .into(),
-                },
-            });
-            match self.flush(&live).await {
-                Ok(()) => ended.push(run_id),
-                // Taken over meanwhile (resumed or cancelled elsewhere).
-                Err(StoreError::Superseded(_)) => {}
-                Err(e) => return Err(e.into()),
+            let message = "The run was interrupted: agentd stopped before it finished. \
+                           Start a new run to try again.";
+            // False: taken over meanwhile (resumed or cancelled elsewhere).
+            if self.end_stray(record, message).await? {
+                ended.push(run_id);
             }
         }
         Ok(ended)
@@ -1104,7 +1133,16 @@ impl Engine {
     /// request is dropped); a paused or still queued one is cancelled at
     /// once; one that another replica runs is asked to stop through the
     /// store, and that replica stops it as if the request had come to it.
-    pub async fn cancel(&self, run_id: &str) -> Result<CancelOutcome, EngineError> {
+    /// Runs in a task of the engine's: ending a paused run registers it here
+    /// for a moment, which a dropped caller must not leave half done.
+    pub async fn cancel(self: &Arc<Self>, run_id: &str) -> Result<CancelOutcome, EngineError> {
+        let engine = self.clone();
+        let run_id = run_id.to_string();
+        self.detached(async move { engine.cancel_run(&run_id).await }, drop)
+            .await
+    }
+
+    async fn cancel_run(&self, run_id: &str) -> Result<CancelOutcome, EngineError> {
         if let Some(live) = self.live_unless_settled(run_id).await {
             return Ok(cancel_live(&live));
         }

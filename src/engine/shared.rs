@@ -73,6 +73,7 @@ impl Engine {
         if let Some(signals) = self.store.signals() {
             tokio::spawn(dispatch_signals(Arc::downgrade(self), signals));
         }
+        self.start_sweeper();
     }
 
     /// Starts a run this process just claimed from the queue. A run that
@@ -110,7 +111,7 @@ impl Engine {
         }
     }
 
-    async fn fail_unstarted(&self, record: RunRecord, why: String) {
+    pub(super) async fn fail_unstarted(&self, record: RunRecord, why: String) {
         let run_id = record.run_id.clone();
         tracing::warn!(run_id, reason = why, "a queued run could not start");
         let live = LiveRun::new(self.store.clone(), record, Vec::new());

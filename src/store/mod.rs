@@ -510,6 +510,14 @@ pub trait Store: Send + Sync + 'static {
         .await
     }
 
+    /// The in-flight runs (pending or running, not queued) this process is
+    /// the writer of: the sweeper fails those that no task drives here. The
+    /// default suits a store one process owns, where that is every
+    /// in-flight run not queued.
+    async fn runs_in_flight_here(&self) -> Result<Vec<RunRecord>, StoreError> {
+        self.claim_orphaned_runs().await
+    }
+
     /// How often a serving process should look for orphaned runs; `None`
     /// (one process owns the store) means only once, at start.
     fn orphan_check_interval(&self) -> Option<std::time::Duration> {

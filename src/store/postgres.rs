@@ -758,6 +758,25 @@ impl Store for PgStore {
         Ok(runs)
     }
 
+    /// The in-flight runs whose lease this replica holds (and renews):
+    /// the only ones it must end itself if nothing drives them.
+    async fn runs_in_flight_here(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE owner = $1 AND status IN ",
+            in_flight!(),
+            " AND NOT EXISTS (SELECT 1 FROM run_queue q WHERE q.run_id = runs.run_id) \
+             ORDER BY created_at, ord"
+        );
+        let rows = sqlx::query(sql)
+            .bind(&self.replica_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(read_run).collect()
+    }
+
     fn orphan_check_interval(&self) -> Option<Duration> {
         Some(self.lease / 2)
     }

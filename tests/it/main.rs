@@ -10,6 +10,7 @@
 mod common;
 
 mod a2a;
+mod abandoned;
 mod acp;
 mod agentos;
 mod agui;
