@@ -17,8 +17,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, SqlSafeStr, Sqlite};
 
+mod txn;
 mod writer;
 
+use self::txn::WriteTxn;
 use self::writer::{RunRow, SessionRow, Write, Writer};
 use super::codec::{from_json, log_from_chunks, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
@@ -431,11 +433,7 @@ impl Store for SqliteStore {
         from: RunStatus,
         events: &[Event],
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .write_pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
         let taken = sqlx::query(
             "UPDATE runs SET status = ?, updated_at = ?, record = ?, cancel_requested = 0 \
              WHERE run_id = ? AND status = ?",
@@ -445,15 +443,16 @@ impl Store for SqliteStore {
         .bind(to_json(run)?)
         .bind(&run.run_id)
         .bind(from.as_str())
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(db_error)?
         .rows_affected();
         if taken == 0 {
+            tx.rollback().await.map_err(db_error)?;
             return Ok(false);
         }
         let events: Vec<Arc<Event>> = events.iter().cloned().map(Arc::new).collect();
-        writer::insert_events(&mut tx, &run.run_id, &events)
+        writer::insert_events(tx.conn(), &run.run_id, &events)
             .await
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
@@ -465,21 +464,18 @@ impl Store for SqliteStore {
         run: &RunRecord,
         job: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .write_pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
-        let inserted = writer::insert_run(&mut tx, &run_row(run)?, "DO NOTHING")
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
+        let inserted = writer::insert_run(tx.conn(), &run_row(run)?, "DO NOTHING")
             .await
             .map_err(db_error)?;
         if inserted == 0 {
+            tx.rollback().await.map_err(db_error)?;
             return Ok(false);
         }
         sqlx::query("INSERT INTO run_queue (run_id, job) VALUES (?, ?)")
             .bind(&run.run_id)
             .bind(to_json(job)?)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
@@ -490,11 +486,7 @@ impl Store for SqliteStore {
         &self,
         run_id: Option<&str>,
     ) -> Result<Option<(RunRecord, serde_json::Value)>, StoreError> {
-        let mut tx = self
-            .write_pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
         loop {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "DELETE FROM run_queue WHERE ord = (SELECT ord FROM run_queue",
@@ -503,7 +495,12 @@ impl Store for SqliteStore {
                 q.push(" WHERE run_id = ").push_bind(id.to_string());
             }
             q.push(" ORDER BY ord LIMIT 1) RETURNING run_id, job");
-            let Some(row) = q.build().fetch_optional(&mut *tx).await.map_err(db_error)? else {
+            let Some(row) = q
+                .build()
+                .fetch_optional(tx.conn())
+                .await
+                .map_err(db_error)?
+            else {
                 tx.commit().await.map_err(db_error)?;
                 return Ok(None);
             };
@@ -515,7 +512,7 @@ impl Store for SqliteStore {
                 " FROM runs WHERE run_id = ?"
             ))
             .bind(&id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.conn())
             .await
             .map_err(db_error)?;
             // A queued run whose session was deleted is simply dropped.
@@ -528,14 +525,16 @@ impl Store for SqliteStore {
     }
 
     async fn request_cancel(&self, run_id: &str) -> Result<bool, StoreError> {
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
         let done = sqlx::query(
             "UPDATE runs SET cancel_requested = 1 \
              WHERE run_id = ? AND status IN ('pending', 'running')",
         )
         .bind(run_id)
-        .execute(&self.write_pool)
+        .execute(tx.conn())
         .await
         .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -557,30 +556,27 @@ impl Store for SqliteStore {
     ) -> Result<RateDecision, StoreError> {
         let now = now_ms();
         let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-        let mut tx = self
-            .write_pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
         sqlx::query("DELETE FROM rate_hits WHERE key = ? AND at <= ?")
             .bind(key)
             .bind(now.saturating_sub(window_ms))
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(db_error)?;
         let (count, oldest): (i64, Option<i64>) =
             sqlx::query_as("SELECT COUNT(*), MIN(at) FROM rate_hits WHERE key = ?")
                 .bind(key)
-                .fetch_one(&mut *tx)
+                .fetch_one(tx.conn())
                 .await
                 .map_err(db_error)?;
         if let Some(refused) = RateDecision::refusal(count, oldest, now, window_ms, limit) {
+            tx.rollback().await.map_err(db_error)?;
             return Ok(refused);
         }
         sqlx::query("INSERT INTO rate_hits (key, at) VALUES (?, ?)")
             .bind(key)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;

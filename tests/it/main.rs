@@ -30,6 +30,7 @@ mod postgres;
 mod scale_out;
 mod sessions;
 mod store_contract;
+mod store_outage;
 mod teams;
 mod tools;
 mod ui;
