@@ -866,9 +866,8 @@ impl Engine {
             .await
         {
             Ok(true) => {
-                let mut state = live.lock();
-                let stored = state.len();
-                state.mark_stored(stored);
+                let stored = live.lock().len();
+                live.stored(stored);
             }
             taken => {
                 self.unregister(run_id);
@@ -1072,7 +1071,7 @@ impl Engine {
             )
         };
         self.store.save_run(record, &events).await?;
-        live.lock().mark_stored(upto);
+        live.stored(upto);
         Ok(())
     }
 
@@ -1113,6 +1112,13 @@ impl Engine {
         // In flight but not live here: queued, or another replica runs it.
         if matches!(record.status, RunStatus::Pending | RunStatus::Running) {
             return Ok(self.tail(run_id, after, events));
+        }
+        let mut events = events;
+        // An ended run's stream ends with its terminal event, whatever the
+        // client said it had seen (see `LiveRun::subscribe`).
+        if record.status.is_terminal() && !events.last().is_some_and(|e| e.kind.ends_stream()) {
+            let log = self.store.events(run_id, 0).await?;
+            events.extend(log.into_iter().last().filter(|e| e.kind.ends_stream()));
         }
         Ok(EventStream::from_events(events))
     }

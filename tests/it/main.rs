@@ -16,6 +16,7 @@ mod agentos;
 mod agui;
 mod bench_smoke;
 mod codegen;
+mod crash;
 mod cross_protocol;
 mod env_config;
 mod files;
