@@ -196,6 +196,7 @@ pub(crate) mod codec {
         }
     }
 }
+mod poisoned;
 pub mod postgres;
 pub mod sqlite;
 

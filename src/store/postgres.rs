@@ -851,19 +851,44 @@ impl Store for PgStore {
              UPDATE runs SET owner = $1, heartbeat_at = ",
             db_now_ms!(),
             " FROM job WHERE runs.run_id = job.run_id RETURNING runs.record::text, \
-             runs.cancel_requested, job.job::text"
+             runs.cancel_requested, job.job::text, runs.run_id, runs.session_id, \
+             runs.agent_id, runs.created_at"
         );
-        let row = sqlx::query(sql)
-            .bind(&self.replica_id)
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let job: String = row.try_get(2).map_err(db_error)?;
-        Ok(Some((read_run(&row)?, from_json(&job)?)))
+        loop {
+            let row = sqlx::query(sql)
+                .bind(&self.replica_id)
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let job: String = row.try_get(2).map_err(db_error)?;
+            let error = match read_run(&row).and_then(|r| Ok((r, from_json(&job)?))) {
+                Ok(claimed) => return Ok(Some(claimed)),
+                Err(e) => e,
+            };
+            // Unreadable: it is this replica's now; failed in place, and the
+            // claim goes on to the next queued run (see `poisoned`).
+            let id: String = row.try_get(3).map_err(db_error)?;
+            tracing::warn!(run_id = id, error = %error,
+                "a queued run is unreadable: it is failed and taken off the queue");
+            let (record, event) = super::poisoned::failed_run(
+                &id,
+                &row.try_get::<String, _>(4).map_err(db_error)?,
+                &row.try_get::<String, _>(5).map_err(db_error)?,
+                row.try_get(6).map_err(db_error)?,
+                &error.to_string(),
+            );
+            let mut tx = self.pool.begin().await.map_err(db_error)?;
+            upsert_run(&mut *tx, &record, &self.replica_id).await?;
+            insert_events(&mut tx, &id, &[event]).await?;
+            tx.commit().await.map_err(db_error)?;
+            if run_id.is_some() {
+                return Ok(None);
+            }
+        }
     }
 
     async fn request_cancel(&self, run_id: &str) -> Result<bool, StoreError> {

@@ -509,17 +509,40 @@ impl Store for SqliteStore {
             let run = sqlx::query(concat!(
                 "SELECT ",
                 run_columns!(),
-                " FROM runs WHERE run_id = ?"
+                ", session_id, agent_id, created_at FROM runs WHERE run_id = ?"
             ))
             .bind(&id)
             .fetch_optional(tx.conn())
             .await
             .map_err(db_error)?;
             // A queued run whose session was deleted is simply dropped.
-            if let Some(run) = run {
-                let run = read_run(&run)?;
-                tx.commit().await.map_err(db_error)?;
-                return Ok(Some((run, from_json(&job)?)));
+            let Some(run) = run else {
+                continue;
+            };
+            match read_run(&run).and_then(|r| Ok((r, from_json(&job)?))) {
+                Ok(claimed) => {
+                    tx.commit().await.map_err(db_error)?;
+                    return Ok(Some(claimed));
+                }
+                // Unreadable: failed in place, and the claim goes on to the
+                // next queued run (see `poisoned`).
+                Err(e) => {
+                    tracing::warn!(run_id = id, error = %e,
+                        "a queued run is unreadable: it is failed and taken off the queue");
+                    let (record, event) = super::poisoned::failed_run(
+                        &id,
+                        &run.try_get::<String, _>(2).map_err(db_error)?,
+                        &run.try_get::<String, _>(3).map_err(db_error)?,
+                        run.try_get(4).map_err(db_error)?,
+                        &e.to_string(),
+                    );
+                    writer::insert_run(tx.conn(), &run_row(&record)?, writer::REPLACE_RUN)
+                        .await
+                        .map_err(db_error)?;
+                    writer::insert_events(tx.conn(), &id, &[Arc::new(event)])
+                        .await
+                        .map_err(db_error)?;
+                }
             }
         }
     }

@@ -27,6 +27,7 @@ mod models;
 mod openapi;
 mod ops;
 mod persistence;
+mod poisoned_queue;
 mod postgres;
 mod scale_out;
 mod sessions;

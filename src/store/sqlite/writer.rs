@@ -271,7 +271,7 @@ pub(super) async fn insert_events(
     Ok(affected)
 }
 
-const REPLACE_RUN: &str = "DO UPDATE SET session_id = excluded.session_id, \
+pub(super) const REPLACE_RUN: &str = "DO UPDATE SET session_id = excluded.session_id, \
     agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
     created_at = excluded.created_at, updated_at = excluded.updated_at, record = excluded.record";
 const REPLACE_SESSION: &str = "DO UPDATE SET agent_id = excluded.agent_id, \
