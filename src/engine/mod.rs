@@ -12,12 +12,14 @@ mod live;
 mod message;
 mod metrics;
 mod owned;
+mod readiness;
 mod run;
 mod shared;
 mod structured;
 mod sweep;
 mod team;
 mod tool_call;
+mod unavailable;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -93,8 +95,36 @@ pub enum EngineError {
     /// The server is shutting down and starts no new runs: adapters answer 503.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The store cannot be written or read right now (a full disk, a
+    /// database that is down or unreachable): a passing condition, not a
+    /// fault of the request or of agentd. Adapters answer 503 with
+    /// `Retry-After: retry_after_secs`, each in its protocol's shape. Every
+    /// `StoreError::Unavailable` becomes this (see the `From` below): the
+    /// one place a store error is classified.
+    #[error("the store is unavailable, retry in {retry_after_secs} s ({reason})")]
+    StoreUnavailable {
+        reason: String,
+        retry_after_secs: u64,
+    },
+    /// Any other store error (damaged data, a run another replica took
+    /// over): a fault, answered 500.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+/// What a client refused because the store is unavailable is told to wait.
+const STORE_RETRY_AFTER_SECS: u64 = 5;
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(reason) => EngineError::StoreUnavailable {
+                reason,
+                retry_after_secs: STORE_RETRY_AFTER_SECS,
+            },
+            other => EngineError::Store(other),
+        }
+    }
 }
 
 /// What deleting a session found.
@@ -154,6 +184,8 @@ pub struct Engine {
     /// every run of a lone server.
     cancel_intents: AtomicU64,
     workers_started: AtomicBool,
+    /// The last write probe's answer (see `readiness`).
+    last_probe: readiness::LastProbe,
 }
 
 /// What a run request runs on: the agent (or a team's leader), the team,
@@ -255,6 +287,7 @@ impl Engine {
             queue_epoch: AtomicU64::new(0),
             cancel_intents: AtomicU64::new(0),
             workers_started: AtomicBool::new(false),
+            last_probe: Default::default(),
         })
     }
 

@@ -442,6 +442,14 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the store answers at all (for readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Whether the store takes writes: one small write on the path runs'
+    /// writes take (readiness; a store that answers reads may still refuse
+    /// every write, as a full disk does). The default, for a store with
+    /// nothing to fill, asks `ping`.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.ping().await
+    }
+
     /// Makes this process the writer of a run whose status is still `from`
     /// (a paused run being resumed or cancelled), writing `run` and `events`
     /// with it in one step. False (nothing written) when the run is no longer

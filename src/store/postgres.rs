@@ -730,6 +730,18 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agentd_meta (key, value) VALUES ('write_probe', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(now_ms().to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
     /// Claims, in one statement, the in-flight runs whose heartbeat is older
     /// than the lease: the row lock makes each orphan go to exactly one
     /// replica, and the refreshed heartbeat keeps the others off it while

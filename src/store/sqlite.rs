@@ -427,6 +427,11 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// Through the writer, as every run's writes go: it fails when they do.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.writer.write(Write::Probe(now_ms())).await.map(drop)
+    }
+
     async fn take_run(
         &self,
         run: &RunRecord,

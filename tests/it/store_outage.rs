@@ -47,7 +47,11 @@ impl Tmpfs {
     /// Writes a file until the volume is full; returns it.
     pub fn fill(&self) -> PathBuf {
         let path = self.path().join("filler");
-        let mut file = std::fs::File::create(&path).unwrap();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
         for chunk in [64 * 1024, 4096, 512] {
             let bytes = vec![0x5a_u8; chunk];
             while file.write_all(&bytes).and_then(|()| file.flush()).is_ok() {}
@@ -87,9 +91,17 @@ name = "Acme"
     ))
 }
 
-/// Every way of starting a run, with `text` as the message: what each
-/// answered (status, body) and the run id it named, if any.
-pub async fn every_kind_of_run(server: &TestServer, text: &str) -> Vec<(String, u16, Value)> {
+/// What one request was answered: its kind, status, Retry-After and body.
+pub struct Answer {
+    pub kind: String,
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Value,
+}
+
+/// Every way of starting a run, with `text` as the message, and what each
+/// was answered.
+pub async fn every_kind_of_run(server: &TestServer, text: &str) -> Vec<Answer> {
     let c = &server.client;
     let acp = |mode: &str| {
         json!({"agent_name": "assistant", "mode": mode,
@@ -128,8 +140,18 @@ pub async fn every_kind_of_run(server: &TestServer, text: &str) -> Vec<(String, 
     for (kind, request) in requests {
         let resp = request.send().await.expect("answered");
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = resp.json::<Value>().await.unwrap_or(Value::Null);
-        answers.push((kind.to_string(), status, body));
+        answers.push(Answer {
+            kind: kind.to_string(),
+            status,
+            retry_after,
+            body,
+        });
     }
     answers
 }
@@ -163,37 +185,72 @@ async fn after_a_full_disk_is_freed_every_kind_of_run_works_again_without_a_rest
         return;
     };
     let server = TestServer::start_from_config(&config(&disk.path().join("agentd.db"))).await;
-    for (kind, status, body) in every_kind_of_run(&server, "before").await {
-        assert!(
-            status < 300,
-            "{kind} before the disk filled: {status} {body}"
-        );
+    for a in every_kind_of_run(&server, "before").await {
+        assert!(a.status < 300, "{} before: {} {}", a.kind, a.status, a.body);
     }
     nothing_in_flight(&server).await;
+    assert_eq!(ready(&server).await, 200);
 
     let filler = disk.fill();
     // Large messages: their writes need room the disk no longer has.
     let big = "x".repeat(256 * 1024);
     let mut refused = 0;
     for _ in 0..3 {
-        for (_, status, _) in every_kind_of_run(&server, &big).await {
-            refused += usize::from(status >= 500);
+        for a in every_kind_of_run(&server, &big).await {
+            if a.status < 500 {
+                continue;
+            }
+            refused += 1;
+            // An outage, said so in the protocol's own shape: not a 500.
+            assert_eq!(a.status, 503, "{}: {}", a.kind, a.body);
+            assert!(a.retry_after.is_some(), "{}: no Retry-After", a.kind);
+            assert!(
+                a.body.to_string().contains("temporarily unavailable"),
+                "{}: {}",
+                a.kind,
+                a.body
+            );
         }
     }
     assert!(
         refused > 0,
         "a full disk refused no run: the test filled nothing"
     );
+    // Readiness tells: reads still work, writes do not. (The failed
+    // commits may have left the WAL a little room: fill that too. An
+    // answer stands for 2 s, hence the polling.)
+    disk.fill();
+    let mut status = 0;
+    for _ in 0..100 {
+        status = ready(&server).await;
+        if status == 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 503, "ready while the disk is full");
 
     std::fs::remove_file(filler).unwrap();
     for round in 0..2 {
-        for (kind, status, body) in every_kind_of_run(&server, "after").await {
+        for a in every_kind_of_run(&server, "after").await {
             assert!(
-                status < 300,
-                "{kind} (round {round}) once the disk was freed: {status} {body}"
+                a.status < 300,
+                "{} (round {round}) once the disk was freed: {} {}",
+                a.kind,
+                a.status,
+                a.body
             );
         }
     }
+    let mut status = 0;
+    for _ in 0..100 {
+        status = ready(&server).await;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "ready once the disk was freed");
     nothing_in_flight(&server).await;
     let store = server.engine.store().clone();
     let runs = store.list_runs(&RunFilter::default()).await.unwrap();
@@ -205,4 +262,15 @@ async fn after_a_full_disk_is_freed_every_kind_of_run_works_again_without_a_rest
     for run in after {
         assert_eq!(run.status, RunStatus::Completed, "{run:?}");
     }
+}
+
+async fn ready(server: &TestServer) -> u16 {
+    server
+        .client
+        .get(server.url("/ready"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }

@@ -76,6 +76,8 @@ pub(super) enum Write {
     CreateRunInSession(RunRow, SessionRow),
     Session(SessionRow),
     DeleteSession(String),
+    /// Notes the time in `agentd_meta`: a write that shows whether writes work.
+    Probe(i64),
 }
 
 struct Job {
@@ -297,6 +299,14 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
             }
             inserted
         }
+        Write::Probe(at) => sqlx::query(
+            "INSERT INTO agentd_meta (key, value) VALUES ('write_probe', ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(at.to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
         Write::DeleteSession(id) => {
             sqlx::query(
                 "DELETE FROM event_chunks WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = ?)",
