@@ -14,6 +14,7 @@ mod metrics;
 mod owned;
 mod readiness;
 mod run;
+mod save_later;
 mod shared;
 mod structured;
 mod sweep;
@@ -966,6 +967,8 @@ impl Engine {
                 live.publish();
                 if saved {
                     engine.unregister(&run_id);
+                } else {
+                    engine.save_later(live.clone());
                 }
                 live.settled.cancel();
                 {
@@ -1008,8 +1011,7 @@ impl Engine {
 
     /// Saves a run that has just ended or paused, retrying a failing store a
     /// few times. On failure the run stays registered, so this process keeps
-    /// answering for it from memory (the store still says it is in flight,
-    /// which the next start turns into an interrupted failure).
+    /// answering for it from memory, and is saved later (`save_later`).
     async fn final_flush(&self, live: &LiveRun) -> bool {
         if live.lock().end_saved {
             return true;

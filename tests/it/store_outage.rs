@@ -274,3 +274,80 @@ async fn ready(server: &TestServer) -> u16 {
         .status()
         .as_u16()
 }
+
+/// A run that ends while the disk is full cannot store its end: it is
+/// saved later, in the background, once there is room again (it was kept
+/// in memory only, and `pending` in the store, for good).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_ends_while_the_disk_is_full_is_saved_once_it_is_freed() {
+    let Some(disk) = Tmpfs::mount("4m") else {
+        return;
+    };
+    let config = format!(
+        "{}\n[models.sleepy]\nprovider = \"builtin\"\ntoken_delay_ms = 700\n\n\
+         [[agents]]\nid = \"sleepy\"\nmodel = \"sleepy\"\n",
+        config(&disk.path().join("agentd.db"))
+    );
+    let server = TestServer::start_from_config(&config).await;
+    // One long word: a few slow tokens, and a final record too large for
+    // what a full disk leaves.
+    let big = "y".repeat(300 * 1024);
+    let accepted: Value = server
+        .client
+        .post(server.url("/acp/runs"))
+        .json(&json!({"agent_name": "sleepy", "mode": "async",
+            "input": [{"role": "user", "parts": [{"content": big, "content_type": "text/plain"}]}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let run_id = accepted["run_id"].as_str().expect("a run id").to_string();
+    let engine = server.engine.clone();
+    let live_status = || async {
+        engine
+            .get_run(&run_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|r| r.status)
+    };
+    for _ in 0..300 {
+        if live_status().await == Some(RunStatus::Running) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(live_status().await, Some(RunStatus::Running));
+    let filler = disk.fill();
+    for _ in 0..300 {
+        if live_status().await.is_some_and(RunStatus::is_terminal) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Completed, or failed for want of a checkpoint: ended, either way.
+    let ended = live_status().await.expect("the run is known");
+    assert!(ended.is_terminal(), "{ended:?}");
+    // Past the few quick tries at the end of the run.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let store = server.engine.store().clone();
+    let stored = store.get_run(&run_id).await.unwrap().unwrap();
+    assert!(
+        !stored.status.is_terminal(),
+        "the full disk took the run's end: the test filled nothing ({:?})",
+        stored.status
+    );
+
+    std::fs::remove_file(filler).unwrap();
+    let mut stored = stored.status;
+    for _ in 0..600 {
+        stored = store.get_run(&run_id).await.unwrap().unwrap().status;
+        if stored.is_terminal() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stored, ended, "stored 60 s after the disk was freed");
+}
