@@ -732,6 +732,17 @@ pub struct AgentConfig {
     /// Overrides the model's `response_schema_strict` for this agent.
     #[serde(default)]
     pub response_schema_strict: Option<bool>,
+    /// Seconds a run of this agent may go on before it is ended as failed
+    /// (`run_timeout`): a bound on the whole run, where the model's own
+    /// timeouts bound each wait. Counted from each start or resume (a
+    /// paused run waits for its answers without limit). An hour by default.
+    #[serde(default = "default_max_run_secs")]
+    pub max_run_secs: u64,
+}
+
+/// What `max_run_secs` is when an agent does not say (and a team's leader's).
+pub fn default_max_run_secs() -> u64 {
+    3600
 }
 
 /// A schema is written as a TOML table, or as JSON text in a string (easier

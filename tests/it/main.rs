@@ -29,6 +29,7 @@ mod ops;
 mod persistence;
 mod poisoned_queue;
 mod postgres;
+mod run_timeout;
 mod scale_out;
 mod sessions;
 mod store_contract;
