@@ -407,6 +407,11 @@ pub struct EngineConfig {
     /// cut there and ends with a marker saying how much was left out.
     #[serde(default = "default_tool_result_max_chars")]
     pub tool_result_max_chars: usize,
+    /// Seconds between looks for runs this process holds in flight in the
+    /// store with nothing running them (a start cut short by a fault); a
+    /// run two looks in a row find so is ended as failed.
+    #[serde(default = "default_sweep_secs")]
+    pub sweep_secs: u64,
 }
 
 impl Default for EngineConfig {
@@ -416,12 +421,17 @@ impl Default for EngineConfig {
             history_messages: default_history(),
             tool_timeout_secs: default_tool_timeout(),
             tool_result_max_chars: default_tool_result_max_chars(),
+            sweep_secs: default_sweep_secs(),
         }
     }
 }
 
 fn default_tool_result_max_chars() -> usize {
     20_000
+}
+
+fn default_sweep_secs() -> u64 {
+    30
 }
 
 fn default_max_steps() -> u32 {
@@ -800,6 +810,17 @@ pub struct AgentConfig {
     /// Overrides the model's `response_schema_strict` for this agent.
     #[serde(default)]
     pub response_schema_strict: Option<bool>,
+    /// Seconds a run of this agent may go on before it is ended as failed
+    /// (`run_timeout`): a bound on the whole run, where the model's own
+    /// timeouts bound each wait. Counted from each start or resume (a
+    /// paused run waits for its answers without limit). An hour by default.
+    #[serde(default = "default_max_run_secs")]
+    pub max_run_secs: u64,
+}
+
+/// What `max_run_secs` is when an agent does not say (and a team's leader's).
+pub fn default_max_run_secs() -> u64 {
+    3600
 }
 
 /// A schema is written as a TOML table, or as JSON text in a string (easier

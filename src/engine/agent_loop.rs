@@ -73,7 +73,22 @@ enum Outcome {
 /// function's argument and its local) when it came by value.
 pub(crate) async fn drive(engine: &Arc<Engine>, live: &Arc<LiveRun>, mut ctx: Box<RunContext>) {
     let started = Instant::now();
-    let result = run_steps(engine, live, &mut ctx).await;
+    let limit = Duration::from_secs(ctx.agent.max_run_secs);
+    let result = match tokio::time::timeout(limit, run_steps(engine, live, &mut ctx)).await {
+        Ok(result) => result,
+        // Over the agent's time: its step is dropped where it was (an
+        // upstream request with it), and members it started are stopped.
+        Err(_) => {
+            live.cancel.cancel();
+            Err(StepError::Failed(RunFailure {
+                kind: FailureKind::RunTimeout,
+                message: format!(
+                    "The run went on longer than its limit of {} s (max_run_secs) and was stopped.",
+                    ctx.agent.max_run_secs
+                ),
+            }))
+        }
+    };
     let duration_ms = started.elapsed().as_millis() as u64;
     // The context is done with: its transcript becomes the record's.
     live.lock().record.messages = std::mem::take(&mut ctx.transcript);

@@ -260,6 +260,8 @@ pub enum FailureKind {
     /// The final answer was not JSON valid against the response schema.
     InvalidOutput,
     StepLimit,
+    /// The run went on longer than its agent's `max_run_secs`.
+    RunTimeout,
     Interrupted,
     Store,
     Internal,
@@ -279,6 +281,7 @@ impl FailureKind {
             FailureKind::ModelMalformed => "model_malformed",
             FailureKind::InvalidOutput => "invalid_output",
             FailureKind::StepLimit => "step_limit",
+            FailureKind::RunTimeout => "run_timeout",
             FailureKind::Interrupted => "interrupted",
             FailureKind::Store => "store",
             FailureKind::Internal => "internal",

@@ -33,6 +33,22 @@ pub(crate) const FLUSH_EVERY_EVENTS: usize = 128;
 /// Stored events kept in memory for readers slightly behind.
 const KEEP_STORED: usize = 16;
 
+/// Sequence numbers a live run may hand out beyond its last stored event.
+/// Subscribers never see an event numbered higher than the last stored
+/// one plus this: the store's highest number implies the highest any client
+/// can have seen, with no write of its own (a block reserved by every
+/// flush). Twice `FLUSH_EVERY_EVENTS`, so a run whose flushes keep up never
+/// waits at the limit.
+pub(crate) const SEQ_BLOCK: usize = 2 * FLUSH_EVERY_EVENTS;
+
+/// The sequence number of an event written after a run's stored ones by
+/// a process that never had the run live (its end after a crash, found by
+/// recovery or the sweeper): above every number the run may have handed
+/// out, so a client resuming after the last event it saw gets it.
+pub(crate) fn seq_after_stored(last_stored: u64) -> u64 {
+    last_stored + SEQ_BLOCK as u64 + 1
+}
+
 pub(crate) struct LiveRun {
     /// The run's id as its events carry it (shared, not copied per event).
     run_id: Arc<str>,
@@ -88,14 +104,21 @@ impl LiveState {
         events
     }
 
+    /// How many events subscribers see: the published ones, up to
+    /// `SEQ_BLOCK` past the stored ones.
+    fn visible(&self) -> usize {
+        self.published.min(self.unflushed + SEQ_BLOCK)
+    }
+
     /// Notes that the first `upto` events are stored, and lets go of the
     /// stored ones every subscriber may already have read from memory,
-    /// but the last few.
-    pub(crate) fn mark_stored(&mut self, upto: usize) {
+    /// but the last few. Callers wake subscribers (`LiveRun::stored`): more
+    /// events may be visible now.
+    fn mark_stored(&mut self, upto: usize) {
         self.unflushed = self.unflushed.max(upto);
         let keep_from = self
             .unflushed
-            .min(self.published)
+            .min(self.visible())
             .saturating_sub(KEEP_STORED);
         while self.dropped < keep_from && self.events.pop_front().is_some() {
             self.dropped += 1;
@@ -235,6 +258,13 @@ impl LiveRun {
         state.end_saved = true;
     }
 
+    /// Notes that the first `upto` events are stored (see
+    /// `LiveState::mark_stored`) and wakes subscribers, who may see further.
+    pub(crate) fn stored(&self, upto: usize) {
+        self.lock().mark_stored(upto);
+        self.changed.send_replace(());
+    }
+
     /// Fires whenever an event is published.
     pub(crate) fn changes(&self) -> watch::Receiver<()> {
         self.changed.subscribe()
@@ -264,7 +294,7 @@ impl LiveRun {
             loop {
                 let (batch, open, behind) = {
                     let state = live.lock();
-                    let end = state.published;
+                    let end = state.visible();
                     let open = state.open || end < state.len();
                     match state.in_memory(next.min(end), end) {
                         Some(batch) => (batch, open, false),
@@ -297,6 +327,14 @@ impl LiveRun {
                 }
                 if !open {
                     guard.disarm();
+                    // An ended run's stream ends with its terminal event,
+                    // whatever the client said it had seen: one that missed
+                    // it (or sends a number the run never reached) still
+                    // learns how the run ended.
+                    // (A stream that yielded an ending event returned there.)
+                    if let Some(end) = live.terminal_event() {
+                        yield end;
+                    }
                     return;
                 }
                 if rx.changed().await.is_err() {
@@ -308,13 +346,27 @@ impl LiveRun {
         EventStream(Box::pin(stream))
     }
 
+    /// The run's last event, if it has ended (completed, failed or
+    /// cancelled; not paused) and subscribers may see it.
+    fn terminal_event(&self) -> Option<Arc<Event>> {
+        let state = self.lock();
+        if !state.record.status.is_terminal() || state.visible() < state.len() {
+            return None;
+        }
+        state
+            .events
+            .back()
+            .filter(|e| e.kind.ends_stream())
+            .cloned()
+    }
+
     /// The stored events after `after`, up to what memory holds (and what
     /// subscribers may see); `None` when the store cannot be read (the
     /// reader's stream then ends: it cannot go on without a gap).
     async fn stored_after(&self, after: usize) -> Option<Vec<Arc<Event>>> {
         let upto = {
             let state = self.lock();
-            state.dropped.min(state.published)
+            state.dropped.min(state.visible())
         };
         match self.store.events(&self.run_id, after as u64).await {
             Ok(events) => {
@@ -417,7 +469,7 @@ mod tests {
             .save_run(Arc::new(live.record()), &events)
             .await
             .unwrap();
-        live.lock().mark_stored(100);
+        live.stored(100);
         assert_eq!(live.lock().recent().0, 100 - KEEP_STORED);
         assert_eq!(live.lock().recent().1.len(), KEEP_STORED);
         live.emit(text(100));

@@ -11,11 +11,16 @@ mod event;
 mod live;
 mod message;
 mod metrics;
+mod owned;
+mod readiness;
 mod run;
+mod save_later;
 mod shared;
 mod structured;
+mod sweep;
 mod team;
 mod tool_call;
+mod unavailable;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -91,8 +96,36 @@ pub enum EngineError {
     /// The server is shutting down and starts no new runs: adapters answer 503.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The store cannot be written or read right now (a full disk, a
+    /// database that is down or unreachable): a passing condition, not a
+    /// fault of the request or of agentd. Adapters answer 503 with
+    /// `Retry-After: retry_after_secs`, each in its protocol's shape. Every
+    /// `StoreError::Unavailable` becomes this (see the `From` below): the
+    /// one place a store error is classified.
+    #[error("the store is unavailable, retry in {retry_after_secs} s ({reason})")]
+    StoreUnavailable {
+        reason: String,
+        retry_after_secs: u64,
+    },
+    /// Any other store error (damaged data, a run another replica took
+    /// over): a fault, answered 500.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+/// What a client refused because the store is unavailable is told to wait.
+const STORE_RETRY_AFTER_SECS: u64 = 5;
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(reason) => EngineError::StoreUnavailable {
+                reason,
+                retry_after_secs: STORE_RETRY_AFTER_SECS,
+            },
+            other => EngineError::Store(other),
+        }
+    }
 }
 
 /// What deleting a session found.
@@ -152,6 +185,8 @@ pub struct Engine {
     /// every run of a lone server.
     cancel_intents: AtomicU64,
     workers_started: AtomicBool,
+    /// The last write probe's answer (see `readiness`).
+    last_probe: readiness::LastProbe,
 }
 
 /// What a run request runs on: the agent (or a team's leader), the team,
@@ -253,6 +288,7 @@ impl Engine {
             queue_epoch: AtomicU64::new(0),
             cancel_intents: AtomicU64::new(0),
             workers_started: AtomicBool::new(false),
+            last_probe: Default::default(),
         })
     }
 
@@ -425,8 +461,13 @@ impl Engine {
     }
 
     /// Validates the request, records the run and starts it in its own task.
+    /// Recording and starting happen in a task of the engine's: a caller
+    /// dropped meanwhile (a client that left) cannot leave the run recorded
+    /// but never started (see `owned`).
     pub async fn start(self: &Arc<Self>, req: RunRequest) -> Result<RunHandle, EngineError> {
-        self.start_run(req, None).await
+        let engine = self.clone();
+        self.detached_run(async move { engine.start_run(req, None).await })
+            .await
     }
 
     /// Starts a member run of a team: a child run with the team run as its
@@ -462,7 +503,19 @@ impl Engine {
         if !created {
             return Err(EngineError::RunExists(record.run_id));
         }
-        self.launch(record, job, parent, slot, intents).await
+        // Stored: from here the run must end one way or another, never stay
+        // pending because it could not start.
+        match self
+            .launch(record.clone(), job, parent, slot, intents)
+            .await
+        {
+            Ok(handle) => Ok(handle),
+            Err(e) => {
+                self.fail_unstarted(record, format!("it could not start: {e}"))
+                    .await;
+                Err(e)
+            }
+        }
     }
 
     /// Accepts a run to execute in the background, on whichever process
@@ -474,6 +527,14 @@ impl Engine {
         self: &Arc<Self>,
         req: RunRequest,
     ) -> Result<RunRecord, EngineError> {
+        // In a task of the engine's: queued and claimed runs are started
+        // whether or not the client waits for the answer (see `owned`).
+        let engine = self.clone();
+        self.detached(async move { engine.queue_run(req).await }, drop)
+            .await
+    }
+
+    async fn queue_run(self: &Arc<Self>, req: RunRequest) -> Result<RunRecord, EngineError> {
         self.resolve(&req)?;
         let slot = self.acquire_slot(req.caller.as_ref())?;
         // The session is written before the run is queued: a client's run id
@@ -734,8 +795,20 @@ impl Engine {
         Ok(session)
     }
 
-    /// Continues an awaiting run with the answers it waited for.
+    /// Continues an awaiting run with the answers it waited for. Taken over
+    /// and restarted in a task of the engine's (see `owned`).
     pub async fn resume(
+        self: &Arc<Self>,
+        run_id: &str,
+        req: ResumeRequest,
+    ) -> Result<RunHandle, EngineError> {
+        let engine = self.clone();
+        let run_id = run_id.to_string();
+        self.detached_run(async move { engine.resume_run(&run_id, req).await })
+            .await
+    }
+
+    async fn resume_run(
         self: &Arc<Self>,
         run_id: &str,
         req: ResumeRequest,
@@ -827,9 +900,8 @@ impl Engine {
             .await
         {
             Ok(true) => {
-                let mut state = live.lock();
-                let stored = state.len();
-                state.mark_stored(stored);
+                let stored = live.lock().len();
+                live.stored(stored);
             }
             taken => {
                 self.unregister(run_id);
@@ -895,6 +967,8 @@ impl Engine {
                 live.publish();
                 if saved {
                     engine.unregister(&run_id);
+                } else {
+                    engine.save_later(live.clone());
                 }
                 live.settled.cancel();
                 {
@@ -937,8 +1011,7 @@ impl Engine {
 
     /// Saves a run that has just ended or paused, retrying a failing store a
     /// few times. On failure the run stays registered, so this process keeps
-    /// answering for it from memory (the store still says it is in flight,
-    /// which the next start turns into an interrupted failure).
+    /// answering for it from memory, and is saved later (`save_later`).
     async fn final_flush(&self, live: &LiveRun) -> bool {
         if live.lock().end_saved {
             return true;
@@ -984,21 +1057,11 @@ impl Engine {
             if self.live_run(&run_id).is_some() {
                 continue;
             }
-            let events = self.store.events(&run_id, 0).await?;
-            let live = LiveRun::new(self.store.clone(), record, events);
-            live.emit(EventKind::Failed {
-                error: RunFailure {
-                    kind: FailureKind::Interrupted,
-                    message: "The run was interrupted: agentd stopped before it finished. \
-                              Start a new run to try again."
-                        .into(),
-                },
-            });
-            match self.flush(&live).await {
-                Ok(()) => ended.push(run_id),
-                // Taken over meanwhile (resumed or cancelled elsewhere).
-                Err(StoreError::Superseded(_)) => {}
-                Err(e) => return Err(e.into()),
+            let message = "The run was interrupted: agentd stopped before it finished. \
+                           Start a new run to try again.";
+            // False: taken over meanwhile (resumed or cancelled elsewhere).
+            if self.end_stray(record, message).await? {
+                ended.push(run_id);
             }
         }
         Ok(ended)
@@ -1043,7 +1106,7 @@ impl Engine {
             )
         };
         self.store.save_run(record, &events).await?;
-        live.lock().mark_stored(upto);
+        live.stored(upto);
         Ok(())
     }
 
@@ -1085,6 +1148,13 @@ impl Engine {
         if matches!(record.status, RunStatus::Pending | RunStatus::Running) {
             return Ok(self.tail(run_id, after, events));
         }
+        let mut events = events;
+        // An ended run's stream ends with its terminal event, whatever the
+        // client said it had seen (see `LiveRun::subscribe`).
+        if record.status.is_terminal() && !events.last().is_some_and(|e| e.kind.ends_stream()) {
+            let log = self.store.events(run_id, 0).await?;
+            events.extend(log.into_iter().last().filter(|e| e.kind.ends_stream()));
+        }
         Ok(EventStream::from_events(events))
     }
 
@@ -1104,7 +1174,16 @@ impl Engine {
     /// request is dropped); a paused or still queued one is cancelled at
     /// once; one that another replica runs is asked to stop through the
     /// store, and that replica stops it as if the request had come to it.
-    pub async fn cancel(&self, run_id: &str) -> Result<CancelOutcome, EngineError> {
+    /// Runs in a task of the engine's: ending a paused run registers it here
+    /// for a moment, which a dropped caller must not leave half done.
+    pub async fn cancel(self: &Arc<Self>, run_id: &str) -> Result<CancelOutcome, EngineError> {
+        let engine = self.clone();
+        let run_id = run_id.to_string();
+        self.detached(async move { engine.cancel_run(&run_id).await }, drop)
+            .await
+    }
+
+    async fn cancel_run(&self, run_id: &str) -> Result<CancelOutcome, EngineError> {
         if let Some(live) = self.live_unless_settled(run_id).await {
             return Ok(cancel_live(&live));
         }

@@ -73,6 +73,7 @@ impl Engine {
         if let Some(signals) = self.store.signals() {
             tokio::spawn(dispatch_signals(Arc::downgrade(self), signals));
         }
+        self.start_sweeper();
     }
 
     /// Starts a run this process just claimed from the queue. A run that
@@ -110,7 +111,7 @@ impl Engine {
         }
     }
 
-    async fn fail_unstarted(&self, record: RunRecord, why: String) {
+    pub(super) async fn fail_unstarted(&self, record: RunRecord, why: String) {
         let run_id = record.run_id.clone();
         tracing::warn!(run_id, reason = why, "a queued run could not start");
         let live = LiveRun::new(self.store.clone(), record, Vec::new());
@@ -139,7 +140,7 @@ impl Engine {
             return Ok(());
         }
         self.store.append_live_events(&run_id, &events).await?;
-        live.lock().mark_stored(upto);
+        live.stored(upto);
         Ok(())
     }
 
@@ -157,7 +158,7 @@ impl Engine {
             return self.flush_events(live).await;
         };
         self.store.save_run(record, &events).await?;
-        live.lock().mark_stored(upto);
+        live.stored(upto);
         Ok(())
     }
 
@@ -230,7 +231,11 @@ impl Engine {
         EventStream(Box::pin(async_stream::stream! {
             let mut last = events.last().map_or(after, |e| e.seq);
             for event in events {
+                let ends = event.kind.ends_stream();
                 yield Arc::new(event);
+                if ends {
+                    return;
+                }
             }
             loop {
                 wait_for_events(&mut signals, &run_id, poll).await;
@@ -242,9 +247,12 @@ impl Engine {
                     return;
                 }
                 // Read the status first: events stored before it are all seen below.
-                let done = match store.get_run(&run_id).await {
-                    Ok(Some(r)) => !matches!(r.status, RunStatus::Pending | RunStatus::Running),
-                    _ => true,
+                let (done, ended) = match store.get_run(&run_id).await {
+                    Ok(Some(r)) => (
+                        !matches!(r.status, RunStatus::Pending | RunStatus::Running),
+                        r.status.is_terminal(),
+                    ),
+                    _ => (true, false),
                 };
                 let Ok(fresh) = store.events(&run_id, last).await else {
                     return;
@@ -258,6 +266,15 @@ impl Engine {
                     }
                 }
                 if done {
+                    // Ended without this reader seeing its end (it asked
+                    // from past it): the terminal event still closes the
+                    // stream (see `LiveRun::subscribe`).
+                    if ended
+                        && let Ok(log) = store.events(&run_id, 0).await
+                        && let Some(end) = log.into_iter().last().filter(|e| e.kind.ends_stream())
+                    {
+                        yield Arc::new(end);
+                    }
                     return;
                 }
             }

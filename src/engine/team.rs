@@ -75,6 +75,7 @@ pub(crate) fn leader(team: &TeamConfig, config: &Config) -> AgentConfig {
         stop: None,
         response_schema: None,
         response_schema_strict: None,
+        max_run_secs: crate::config::default_max_run_secs(),
     }
 }
 

@@ -304,20 +304,15 @@ pub struct Readiness {
 }
 
 /// Readiness: the config is loaded (it is, or the process would not serve),
-/// the store answers, and the server is not shutting down.
+/// the store takes writes (a small write, its answer cached for 2 s), and
+/// the server is not shutting down.
 #[utoipa::path(get, path = "/ready", tag = "health",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let problem = if state.engine.is_draining() {
         Some("shutting down".to_string())
     } else {
-        state
-            .engine
-            .store()
-            .ping()
-            .await
-            .err()
-            .map(|e| e.to_string())
+        state.engine.store_writable().await.err()
     };
     match problem {
         None => (

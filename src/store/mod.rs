@@ -196,6 +196,7 @@ pub(crate) mod codec {
         }
     }
 }
+mod poisoned;
 pub mod postgres;
 pub mod sqlite;
 
@@ -441,6 +442,14 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the store answers at all (for readiness checks).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Whether the store takes writes: one small write on the path runs'
+    /// writes take (readiness; a store that answers reads may still refuse
+    /// every write, as a full disk does). The default, for a store with
+    /// nothing to fill, asks `ping`.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.ping().await
+    }
+
     /// Makes this process the writer of a run whose status is still `from`
     /// (a paused run being resumed or cancelled), writing `run` and `events`
     /// with it in one step. False (nothing written) when the run is no longer
@@ -508,6 +517,14 @@ pub trait Store: Send + Sync + 'static {
             ..Default::default()
         })
         .await
+    }
+
+    /// The in-flight runs (pending or running, not queued) this process is
+    /// the writer of: the sweeper fails those that no task drives here. The
+    /// default suits a store one process owns, where that is every
+    /// in-flight run not queued.
+    async fn runs_in_flight_here(&self) -> Result<Vec<RunRecord>, StoreError> {
+        self.claim_orphaned_runs().await
     }
 
     /// How often a serving process should look for orphaned runs; `None`

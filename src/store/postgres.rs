@@ -730,6 +730,18 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agentd_meta (key, value) VALUES ('write_probe', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(now_ms().to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
     /// Claims, in one statement, the in-flight runs whose heartbeat is older
     /// than the lease: the row lock makes each orphan go to exactly one
     /// replica, and the refreshed heartbeat keeps the others off it while
@@ -756,6 +768,25 @@ impl Store for PgStore {
         let mut runs: Vec<RunRecord> = rows.iter().map(read_run).collect::<Result<_, _>>()?;
         runs.sort_by_key(|r| r.created_at);
         Ok(runs)
+    }
+
+    /// The in-flight runs whose lease this replica holds (and renews):
+    /// the only ones it must end itself if nothing drives them.
+    async fn runs_in_flight_here(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            run_columns!(),
+            " FROM runs WHERE owner = $1 AND status IN ",
+            in_flight!(),
+            " AND NOT EXISTS (SELECT 1 FROM run_queue q WHERE q.run_id = runs.run_id) \
+             ORDER BY created_at, ord"
+        );
+        let rows = sqlx::query(sql)
+            .bind(&self.replica_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        rows.iter().map(read_run).collect()
     }
 
     fn orphan_check_interval(&self) -> Option<Duration> {
@@ -832,19 +863,44 @@ impl Store for PgStore {
              UPDATE runs SET owner = $1, heartbeat_at = ",
             db_now_ms!(),
             " FROM job WHERE runs.run_id = job.run_id RETURNING runs.record::text, \
-             runs.cancel_requested, job.job::text"
+             runs.cancel_requested, job.job::text, runs.run_id, runs.session_id, \
+             runs.agent_id, runs.created_at"
         );
-        let row = sqlx::query(sql)
-            .bind(&self.replica_id)
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let job: String = row.try_get(2).map_err(db_error)?;
-        Ok(Some((read_run(&row)?, from_json(&job)?)))
+        loop {
+            let row = sqlx::query(sql)
+                .bind(&self.replica_id)
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            let job: String = row.try_get(2).map_err(db_error)?;
+            let error = match read_run(&row).and_then(|r| Ok((r, from_json(&job)?))) {
+                Ok(claimed) => return Ok(Some(claimed)),
+                Err(e) => e,
+            };
+            // Unreadable: it is this replica's now; failed in place, and the
+            // claim goes on to the next queued run (see `poisoned`).
+            let id: String = row.try_get(3).map_err(db_error)?;
+            tracing::warn!(run_id = id, error = %error,
+                "a queued run is unreadable: it is failed and taken off the queue");
+            let (record, event) = super::poisoned::failed_run(
+                &id,
+                &row.try_get::<String, _>(4).map_err(db_error)?,
+                &row.try_get::<String, _>(5).map_err(db_error)?,
+                row.try_get(6).map_err(db_error)?,
+                &error.to_string(),
+            );
+            let mut tx = self.pool.begin().await.map_err(db_error)?;
+            upsert_run(&mut *tx, &record, &self.replica_id).await?;
+            insert_events(&mut tx, &id, &[event]).await?;
+            tx.commit().await.map_err(db_error)?;
+            if run_id.is_some() {
+                return Ok(None);
+            }
+        }
     }
 
     async fn request_cancel(&self, run_id: &str) -> Result<bool, StoreError> {

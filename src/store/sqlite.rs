@@ -17,8 +17,10 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row, SqlSafeStr, Sqlite};
 
+mod txn;
 mod writer;
 
+use self::txn::WriteTxn;
 use self::writer::{RunRow, SessionRow, Write, Writer};
 use super::codec::{from_json, log_from_chunks, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
@@ -51,6 +53,17 @@ macro_rules! run_columns {
     };
 }
 
+/// Pages (4 KiB) the WAL may hold before a commit checkpoints it into the
+/// database: 1 MiB. SQLite's default, 1,000 pages, let the WAL reach 4 MiB
+/// and more, which on a small volume took the room the database needed.
+const WAL_AUTOCHECKPOINT_PAGES: &str = "256";
+/// Bytes the WAL file is cut back to once a checkpoint lets it start over:
+/// a burst of writes does not leave a large file behind.
+const WAL_SIZE_LIMIT_BYTES: &str = "2097152";
+/// How often a passive checkpoint runs besides those commits trigger: an
+/// idle server's WAL is folded into the database too.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
+
 /// SQLite result codes (the low byte of an extended code) that mean the file
 /// itself is damaged or is not a database.
 const SQLITE_CORRUPT: i64 = 11;
@@ -67,6 +80,14 @@ pub struct SqliteStore {
     write_pool: SqlitePool,
     writer: Writer,
     path: PathBuf,
+    /// Stops the checkpoint task when the store is closed or dropped.
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 impl SqliteStore {
@@ -97,6 +118,8 @@ impl SqliteStore {
             // every commit and halved run throughput in the bench (201 vs 367
             // AgentOS runs/s, bench --quick on 2 cores).
             .synchronous(SqliteSynchronous::Normal)
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES)
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -113,6 +136,7 @@ impl SqliteStore {
             writer: Writer::start(writer.clone()),
             write_pool: writer,
             path: path.to_path_buf(),
+            stop: tokio_util::sync::CancellationToken::new(),
         };
         store.check_integrity().await?;
         migrator()
@@ -136,7 +160,30 @@ impl SqliteStore {
         .execute(&store.write_pool)
         .await
         .map_err(|e| open_error(&shown, "cannot write to", e))?;
+        store.spawn_checkpoints();
         Ok(store)
+    }
+
+    /// A passive checkpoint every `CHECKPOINT_EVERY` (it never waits for
+    /// readers or the writer; what it cannot fold in now, a later one
+    /// does), until the store is closed or dropped.
+    fn spawn_checkpoints(&self) {
+        let pool = self.pool.clone();
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+                }
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not checkpoint the SQLite WAL");
+                }
+            }
+        });
     }
 
     pub fn path(&self) -> &Path {
@@ -162,6 +209,7 @@ impl SqliteStore {
 
     /// Closes the pool (waits for in-flight statements).
     pub async fn close(&self) {
+        self.stop.cancel();
         self.pool.close().await;
         self.write_pool.close().await;
     }
@@ -425,17 +473,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// Through the writer, as every run's writes go: it fails when they do.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.writer.write(Write::Probe(now_ms())).await.map(drop)
+    }
+
     async fn take_run(
         &self,
         run: &RunRecord,
         from: RunStatus,
         events: &[Event],
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .write_pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
         let taken = sqlx::query(
             "UPDATE runs SET status = ?, updated_at = ?, record = ?, cancel_requested = 0 \
              WHERE run_id = ? AND status = ?",
@@ -445,15 +494,16 @@ impl Store for SqliteStore {
         .bind(to_json(run)?)
         .bind(&run.run_id)
         .bind(from.as_str())
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .map_err(db_error)?
         .rows_affected();
         if taken == 0 {
+            tx.rollback().await.map_err(db_error)?;
             return Ok(false);
         }
         let events: Vec<Arc<Event>> = events.iter().cloned().map(Arc::new).collect();
-        writer::insert_events(&mut tx, &run.run_id, &events)
+        writer::insert_events(tx.conn(), &run.run_id, &events)
             .await
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
@@ -465,21 +515,18 @@ impl Store for SqliteStore {
         run: &RunRecord,
         job: &serde_json::Value,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .write_pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
-        let inserted = writer::insert_run(&mut tx, &run_row(run)?, "DO NOTHING")
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
+        let inserted = writer::insert_run(tx.conn(), &run_row(run)?, "DO NOTHING")
             .await
             .map_err(db_error)?;
         if inserted == 0 {
+            tx.rollback().await.map_err(db_error)?;
             return Ok(false);
         }
         sqlx::query("INSERT INTO run_queue (run_id, job) VALUES (?, ?)")
             .bind(&run.run_id)
             .bind(to_json(job)?)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
@@ -490,11 +537,7 @@ impl Store for SqliteStore {
         &self,
         run_id: Option<&str>,
     ) -> Result<Option<(RunRecord, serde_json::Value)>, StoreError> {
-        let mut tx = self
-            .write_pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
         loop {
             let mut q = QueryBuilder::<Sqlite>::new(
                 "DELETE FROM run_queue WHERE ord = (SELECT ord FROM run_queue",
@@ -503,7 +546,12 @@ impl Store for SqliteStore {
                 q.push(" WHERE run_id = ").push_bind(id.to_string());
             }
             q.push(" ORDER BY ord LIMIT 1) RETURNING run_id, job");
-            let Some(row) = q.build().fetch_optional(&mut *tx).await.map_err(db_error)? else {
+            let Some(row) = q
+                .build()
+                .fetch_optional(tx.conn())
+                .await
+                .map_err(db_error)?
+            else {
                 tx.commit().await.map_err(db_error)?;
                 return Ok(None);
             };
@@ -512,30 +560,55 @@ impl Store for SqliteStore {
             let run = sqlx::query(concat!(
                 "SELECT ",
                 run_columns!(),
-                " FROM runs WHERE run_id = ?"
+                ", session_id, agent_id, created_at FROM runs WHERE run_id = ?"
             ))
             .bind(&id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.conn())
             .await
             .map_err(db_error)?;
             // A queued run whose session was deleted is simply dropped.
-            if let Some(run) = run {
-                let run = read_run(&run)?;
-                tx.commit().await.map_err(db_error)?;
-                return Ok(Some((run, from_json(&job)?)));
+            let Some(run) = run else {
+                continue;
+            };
+            match read_run(&run).and_then(|r| Ok((r, from_json(&job)?))) {
+                Ok(claimed) => {
+                    tx.commit().await.map_err(db_error)?;
+                    return Ok(Some(claimed));
+                }
+                // Unreadable: failed in place, and the claim goes on to the
+                // next queued run (see `poisoned`).
+                Err(e) => {
+                    tracing::warn!(run_id = id, error = %e,
+                        "a queued run is unreadable: it is failed and taken off the queue");
+                    let (record, event) = super::poisoned::failed_run(
+                        &id,
+                        &run.try_get::<String, _>(2).map_err(db_error)?,
+                        &run.try_get::<String, _>(3).map_err(db_error)?,
+                        run.try_get(4).map_err(db_error)?,
+                        &e.to_string(),
+                    );
+                    writer::insert_run(tx.conn(), &run_row(&record)?, writer::REPLACE_RUN)
+                        .await
+                        .map_err(db_error)?;
+                    writer::insert_events(tx.conn(), &id, &[Arc::new(event)])
+                        .await
+                        .map_err(db_error)?;
+                }
             }
         }
     }
 
     async fn request_cancel(&self, run_id: &str) -> Result<bool, StoreError> {
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
         let done = sqlx::query(
             "UPDATE runs SET cancel_requested = 1 \
              WHERE run_id = ? AND status IN ('pending', 'running')",
         )
         .bind(run_id)
-        .execute(&self.write_pool)
+        .execute(tx.conn())
         .await
         .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -557,30 +630,27 @@ impl Store for SqliteStore {
     ) -> Result<RateDecision, StoreError> {
         let now = now_ms();
         let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-        let mut tx = self
-            .write_pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)?;
+        let mut tx = WriteTxn::begin(&self.write_pool).await.map_err(db_error)?;
         sqlx::query("DELETE FROM rate_hits WHERE key = ? AND at <= ?")
             .bind(key)
             .bind(now.saturating_sub(window_ms))
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(db_error)?;
         let (count, oldest): (i64, Option<i64>) =
             sqlx::query_as("SELECT COUNT(*), MIN(at) FROM rate_hits WHERE key = ?")
                 .bind(key)
-                .fetch_one(&mut *tx)
+                .fetch_one(tx.conn())
                 .await
                 .map_err(db_error)?;
         if let Some(refused) = RateDecision::refusal(count, oldest, now, window_ms, limit) {
+            tx.rollback().await.map_err(db_error)?;
             return Ok(refused);
         }
         sqlx::query("INSERT INTO rate_hits (key, at) VALUES (?, ?)")
             .bind(key)
             .bind(now)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
@@ -777,6 +847,29 @@ mod tests {
         assert!(store.get_run("r1").await.unwrap().is_some());
         assert!(store.get_run("r2").await.unwrap().is_some());
         assert!(store.get_run("bad").await.unwrap().is_none());
+    }
+
+    /// The WAL stays small under a stream of large writes: a commit
+    /// checkpoints it past 1 MiB and the file is cut back to 2 MiB. (With
+    /// SQLite's defaults it grew past 4 MiB first.)
+    #[tokio::test]
+    async fn the_wal_stays_small_under_many_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agentd.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let mut largest = 0;
+        for i in 0..24 {
+            let mut r = run(&format!("r{i}"), "s", i, RunStatus::Completed);
+            r.content = "z".repeat(256 * 1024);
+            store.put_run(&r).await.unwrap();
+            let wal = std::fs::metadata(dir.path().join("agentd.db-wal")).map_or(0, |m| m.len());
+            largest = largest.max(wal);
+        }
+        assert!(largest > 0, "no WAL file at all");
+        assert!(
+            largest <= 5 * 1024 * 1024 / 2,
+            "the WAL reached {largest} bytes"
+        );
     }
 
     #[tokio::test]

@@ -33,9 +33,9 @@ impl UiError {
                 }
                 EngineError::InvalidInput(_) => StatusCode::BAD_REQUEST,
                 EngineError::NotAwaiting { .. } | EngineError::RunExists(_) => StatusCode::CONFLICT,
-                EngineError::ShuttingDown | EngineError::Store(_) => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
+                EngineError::ShuttingDown
+                | EngineError::StoreUnavailable { .. }
+                | EngineError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }

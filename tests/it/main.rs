@@ -10,11 +10,13 @@
 mod common;
 
 mod a2a;
+mod abandoned;
 mod acp;
 mod agentos;
 mod agui;
 mod bench_smoke;
 mod codegen;
+mod crash;
 mod cross_protocol;
 mod env_config;
 mod files;
@@ -26,10 +28,13 @@ mod models;
 mod openapi;
 mod ops;
 mod persistence;
+mod poisoned_queue;
 mod postgres;
+mod run_timeout;
 mod scale_out;
 mod sessions;
 mod store_contract;
+mod store_outage;
 mod teams;
 mod tools;
 mod ui;

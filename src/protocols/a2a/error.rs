@@ -57,6 +57,12 @@ pub enum A2aError {
     /// HTTP 503.
     #[error("The server is shutting down")]
     Unavailable,
+    /// HTTP 503 with Retry-After: the store is unavailable for now.
+    #[error("{message}")]
+    StoreUnavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The detail is logged, never shown.
     #[error("Internal error")]
     Internal(String),
@@ -69,7 +75,10 @@ impl A2aError {
             A2aError::InvalidRequest(_) | A2aError::AgentNotFound(_) => -32600,
             A2aError::MethodNotFound(_) => -32601,
             A2aError::InvalidParams(_) => -32602,
-            A2aError::Internal(_) | A2aError::TooManyRuns(_) | A2aError::Unavailable => -32603,
+            A2aError::Internal(_)
+            | A2aError::TooManyRuns(_)
+            | A2aError::Unavailable
+            | A2aError::StoreUnavailable { .. } => -32603,
             A2aError::TaskNotFound(_) => -32001,
             A2aError::TaskNotCancelable(_) => -32002,
             A2aError::PushNotSupported => -32003,
@@ -150,7 +159,9 @@ impl A2aError {
         match self {
             A2aError::AgentNotFound(_) => StatusCode::NOT_FOUND,
             A2aError::TooManyRuns(_) => StatusCode::TOO_MANY_REQUESTS,
-            A2aError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            A2aError::Unavailable | A2aError::StoreUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::OK,
         }
     }
@@ -175,7 +186,12 @@ impl A2aError {
             error: Some(self.object()),
         };
         let mut resp = (self.status(), Json(body)).into_response();
-        if let A2aError::TooManyRuns(secs) = self {
+        if let A2aError::TooManyRuns(secs)
+        | A2aError::StoreUnavailable {
+            retry_after_secs: secs,
+            ..
+        } = self
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, secs.max(1).into());
         }
@@ -203,6 +219,12 @@ impl From<EngineError> for A2aError {
                 retry_after_secs, ..
             } => A2aError::TooManyRuns(retry_after_secs),
             EngineError::ShuttingDown => A2aError::Unavailable,
+            e @ EngineError::StoreUnavailable {
+                retry_after_secs, ..
+            } => A2aError::StoreUnavailable {
+                message: e.store_unavailable_message().unwrap_or_default(),
+                retry_after_secs,
+            },
             EngineError::Store(e) => A2aError::Internal(e.to_string()),
         }
     }

@@ -45,6 +45,12 @@ pub enum AcpError {
     /// 503 `server_error`: the server is shutting down.
     #[error("The server is shutting down")]
     Unavailable,
+    /// 503 `server_error` with Retry-After: the store is unavailable for now.
+    #[error("{message}")]
+    StoreUnavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 500 `server_error`; the detail is logged, never shown.
     #[error("An unexpected error occurred")]
     Internal(String),
@@ -72,7 +78,9 @@ impl AcpError {
             AcpError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AcpError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AcpError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AcpError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AcpError::Unavailable | AcpError::StoreUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AcpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -99,6 +107,10 @@ impl IntoResponse for AcpError {
         }
         let mut resp = (self.status(), Json(self.body())).into_response();
         if let AcpError::TooManyRuns {
+            retry_after_secs: secs,
+            ..
+        }
+        | AcpError::StoreUnavailable {
             retry_after_secs: secs,
             ..
         } = self
@@ -137,6 +149,12 @@ impl From<EngineError> for AcpError {
                 retry_after_secs,
             },
             EngineError::ShuttingDown => AcpError::Unavailable,
+            e @ EngineError::StoreUnavailable {
+                retry_after_secs, ..
+            } => AcpError::StoreUnavailable {
+                message: e.store_unavailable_message().unwrap_or_default(),
+                retry_after_secs,
+            },
             EngineError::Store(e) => AcpError::Internal(e.to_string()),
         }
     }

@@ -39,6 +39,12 @@ pub enum AgentOsError {
     },
     #[error("The server is shutting down")]
     ShuttingDown,
+    /// 503 with Retry-After: the store is unavailable for now.
+    #[error("{message}")]
+    StoreUnavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Internal server error ({0})")]
     Internal(String),
 }
@@ -105,7 +111,9 @@ impl IntoResponse for AgentOsError {
             AgentOsError::TooManyRuns { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")
             }
-            AgentOsError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
+            AgentOsError::ShuttingDown | AgentOsError::StoreUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
+            }
             AgentOsError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR")
             }
@@ -135,6 +143,10 @@ impl IntoResponse for AgentOsError {
         )
             .into_response();
         if let AgentOsError::TooManyRuns {
+            retry_after_secs: secs,
+            ..
+        }
+        | AgentOsError::StoreUnavailable {
             retry_after_secs: secs,
             ..
         } = self
@@ -175,6 +187,12 @@ impl From<EngineError> for AgentOsError {
                 retry_after_secs,
             },
             EngineError::ShuttingDown => AgentOsError::ShuttingDown,
+            e @ EngineError::StoreUnavailable {
+                retry_after_secs, ..
+            } => AgentOsError::StoreUnavailable {
+                message: e.store_unavailable_message().unwrap_or_default(),
+                retry_after_secs,
+            },
             EngineError::Store(e) => AgentOsError::Internal(e.to_string()),
         }
     }

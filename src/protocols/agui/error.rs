@@ -51,6 +51,12 @@ pub enum AguiError {
     /// 503: the server is shutting down.
     #[error("The server is shutting down")]
     Unavailable,
+    /// 503 with Retry-After: the store is unavailable for now.
+    #[error("{message}")]
+    StoreUnavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Internal server error ({0})")]
     Internal(String),
 }
@@ -77,9 +83,17 @@ impl IntoResponse for AguiError {
             AguiError::TooManyRuns {
                 retry_after_secs: secs,
                 ..
+            }
+            | AguiError::StoreUnavailable {
+                retry_after_secs: secs,
+                ..
             } => {
+                let status = match self {
+                    AguiError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
+                    _ => StatusCode::SERVICE_UNAVAILABLE,
+                };
                 let mut resp = (
-                    StatusCode::TOO_MANY_REQUESTS,
+                    status,
                     Json(ErrorBody {
                         detail: Value::String(self.to_string()),
                     }),
@@ -137,6 +151,12 @@ impl From<EngineError> for AguiError {
                 retry_after_secs,
             },
             EngineError::ShuttingDown => AguiError::Unavailable,
+            EngineError::StoreUnavailable {
+                retry_after_secs, ..
+            } => AguiError::StoreUnavailable {
+                message: e.store_unavailable_message().unwrap_or_default(),
+                retry_after_secs,
+            },
         }
     }
 }

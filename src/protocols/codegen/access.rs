@@ -76,7 +76,7 @@ impl Access {
                 Duration::from_secs(rl.window_secs),
             )
             .await
-            .map_err(|e| CodegenError::Internal(e.to_string()))?;
+            .map_err(|e| CodegenError::from(crate::engine::EngineError::from(e)))?;
         match decision {
             RateDecision::Allowed => Ok(()),
             RateDecision::Refused(wait) => Err(CodegenError::RateLimited {

@@ -62,6 +62,12 @@ pub enum CodegenError {
     RateLimited { retry_after_secs: u64 },
     #[error("The server is shutting down.")]
     Unavailable,
+    /// 503 with Retry-After: the store is unavailable for now.
+    #[error("{message}")]
+    StoreUnavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("Internal server error.")]
     Internal(String),
 }
@@ -107,7 +113,9 @@ impl IntoResponse for CodegenError {
             CodegenError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CodegenError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CodegenError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            CodegenError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            CodegenError::Unavailable | CodegenError::StoreUnavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             CodegenError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match self {
@@ -120,6 +128,21 @@ impl IntoResponse for CodegenError {
                     "detail": "Rate limit exceeded",
                     "status_code": status.as_u16(),
                 });
+                let mut resp = (status, Json(body)).into_response();
+                resp.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs.max(1)),
+                );
+                resp
+            }
+            CodegenError::StoreUnavailable {
+                message,
+                retry_after_secs,
+            } => {
+                let body = ErrorBody {
+                    message,
+                    status_code: status.as_u16(),
+                };
                 let mut resp = (status, Json(body)).into_response();
                 resp.headers_mut().insert(
                     header::RETRY_AFTER,
@@ -172,6 +195,12 @@ impl From<EngineError> for CodegenError {
                 retry_after_secs, ..
             } => CodegenError::RateLimited { retry_after_secs },
             EngineError::ShuttingDown => CodegenError::Unavailable,
+            e @ EngineError::StoreUnavailable {
+                retry_after_secs, ..
+            } => CodegenError::StoreUnavailable {
+                message: e.store_unavailable_message().unwrap_or_default(),
+                retry_after_secs,
+            },
             other => CodegenError::Internal(other.to_string()),
         }
     }

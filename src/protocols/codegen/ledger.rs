@@ -86,8 +86,10 @@ fn ledger_of(session: &SessionRecord) -> Option<Ledger> {
     serde_json::from_value(value.clone()).ok()
 }
 
+/// Classified by the engine, like every store error (an unavailable store
+/// is a 503 with Retry-After, not a 500).
 fn store_err(e: StoreError) -> CodegenError {
-    CodegenError::Internal(e.to_string())
+    crate::engine::EngineError::from(e).into()
 }
 
 /// Allocates ids and serializes the writes that change ledgers.

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use sqlx::{Executor, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+use super::txn::WriteTxn;
 use super::{db_error, run_row};
 use crate::engine::{Event, RunRecord};
 use crate::store::StoreError;
@@ -75,6 +76,8 @@ pub(super) enum Write {
     CreateRunInSession(RunRow, SessionRow),
     Session(SessionRow),
     DeleteSession(String),
+    /// Notes the time in `agentd_meta`: a write that shows whether writes work.
+    Probe(i64),
 }
 
 struct Job {
@@ -124,13 +127,9 @@ async fn write_loop(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
 /// one does, that transaction is undone whole and the batch written again
 /// with each write in its own savepoint, so only the bad one fails.
 async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
-    let mut conn = match pool.acquire().await {
-        Ok(c) => c,
-        Err(e) => return fail_all(jobs, db_error(e)),
-    };
-    let outcomes = match write_all(&mut conn, &jobs, false).await {
+    let outcomes = match write_all(pool, &jobs, false).await {
         Ok(outcomes) if jobs.len() == 1 || outcomes.iter().all(Result::is_ok) => outcomes,
-        Ok(_) => match write_all(&mut conn, &jobs, true).await {
+        Ok(_) => match write_all(pool, &jobs, true).await {
             Ok(outcomes) => outcomes,
             Err(e) => return fail_all(jobs, db_error(e)),
         },
@@ -142,35 +141,31 @@ async fn commit(pool: &SqlitePool, jobs: Vec<Job>) {
     }
 }
 
-/// Writes `jobs` in one transaction, each in its own savepoint when
+/// Writes `jobs` in one transaction (`WriteTxn`: a connection that fails
+/// its COMMIT or ROLLBACK is replaced), each in its own savepoint when
 /// `isolate`, and commits it; `Err` when the transaction itself failed.
 /// Without `isolate` the first failed write rolls the transaction back and
 /// ends the list (nothing of it is kept).
 async fn write_all(
-    conn: &mut SqliteConnection,
+    pool: &SqlitePool,
     jobs: &[Job],
     isolate: bool,
 ) -> Result<Vec<Result<u64, sqlx::Error>>, sqlx::Error> {
-    conn.execute("BEGIN IMMEDIATE").await?;
+    let mut txn = WriteTxn::begin(pool).await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
         let outcome = match isolate {
-            true => isolated(conn, &job.write).await,
-            false => apply(conn, &job.write).await,
+            true => isolated(txn.conn(), &job.write).await,
+            false => apply(txn.conn(), &job.write).await,
         };
         let failed = outcome.is_err();
         outcomes.push(outcome);
         if failed && !isolate {
-            let _ = conn.execute("ROLLBACK").await;
+            txn.rollback().await?;
             return Ok(outcomes);
         }
     }
-    if let Err(e) = conn.execute("COMMIT").await {
-        // Leave the connection clean for the next batch; if even the
-        // rollback fails, the pool replaces a broken connection.
-        let _ = conn.execute("ROLLBACK").await;
-        return Err(e);
-    }
+    txn.commit().await?;
     Ok(outcomes)
 }
 
@@ -278,7 +273,7 @@ pub(super) async fn insert_events(
     Ok(affected)
 }
 
-const REPLACE_RUN: &str = "DO UPDATE SET session_id = excluded.session_id, \
+pub(super) const REPLACE_RUN: &str = "DO UPDATE SET session_id = excluded.session_id, \
     agent_id = excluded.agent_id, user_id = excluded.user_id, status = excluded.status, \
     created_at = excluded.created_at, updated_at = excluded.updated_at, record = excluded.record";
 const REPLACE_SESSION: &str = "DO UPDATE SET agent_id = excluded.agent_id, \
@@ -304,6 +299,14 @@ async fn apply(conn: &mut SqliteConnection, write: &Write) -> Result<u64, sqlx::
             }
             inserted
         }
+        Write::Probe(at) => sqlx::query(
+            "INSERT INTO agentd_meta (key, value) VALUES ('write_probe', ?) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(at.to_string())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
         Write::DeleteSession(id) => {
             sqlx::query(
                 "DELETE FROM event_chunks WHERE run_id IN (SELECT run_id FROM runs WHERE session_id = ?)",
