@@ -106,6 +106,11 @@ fn assert_protocol_shape(path: &str, status: u16, body: &Value) {
     } else if path.starts_with("/v1") {
         assert!(body["message"].is_string(), "{path}: {body}");
         assert_eq!(body["status_code"], status, "{path}: {body}");
+    } else if path.starts_with("/a2a/{agent_id}/") && !path.contains("/.well-known/") {
+        // A2A 1.0's HTTP+JSON binding: a google.rpc.Status.
+        assert_eq!(body["error"]["code"], status, "{path}: {body}");
+        assert!(body["error"]["status"].is_string(), "{path}: {body}");
+        assert!(body["error"]["message"].is_string(), "{path}: {body}");
     } else if path.starts_with("/a2a")
         || path.starts_with("/mcp")
         || path.starts_with("/.well-known")

@@ -131,7 +131,9 @@ impl A2aError {
             | A2aError::TaskNotFound(_)
             | A2aError::AgentNotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             A2aError::TooManyRuns(_) => (StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED"),
-            A2aError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            A2aError::Unavailable | A2aError::StoreUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
+            }
             A2aError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         }
     }
@@ -148,7 +150,12 @@ impl A2aError {
             error["details"] = details;
         }
         let mut resp = (status, Json(json!({ "error": error }))).into_response();
-        if let A2aError::TooManyRuns(secs) = self {
+        if let A2aError::TooManyRuns(secs)
+        | A2aError::StoreUnavailable {
+            retry_after_secs: secs,
+            ..
+        } = self
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, secs.max(1).into());
         }
