@@ -363,28 +363,25 @@ async fn python_a2a_sdk_client_works_unmodified() {
     };
     let server = start().await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/a2a_client.py");
-    let out = tokio::process::Command::new(&python)
+    let mut client = tokio::process::Command::new(&python);
+    client
         .arg(script)
         .arg(&server.base)
-        .args(["assistant", "slow", "asker", KEY])
-        .output()
-        .await
-        .expect("run the Python client");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
-    for step in [
-        "ok agent cards",
-        "ok message/send",
-        "ok tasks/get",
-        "ok message/stream",
-        "ok context across tasks",
-        "ok input-required + resume",
-        "ok tasks/cancel",
-        "ok task not found",
-    ] {
-        assert!(stdout.contains(step), "missing '{step}' in:\n{stdout}");
-    }
+        .args(["assistant", "slow", "asker", KEY]);
+    crate::common::clients::expect_steps(
+        client,
+        &[
+            "ok agent cards",
+            "ok message/send",
+            "ok tasks/get",
+            "ok message/stream",
+            "ok context across tasks",
+            "ok input-required + resume",
+            "ok tasks/cancel",
+            "ok task not found",
+        ],
+    )
+    .await;
 }
 
 async fn rpc_v1(server: &TestServer, path: &str, method: &str, params: Value) -> Value {
@@ -880,31 +877,28 @@ async fn python_a2a_sdk_1x_client_works_unmodified() {
     };
     let server = start().await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/a2a1_client.py");
-    let out = tokio::process::Command::new(&python)
+    let mut client = tokio::process::Command::new(&python);
+    client
         .arg(script)
         .arg(&server.base)
-        .args(["assistant", "slow", KEY])
-        .output()
-        .await
-        .expect("run the Python client");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
-    for mode in ["jsonrpc", "rest", "compat"] {
-        for step in [
-            "card",
-            "send (streamed)",
-            "send + context continuity",
-            "get",
-            "cancel",
-            "subscribe",
-            "task not found",
-        ] {
-            let line = format!("ok {mode} {step}");
-            assert!(stdout.contains(&line), "missing '{line}' in:\n{stdout}");
-        }
-    }
-    assert!(stdout.contains("ok jsonrpc list") && stdout.contains("ok rest list"));
+        .args(["assistant", "slow", KEY]);
+    let mut steps: Vec<String> = ["jsonrpc", "rest", "compat"]
+        .iter()
+        .flat_map(|mode| {
+            [
+                "card",
+                "send (streamed)",
+                "send + context continuity",
+                "get",
+                "cancel",
+                "subscribe",
+                "task not found",
+            ]
+            .map(|step| format!("ok {mode} {step}"))
+        })
+        .collect();
+    steps.extend(["ok jsonrpc list".to_string(), "ok rest list".to_string()]);
+    crate::common::clients::expect_steps(client, &steps).await;
 }
 
 /// What the shared HTTP layer refuses itself (here a missing key) on the

@@ -713,22 +713,19 @@ async fn agnos_agentos_client_works_unmodified() {
     )))
     .await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/agno_client.py");
-    let out = tokio::process::Command::new(&python)
+    let mut client = tokio::process::Command::new(&python);
+    client
         .arg(script)
         .arg(&server.base)
-        .args(["assistant", "crew", "agno-key"])
-        .output()
-        .await
-        .expect("run the Python client");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
-    for step in [
-        "ok config",
-        "ok discovery",
-        "ok run and session",
-        "ok stream",
-    ] {
-        assert!(stdout.contains(step), "missing '{step}' in:\n{stdout}");
-    }
+        .args(["assistant", "crew", "agno-key"]);
+    crate::common::clients::expect_steps(
+        client,
+        &[
+            "ok config",
+            "ok discovery",
+            "ok run and session",
+            "ok stream",
+        ],
+    )
+    .await;
 }

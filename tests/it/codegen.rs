@@ -1065,22 +1065,19 @@ async fn python_codegen_api_client_works_unmodified() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/clients/codegen_client.py"
     );
-    let out = tokio::process::Command::new(&python)
+    let mut client = tokio::process::Command::new(&python);
+    client
         .arg(script)
-        .args([server.base.as_str(), ALICE, "1", "3"])
-        .output()
-        .await
-        .expect("run the Python client");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
-    for step in [
-        "ok create run 1",
-        "ok poll to COMPLETE",
-        "ok organizations [1, 2]",
-        "ok users [1, 2]",
-        "ok errors 404 401 403",
-    ] {
-        assert!(stdout.contains(step), "missing '{step}' in:\n{stdout}");
-    }
+        .args([server.base.as_str(), ALICE, "1", "3"]);
+    crate::common::clients::expect_steps(
+        client,
+        &[
+            "ok create run 1",
+            "ok poll to COMPLETE",
+            "ok organizations [1, 2]",
+            "ok users [1, 2]",
+            "ok errors 404 401 403",
+        ],
+    )
+    .await;
 }

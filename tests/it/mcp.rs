@@ -273,25 +273,22 @@ async fn python_mcp_sdk_client_works_unmodified() {
     )))
     .await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/mcp_client.py");
-    let out = tokio::process::Command::new(&python)
+    let mut client = tokio::process::Command::new(&python);
+    client
         .arg(script)
         .arg(server.url("/mcp"))
-        .args(["assistant", "slow", KEY])
-        .output()
-        .await
-        .expect("run the Python client");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
-    for step in [
-        "ok list tools",
-        "ok call with progress",
-        "ok session from structuredContent",
-        "ok bad call is isError",
-        "ok cancel",
-    ] {
-        assert!(stdout.contains(step), "missing '{step}' in:\n{stdout}");
-    }
+        .args(["assistant", "slow", KEY]);
+    crate::common::clients::expect_steps(
+        client,
+        &[
+            "ok list tools",
+            "ok call with progress",
+            "ok session from structuredContent",
+            "ok bad call is isError",
+            "ok cancel",
+        ],
+    )
+    .await;
     let slow = crate::common::eventually("the abandoned run to be cancelled", || async {
         let runs = server.engine.list_runs(&Default::default()).await.unwrap();
         runs.into_iter()

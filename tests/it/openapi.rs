@@ -87,7 +87,10 @@ async fn schemathesis_finds_the_document_true_to_the_wire() {
         crate::common::PAUSING_AGENTS
     )))
     .await;
+    // Schemathesis keeps a cache in its working directory: not the repo's.
+    let cwd = tempfile::tempdir().expect("a scratch directory");
     let out = tokio::process::Command::new(&python)
+        .current_dir(cwd.path())
         .args(["-m", "schemathesis.cli", "run"])
         .arg(server.url("/openapi.json"))
         .args(["-H", "Authorization: Bearer st-key"])

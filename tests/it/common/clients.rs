@@ -102,3 +102,21 @@ pub fn python_a2a1() -> Option<String> {
     }
     found
 }
+
+/// Runs a client script that prints one `ok <step>` line per passed step,
+/// and checks it exited 0 having passed each of `steps`; its output is in
+/// every failure message. Returns what it printed.
+pub async fn expect_steps(
+    mut client: tokio::process::Command,
+    steps: &[impl AsRef<str>],
+) -> String {
+    let out = client.output().await.expect("the client starts");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "client failed:\n{stdout}\n{stderr}");
+    for step in steps {
+        let step = step.as_ref();
+        assert!(stdout.contains(step), "missing '{step}' in:\n{stdout}");
+    }
+    stdout
+}
