@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use attachments::{FileSummary, document_worker};
+pub use attachments::{FileSummary, document_worker, not_an_image};
 pub use event::{
     CompletedData, Delta, Event, EventKind, FailureKind, MemberRef, ModelRequestCompletedData,
     PendingCall, PendingKind, RunFailure, RunStartedData, ToolCallDecidedData, ToolCallEndedData,

@@ -18,6 +18,7 @@ mod codegen;
 mod cross_protocol;
 mod env_config;
 mod files;
+mod hostile_documents;
 mod limits;
 mod mcp;
 mod media_protocols;

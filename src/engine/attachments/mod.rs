@@ -26,6 +26,7 @@ use super::EngineError;
 use super::message::{Attachment, MediaKind, Message};
 use crate::config::{FilesConfig, UnsupportedMediaPolicy};
 use crate::models::Model;
+pub use detect::not_an_image;
 pub use documents::Documents;
 use extract::ExtractError;
 pub use worker::main as document_worker;
@@ -205,15 +206,6 @@ async fn handle(
         // Where a fetched file came from.
         url: attachment.url.clone(),
     };
-    // A field or part that takes images only (Codegen `images`, AgentOS
-    // `images`, image parts) is not a way to send anything else: the bytes
-    // decide what a file is, and here they contradict the sender.
-    if attachment.kind == MediaKind::Image && detected.kind != MediaKind::Image {
-        return Err(refuse(format!(
-            "it was sent as an image, but its content is {}",
-            detected.mime_type
-        )));
-    }
     let kept = Attachment {
         kind: detected.kind,
         mime_type: detected.mime_type.clone(),

@@ -4,7 +4,8 @@
 //! Bounded whatever the file: columns past `csv_max_columns` and cell text
 //! past [`MAX_CELL_CHARS`] are left out (and said to be), rows are kept
 //! only while the table fits the character limit, and the rest of the file
-//! is only counted, one reused record at a time. Depends on csv and the sink.
+//! is only counted, one field at a time (a row is never held whole).
+//! Depends on csv-core and the sink.
 
 use super::sink::Sink;
 use super::{Budget, ExtractError, Extracted, strip_bom};
@@ -13,40 +14,55 @@ use super::{Budget, ExtractError, Extracted, strip_bom};
 pub const MAX_CELL_CHARS: usize = 1000;
 
 pub fn read(bytes: &[u8], delimiter: u8, budget: &Budget) -> Result<Extracted, ExtractError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(strip_bom(bytes));
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut input = strip_bom(bytes);
     let max_columns = budget.csv_max_columns.max(1);
     let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut row: Vec<String> = Vec::new();
     // Characters of the rows kept so far, roughly as they will be shown.
     let mut kept_chars = 0usize;
     let mut total = 0usize;
+    let mut columns = 0usize;
     let mut widest = 0usize;
     let mut long_cells = false;
-    let mut record = csv::ByteRecord::new();
+    // Enough bytes of a field for MAX_CELL_CHARS characters and one more.
+    let field_cap = 4 * (MAX_CELL_CHARS + 1);
+    let mut field: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // Whether the record being read is kept, decided at its start.
+    let mut row_kept = true;
     loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(ExtractError::Invalid(format!("it is not valid CSV: {e}"))),
+        // Empty input is the end of the file to the reader.
+        let (result, read, written) = reader.read_field(input, &mut chunk);
+        input = &input[read..];
+        let keep = row_kept && columns < max_columns;
+        if keep && field.len() < field_cap {
+            let room = field_cap - field.len();
+            field.extend_from_slice(&chunk[..written.min(room)]);
         }
-        total += 1;
-        widest = widest.max(record.len());
-        if rows.len() > budget.csv_max_rows || kept_chars > budget.max_chars {
-            continue;
+        match result {
+            csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
+            csv_core::ReadFieldResult::Field { record_end } => {
+                if keep {
+                    let (value, cut) = cell(&String::from_utf8_lossy(&field));
+                    long_cells |= cut;
+                    kept_chars += value.chars().count() + 3;
+                    row.push(value);
+                }
+                field.clear();
+                columns += 1;
+                if record_end {
+                    total += 1;
+                    widest = widest.max(columns);
+                    columns = 0;
+                    if row_kept {
+                        rows.push(std::mem::take(&mut row));
+                    }
+                    row_kept = rows.len() <= budget.csv_max_rows && kept_chars <= budget.max_chars;
+                }
+            }
+            csv_core::ReadFieldResult::End => break,
         }
-        let mut row = Vec::with_capacity(record.len().min(max_columns));
-        for field in record.iter().take(max_columns) {
-            let text = std::str::from_utf8(field)
-                .map_err(|_| ExtractError::Invalid("it is not valid CSV: not UTF-8".into()))?;
-            let (value, cut) = cell(text);
-            long_cells |= cut;
-            kept_chars += value.chars().count() + 3;
-            row.push(value);
-        }
-        rows.push(row);
     }
     let width = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut sink = Sink::plain(budget.max_chars);
