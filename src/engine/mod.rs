@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub(crate) use attachments::extract_for_fuzzing;
 pub use attachments::{FileSummary, document_worker, not_an_image};
 pub use event::{
     CompletedData, Delta, Event, EventKind, FailureKind, MemberRef, ModelRequestCompletedData,

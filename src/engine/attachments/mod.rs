@@ -424,3 +424,10 @@ fn kind_word(kind: MediaKind) -> &'static str {
         MediaKind::Document => "document",
     }
 }
+
+/// For the fuzz targets (`crate::fuzzing`): reads `bytes` as a document of
+/// type `mime` in process, with the default `[files]` budget.
+pub(crate) fn extract_for_fuzzing(mime: &str, bytes: &[u8]) {
+    let budget = extract::Budget::from_config(&FilesConfig::default());
+    let _ = extract::extract(mime, bytes, &budget);
+}

@@ -605,3 +605,16 @@ async fn resubscribe(
     );
     Ok(event_response(state, id, stream::json(&task), view, events))
 }
+
+/// For the fuzz targets (`crate::fuzzing`): the endpoint's envelope checks
+/// of a body, then, for a message method, its params as the engine's input.
+pub(crate) fn parse_for_fuzzing(body: &[u8]) {
+    let Ok(call) = parse(body) else {
+        return;
+    };
+    if matches!(call.method.as_str(), "message/send" | "message/stream")
+        && let Ok(p) = params::<wire::MessageSendParams>(call.params)
+    {
+        let _ = convert::input_message(&p.message);
+    }
+}
