@@ -43,8 +43,8 @@ pub fn read(bytes: &[u8], budget: &Budget, sink: &mut Sink) -> Result<(), Extrac
     let result = catch_unwind(AssertUnwindSafe(|| {
         pdf_extract::output_doc(&doc, &mut device)
     }));
+    // The device's last use: the sink it borrowed is free again below.
     let late = device.late;
-    drop(device);
     if late {
         return Err(ExtractError::OverBudget(format!(
             "reading it took longer than {} s",
