@@ -14,6 +14,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::common::config_with;
+use crate::common::fixtures::pdf_with_text;
 use crate::common::hostile::{
     docx_bomb, nested_json, self_drawing_pdf, wide_csv, xobject_bomb_pdf,
 };
@@ -38,9 +39,10 @@ enum Expect {
     Truncated,
 }
 
-async fn server() -> Agentd {
+async fn server(extra: &str) -> Agentd {
     Agentd::start(&config_with(&format!(
         r#"
+{extra}
 [codegen.agent_types]
 codegen = "assistant"
 [[codegen.users]]
@@ -59,7 +61,7 @@ name = "hostile"
 /// answer, the server's health after each, then that it settles and how
 /// much its peak memory grew.
 async fn survive(name: &str, mime: &str, bytes: Vec<u8>, expect: Expect) {
-    let s = server().await;
+    let s = server("").await;
     let pid = s.pid();
     // Every reader has run once (the worker started, pools grown).
     agentos(
@@ -164,6 +166,33 @@ async fn a_docx_zip_bomb_is_read_in_bounded_memory() {
     let bomb = docx_bomb(60 << 20);
     assert!(bomb.len() < 512 * 1024, "{} bytes", bomb.len());
     survive("bomb.docx", DOCX, bomb, Expect::Truncated).await;
+}
+
+/// The last line of defence: a PDF reader that dies (here: a worker given
+/// too little memory to do anything) fails its file with a 422, and the
+/// server goes on serving.
+#[tokio::test]
+async fn a_crashing_document_reader_fails_only_its_file() {
+    let s = server("[files]\ndocument_memory_mib = 64").await;
+    let (status, body) = agentos(
+        &s,
+        "report.pdf",
+        "application/pdf",
+        // Megabytes: more than the worker can hold at all.
+        pdf_with_text(&"revenue ".repeat(1 << 18)),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("'report.pdf'") && detail.contains("its reader crashed"),
+        "{body}"
+    );
+    healthy(&s).await;
+    // Documents read in process are not affected.
+    let (status, body) = agentos(&s, "t.csv", "text/csv", b"a,b\n1,2\n".to_vec()).await;
+    assert_eq!(status, 200, "{body}");
+    settles(s.pid()).await;
 }
 
 fn client() -> reqwest::Client {

@@ -4,7 +4,10 @@
 //! audio kept as media parts when the model takes them, everything else
 //! refused with the file named (or, if configured, passed as a reference).
 //! Files given by URL are first fetched (or refused) by `fetch`, as the
-//! config allows.
+//! config allows. Documents are read within a budget (`extract`), PDF and
+//! DOCX in a limited worker process when the binary provides one
+//! (`documents`, `worker`); a document over budget is
+//! `EngineError::DocumentOverBudget`.
 //!
 //! Depends on the config and the `Model` capability check only; it must
 //! never know HTTP servers or any protocol's shapes.
