@@ -185,7 +185,7 @@ async fn a_crashing_document_reader_fails_only_its_file() {
     assert_eq!(status, 422, "{body}");
     let detail = body["detail"].as_str().unwrap_or_default();
     assert!(
-        detail.contains("'report.pdf'") && detail.contains("its reader crashed"),
+        detail.contains("'report.pdf'") && detail.contains("64 MiB of memory"),
         "{body}"
     );
     healthy(&s).await;

@@ -232,6 +232,9 @@ fn ended(status: std::process::ExitStatus, memory_mib: u64, limit: Duration) -> 
             None => {}
         }
     }
-    let _ = (memory_mib, limit);
+    if status.code() == Some(i32::from(super::worker::OUT_OF_MEMORY)) {
+        return format!("its reader ran out of its {memory_mib} MiB of memory");
+    }
+    let _ = limit;
     format!("its reader failed ({status})")
 }

@@ -36,6 +36,9 @@ pub struct Job {
 
 /// Exit code of a worker given a job it cannot parse or a parent it lost.
 const BAD_START: u8 = 2;
+/// Exit code of a worker that could not hold the file within its memory
+/// limit (other allocation failures abort: SIGABRT).
+pub const OUT_OF_MEMORY: u8 = 3;
 
 /// The `extract-document` subcommand: reads stdin, writes the outcome to
 /// stdout. `job` is a [`Job`] as JSON.
@@ -51,6 +54,9 @@ pub fn main(job: &str) -> ExitCode {
     let mut bytes = Vec::new();
     if let Err(e) = std::io::stdin().lock().read_to_end(&mut bytes) {
         eprintln!("extract-document: reading stdin: {e}");
+        if e.kind() == std::io::ErrorKind::OutOfMemory {
+            return ExitCode::from(OUT_OF_MEMORY);
+        }
         return ExitCode::from(BAD_START);
     }
     let outcome = extract::extract(&job.mime, &bytes, &job.budget);
