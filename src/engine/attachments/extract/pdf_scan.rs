@@ -237,3 +237,95 @@ fn deref<'a>(doc: &'a Document, object: &'a Object) -> Option<&'a Object> {
         other => Some(other),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A one-page PDF whose page draws `/X0`; `forms[i]` is the content of
+    /// form `Xi`, which may draw `/X{i+1}` (and `/X{i}` draws itself).
+    fn pdf(forms: &[&str]) -> Document {
+        let first_form = 5;
+        let mut objects = vec![
+            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 9 9] /Contents 4 0 R \
+                 /Resources << /XObject << /X0 {first_form} 0 R >> >> >>"
+            ),
+            "<< /Length 6 >>\nstream\n/X0 Do\nendstream".to_string(),
+        ];
+        for (i, content) in forms.iter().enumerate() {
+            let (this, next) = (first_form + i, first_form + i + 1);
+            objects.push(format!(
+                "<< /Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources << /XObject \
+                 << /X{i} {this} 0 R /X{} {next} 0 R >> >> /Length {} >>\nstream\n{content}\nendstream",
+                i + 1,
+                content.len()
+            ));
+        }
+        let mut out = b"%PDF-1.4\n".to_vec();
+        let mut offsets = Vec::new();
+        for (i, object) in objects.iter().enumerate() {
+            offsets.push(out.len());
+            out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        let n = objects.len() + 1;
+        out.extend_from_slice(format!("xref\n0 {n}\n0000000000 65535 f \n").as_bytes());
+        for offset in offsets {
+            out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size {n} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        Document::load_mem(&out).expect("a loadable PDF")
+    }
+
+    #[test]
+    fn drawings_are_counted_expanded() {
+        // Page: 1 op; X0: 6 + 2 * X1; X1: 6 + 2 * X2; X2: 3.
+        let doubling = "q /X1 Do Q q /X1 Do Q";
+        let next = doubling.replace("X1", "X2");
+        let doc = pdf(&[doubling, &next, "0 0 m 1 1 l S"]);
+        assert_eq!(check(&doc, 1000), Ok(1 + 6 + 2 * (6 + 2 * 3)));
+        assert_eq!(check(&doc, 30), Err(Refusal::TooManyOperators(31)));
+    }
+
+    #[test]
+    fn a_form_that_draws_itself_is_a_cycle() {
+        assert_eq!(check(&pdf(&["/X0 Do"]), u64::MAX), Err(Refusal::Cycle));
+        // Reached through another form, too.
+        let doc = pdf(&["/X1 Do", "/X1 Do"]);
+        assert_eq!(check(&doc, u64::MAX), Err(Refusal::Cycle));
+        let doc = pdf(&["/X1 Do", "0 0 m"]);
+        assert_eq!(check(&doc, u64::MAX), Ok(1 + 1 + 1));
+    }
+
+    #[test]
+    fn a_doubling_bomb_is_refused_without_running_it() {
+        let forms: Vec<String> = (0..14)
+            .map(|i| format!("/X{} Do /X{} Do", i + 1, i + 1))
+            .chain(std::iter::once("0 0 m".to_string()))
+            .collect();
+        let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
+        assert!(matches!(
+            check(&pdf(&forms), 10_000),
+            Err(Refusal::TooManyOperators(_))
+        ));
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_cap_is_refused() {
+        let chain = |levels: usize| {
+            let forms: Vec<String> = (0..levels)
+                .map(|i| format!("/X{} Do", i + 1))
+                .chain(std::iter::once("0 0 m".to_string()))
+                .collect();
+            let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
+            check(&pdf(&forms), u64::MAX)
+        };
+        assert!(chain(MAX_DEPTH - 1).is_ok());
+        assert_eq!(chain(MAX_DEPTH + 1), Err(Refusal::TooDeep));
+    }
+}
