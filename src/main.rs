@@ -180,8 +180,15 @@ async fn serve(config_path: PathBuf, bind: Option<String>) -> Result<(), String>
         .apply_database_url(std::env::var("DATABASE_URL").ok().as_deref())
         .map_err(|e| e.to_string())?;
     // This binary is the document worker too: PDF and DOCX files are read
-    // in a child process of it, with memory, CPU and time limits.
-    match std::env::current_exe() {
+    // in a child process of it, with memory, CPU and time limits. On Linux
+    // through /proc/self/exe, which still runs this binary after a package
+    // upgrade has replaced the file on disk.
+    let program = if cfg!(target_os = "linux") {
+        Ok(PathBuf::from("/proc/self/exe"))
+    } else {
+        std::env::current_exe()
+    };
+    match program {
         Ok(program) => config.files.document_worker = Some(program),
         Err(e) => tracing::warn!(
             error = %e,
