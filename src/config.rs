@@ -547,9 +547,37 @@ pub struct FilesConfig {
     /// Data rows of a CSV file shown to the model; the rest is counted, not shown.
     #[serde(default = "default_csv_max_rows")]
     pub csv_max_rows: usize,
-    /// Characters of one document's text given to the model; longer text is cut.
+    /// Characters of one document's text given to the model; reading stops
+    /// there.
     #[serde(default = "default_max_document_chars")]
     pub max_document_chars: usize,
+    /// Columns of a CSV file shown to the model; the rest are left out.
+    #[serde(default = "default_csv_max_columns")]
+    pub csv_max_columns: usize,
+    /// Drawing operators reading one PDF may execute, every drawn form
+    /// counted as often as it is drawn; a PDF over it is refused (422).
+    #[serde(default = "default_pdf_max_operators")]
+    pub pdf_max_operators: u64,
+    /// Seconds reading one document may take (wall time and, in the worker
+    /// process, CPU time); a document over it is refused (422).
+    #[serde(default = "default_document_timeout_secs")]
+    pub document_timeout_secs: u64,
+    /// Address space of the worker process that reads one PDF or DOCX, in
+    /// MiB; a document that needs more is refused (422).
+    #[serde(default = "default_document_memory_mib")]
+    pub document_memory_mib: u64,
+    /// Documents read at once, across all requests; more wait their turn.
+    /// 0: one per CPU.
+    #[serde(default)]
+    pub max_concurrent_documents: usize,
+    /// The program run as `<program> extract-document` to read PDF and
+    /// DOCX files in a child process with memory, CPU and time limits.
+    /// Never from the file: the `agentd` binary sets it to itself at start
+    /// (main.rs). Unset (the engine used as a library, as in tests),
+    /// documents are read in process within the same budgets, without the
+    /// process limits.
+    #[serde(skip)]
+    pub document_worker: Option<std::path::PathBuf>,
     /// What to do with media the model cannot take (video, audio for a model
     /// without audio input, unreadable document formats): refuse the request,
     /// or pass the file to the model as a reference by name only.
@@ -567,6 +595,12 @@ impl Default for FilesConfig {
             max_request_bytes: default_max_request_bytes(),
             csv_max_rows: default_csv_max_rows(),
             max_document_chars: default_max_document_chars(),
+            csv_max_columns: default_csv_max_columns(),
+            pdf_max_operators: default_pdf_max_operators(),
+            document_timeout_secs: default_document_timeout_secs(),
+            document_memory_mib: default_document_memory_mib(),
+            max_concurrent_documents: 0,
+            document_worker: None,
             unsupported: UnsupportedMediaPolicy::default(),
             urls: UrlInputsConfig::default(),
         }
@@ -661,6 +695,19 @@ fn default_csv_max_rows() -> usize {
 }
 fn default_max_document_chars() -> usize {
     100_000
+}
+fn default_csv_max_columns() -> usize {
+    100
+}
+/// Real documents execute thousands to tens of thousands per page.
+fn default_pdf_max_operators() -> u64 {
+    5_000_000
+}
+fn default_document_timeout_secs() -> u64 {
+    20
+}
+fn default_document_memory_mib() -> u64 {
+    1024
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -1434,10 +1481,20 @@ impl Config {
                 "files.max_document_chars",
                 self.files.max_document_chars as u64,
             ),
+            ("files.csv_max_columns", self.files.csv_max_columns as u64),
+            ("files.pdf_max_operators", self.files.pdf_max_operators),
+            (
+                "files.document_timeout_secs",
+                self.files.document_timeout_secs,
+            ),
         ] {
             if value == 0 {
                 return Err(self.invalid(field, "must be at least 1"));
             }
+        }
+        // Below this the worker cannot even start.
+        if self.files.document_memory_mib < 64 {
+            return Err(self.invalid("files.document_memory_mib", "must be at least 64"));
         }
         for (name, model) in &self.models {
             let provider = model.effective_provider();

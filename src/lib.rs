@@ -8,6 +8,9 @@
 
 pub mod config;
 pub mod engine;
+/// Entry points for the fuzz targets in fuzz/; not part of the server.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod models;
 pub mod net;

@@ -1,4 +1,5 @@
-//! The agentd command line: serve, check-config, openapi.
+//! The agentd command line: serve, check-config, openapi, health, and the
+//! hidden extract-document (the worker `serve` runs to read a document).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +48,14 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Read one document from stdin in a limited child process (the server
+    /// runs this itself; see engine/attachments/documents.rs).
+    #[command(hide = true)]
+    ExtractDocument {
+        /// The job, as JSON.
+        #[arg(long)]
+        job: String,
+    },
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         #[arg(long)]
@@ -86,6 +95,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::ExtractDocument { job } => agentd::engine::document_worker(&job),
         Command::Openapi { output } => {
             let doc = match agentd::openapi().to_pretty_json() {
                 Ok(d) => d + "\n",
@@ -178,6 +188,22 @@ async fn serve(config_path: PathBuf, bind: Option<String>) -> Result<(), String>
     config
         .apply_database_url(std::env::var("DATABASE_URL").ok().as_deref())
         .map_err(|e| e.to_string())?;
+    // This binary is the document worker too: PDF and DOCX files are read
+    // in a child process of it, with memory, CPU and time limits. On Linux
+    // through /proc/self/exe, which still runs this binary after a package
+    // upgrade has replaced the file on disk.
+    let program = if cfg!(target_os = "linux") {
+        Ok(PathBuf::from("/proc/self/exe"))
+    } else {
+        std::env::current_exe()
+    };
+    match program {
+        Ok(program) => config.files.document_worker = Some(program),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "documents are read in process: the agentd program cannot be found"
+        ),
+    }
     let models = ModelRegistry::from_config(&config).map_err(|e| e.to_string())?;
     let store = agentd::store::open(&config.store)
         .await

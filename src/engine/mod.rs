@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use attachments::FileSummary;
+pub(crate) use attachments::extract_for_fuzzing;
+pub use attachments::{FileSummary, document_worker, not_an_image};
 pub use event::{
     CompletedData, Delta, Event, EventKind, FailureKind, MemberRef, ModelRequestCompletedData,
     PendingCall, PendingKind, RunFailure, RunStartedData, ToolCallDecidedData, ToolCallEndedData,
@@ -72,6 +73,12 @@ pub enum EngineError {
     /// that is not what it claims to be. Clients get it as a 400.
     #[error("file '{file}' cannot be used: {reason}")]
     UnsupportedMedia { file: String, reason: String },
+    /// A document whose reading would cost more than `[files]` allows
+    /// (drawings nested or looping, too many operators, text that inflates
+    /// past its cap), or whose reader crashed or ran out of time or memory
+    /// in its worker process. Clients get it as a 422 naming the file.
+    #[error("file '{file}' could not be read within this server's limits: {reason}")]
+    DocumentOverBudget { file: String, reason: String },
     /// A file (`file` set) or the files of one request together are over the
     /// configured limit. Clients get it as a 413.
     #[error("{}", too_large_message(.file.as_deref(), *.bytes, *.limit))]
@@ -187,6 +194,9 @@ pub struct Engine {
     workers_started: AtomicBool,
     /// The last write probe's answer (see `readiness`).
     last_probe: readiness::LastProbe,
+    /// Reads the documents runs are given (in worker processes when the
+    /// config names a worker program).
+    documents: attachments::Documents,
 }
 
 /// What a run request runs on: the agent (or a team's leader), the team,
@@ -275,7 +285,6 @@ impl Engine {
         store: Arc<dyn Store>,
     ) -> Arc<Self> {
         Arc::new(Self {
-            config,
             models,
             tools,
             store,
@@ -289,6 +298,8 @@ impl Engine {
             cancel_intents: AtomicU64::new(0),
             workers_started: AtomicBool::new(false),
             last_probe: Default::default(),
+            documents: attachments::Documents::new(&config.files),
+            config,
         })
     }
 
@@ -622,12 +633,18 @@ impl Engine {
             .clone()
             .filter(|s| !s.is_empty())
             .unwrap_or_else(new_id);
-        let prepared = attachments::prepare(&self.config.files, &model, req.input.clone()).await?;
+        let prepared = attachments::prepare(
+            &self.documents,
+            &self.config.files,
+            &model,
+            req.input.clone(),
+        )
+        .await?;
         // A client-held transcript (AG-UI) carries its files on every turn:
         // the model must see their text again, so they are read the same way.
         let client_history = match req.history.clone() {
             Some(h) => Some(
-                attachments::prepare(&self.config.files, &model, h)
+                attachments::prepare(&self.documents, &self.config.files, &model, h)
                     .await?
                     .messages,
             ),
@@ -843,6 +860,7 @@ impl Engine {
             .agent_model(&agent)
             .ok_or_else(|| EngineError::AgentNotFound(record.agent_id.clone()))?;
         let follow_up = attachments::prepare(
+            &self.documents,
             &self.config.files,
             &model,
             req.message.clone().into_iter().collect(),

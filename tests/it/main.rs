@@ -20,6 +20,7 @@ mod crash;
 mod cross_protocol;
 mod env_config;
 mod files;
+mod hostile_documents;
 mod hostile_http;
 mod limits;
 mod mcp;

@@ -65,6 +65,18 @@ pub fn detect(bytes: &[u8], declared: &str, name: Option<&str>) -> Result<Detect
     })
 }
 
+/// Why `bytes`, sent where only an image may go (Codegen's `images`), are
+/// not one: their signature names another type (a PDF, a zip). Elsewhere
+/// the bytes' type simply wins over the declared one, but a field that
+/// takes images must be no way to hand a document to its parser. Bytes
+/// without a signature are left to [`detect`], which refuses a declared
+/// image type they do not match.
+pub fn not_an_image(bytes: &[u8]) -> Option<String> {
+    infer::get(bytes)
+        .filter(|t| t.matcher_type() != infer::MatcherType::Image)
+        .map(|t| format!("its content is {}", normalize(t.mime_type())))
+}
+
 /// The kind of media a (normalized) type is.
 pub fn kind_of(mime: &str) -> MediaKind {
     match mime.split('/').next().unwrap_or("") {

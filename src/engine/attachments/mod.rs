@@ -4,14 +4,19 @@
 //! audio kept as media parts when the model takes them, everything else
 //! refused with the file named (or, if configured, passed as a reference).
 //! Files given by URL are first fetched (or refused) by `fetch`, as the
-//! config allows.
+//! config allows. Documents are read within a budget (`extract`), PDF and
+//! DOCX in a limited worker process when the binary provides one
+//! (`documents`, `worker`); a document over budget is
+//! `EngineError::DocumentOverBudget`.
 //!
 //! Depends on the config and the `Model` capability check only; it must
 //! never know HTTP servers or any protocol's shapes.
 
 mod detect;
+mod documents;
 mod extract;
 mod fetch;
+mod worker;
 
 use std::sync::Arc;
 
@@ -24,7 +29,10 @@ use super::EngineError;
 use super::message::{Attachment, MediaKind, Message};
 use crate::config::{FilesConfig, UnsupportedMediaPolicy};
 use crate::models::Model;
+pub use detect::not_an_image;
+pub use documents::Documents;
 use extract::ExtractError;
+pub use worker::main as document_worker;
 
 /// One file a run was given, as recorded on the run: what it turned out to
 /// be and how it reached the model.
@@ -67,10 +75,12 @@ const LENIENT_URL_SAFE: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// Prepares a run's input: files given by URL are fetched or refused as the
-/// config says, then every file is read. Parsing documents is CPU work, so
-/// it runs on the blocking pool; messages without attachments pass straight
+/// config says, then every file is read, one at a time. Decoding and
+/// parsing are CPU work, so they run off the async threads (documents as
+/// `documents` decides); messages without attachments pass straight
 /// through.
 pub async fn prepare(
+    documents: &Documents,
     config: &FilesConfig,
     model: &Arc<dyn Model>,
     mut messages: Vec<Message>,
@@ -82,33 +92,6 @@ pub async fn prepare(
         });
     }
     fetch::resolve(config, &mut messages).await?;
-    let config = config.clone();
-    let model = model.clone();
-    tokio::task::spawn_blocking(move || prepare_blocking(&config, model.as_ref(), messages))
-        .await
-        .map_err(|e| {
-            EngineError::InvalidInput(format!("the attached files could not be read: {e}"))
-        })?
-}
-
-/// What became of one attachment.
-enum Handled {
-    /// Goes to the model as it is (image, audio, image URL).
-    Media(Attachment),
-    /// Read as text: the attachment stays (member runs re-read it), the
-    /// text goes into the message.
-    Document(Attachment, String),
-    /// Only mentioned to the model.
-    Reference(String),
-}
-
-/// Reads attachments that carry their content (or, in pass mode, an image
-/// URL); `fetch::resolve` has already dealt with every other URL.
-fn prepare_blocking(
-    config: &FilesConfig,
-    model: &dyn Model,
-    messages: Vec<Message>,
-) -> Result<Prepared, EngineError> {
     let mut files = Vec::new();
     let mut out = Vec::with_capacity(messages.len());
     let mut total = 0u64;
@@ -117,7 +100,15 @@ fn prepare_blocking(
         let mut blocks = Vec::new();
         for attachment in std::mem::take(&mut message.attachments) {
             count += 1;
-            let (handled, summary) = handle(config, model, attachment, count, &mut total)?;
+            let (handled, summary) = handle(
+                documents,
+                config,
+                model.as_ref(),
+                attachment,
+                count,
+                &mut total,
+            )
+            .await?;
             match handled {
                 Handled::Media(a) => message.attachments.push(a),
                 Handled::Document(a, block) => {
@@ -146,7 +137,21 @@ fn prepare_blocking(
     })
 }
 
-fn handle(
+/// What became of one attachment.
+enum Handled {
+    /// Goes to the model as it is (image, audio, image URL).
+    Media(Attachment),
+    /// Read as text: the attachment stays (member runs re-read it), the
+    /// text goes into the message.
+    Document(Attachment, String),
+    /// Only mentioned to the model.
+    Reference(String),
+}
+
+/// Reads one attachment that carries its content (or, in pass mode, an
+/// image URL); `fetch::resolve` has already dealt with every other URL.
+async fn handle(
+    documents: &Documents,
     config: &FilesConfig,
     model: &dyn Model,
     attachment: Attachment,
@@ -164,14 +169,27 @@ fn handle(
         reason,
     };
     let data = match (&attachment.data, &attachment.url) {
-        (Some(data), _) => data,
+        (Some(data), _) => data.clone(),
         (None, Some(url)) => return by_url(config, model, attachment.clone(), &name, url),
         (None, None) => return Err(refuse("it has neither content nor a URL".into())),
     };
-    let bytes = decode(data, &name, config.max_file_bytes)?;
-    if bytes.is_empty() {
-        return Err(refuse("the file is empty".into()));
-    }
+    let opened = {
+        let (name, declared, limit) = (
+            name.clone(),
+            attachment.mime_type.clone(),
+            config.max_file_bytes,
+        );
+        tokio::task::spawn_blocking(move || open(&data, &declared, &name, limit))
+            .await
+            .map_err(|e| {
+                EngineError::InvalidInput(format!("the attached files could not be read: {e}"))
+            })??
+    };
+    let Opened {
+        bytes,
+        detected,
+        base64,
+    } = opened;
     *total += bytes.len() as u64;
     if *total > config.max_request_bytes {
         return Err(EngineError::TooLarge {
@@ -180,7 +198,6 @@ fn handle(
             limit: config.max_request_bytes,
         });
     }
-    let detected = detect::detect(&bytes, &attachment.mime_type, Some(&name)).map_err(&refuse)?;
     let mut summary = FileSummary {
         name: name.clone(),
         mime_type: detected.mime_type.clone(),
@@ -196,7 +213,7 @@ fn handle(
         kind: detected.kind,
         mime_type: detected.mime_type.clone(),
         name: attachment.name.clone(),
-        data: Some(base64::engine::general_purpose::STANDARD.encode(&bytes)),
+        data: Some(base64),
         url: None,
     };
     if detected.kind != MediaKind::Document {
@@ -211,14 +228,14 @@ fn handle(
         );
         return reference_or_refuse(config, summary, reason, &refuse);
     }
-    match extract::extract(&detected.mime_type, &bytes, config.csv_max_rows) {
+    match documents.read(&detected.mime_type, bytes).await {
         Ok(x) => {
-            let (text, cut) = extract::cut(x.text, config.max_document_chars);
+            let text = x.text;
             let chars = text.chars().count() as u64;
             summary.extracted_chars = Some(chars);
-            summary.truncated = cut || x.note.is_some();
+            summary.truncated = x.truncated || x.note.is_some();
             let mut notes: Vec<String> = x.note.into_iter().collect();
-            if cut {
+            if x.truncated {
                 notes.push(format!(
                     "The text was cut after its first {} characters.",
                     config.max_document_chars
@@ -234,7 +251,35 @@ fn handle(
             reference_or_refuse(config, summary, reason, &refuse)
         }
         Err(ExtractError::Invalid(reason)) => Err(refuse(reason)),
+        Err(ExtractError::OverBudget(reason)) => {
+            Err(EngineError::DocumentOverBudget { file: name, reason })
+        }
     }
+}
+
+/// A file's content decoded and typed, and the base64 it is kept as.
+struct Opened {
+    bytes: Vec<u8>,
+    detected: detect::Detected,
+    base64: String,
+}
+
+fn open(data: &str, declared: &str, name: &str, limit: u64) -> Result<Opened, EngineError> {
+    let bytes = decode(data, name, limit)?;
+    let refuse = |reason: String| EngineError::UnsupportedMedia {
+        file: name.to_string(),
+        reason,
+    };
+    if bytes.is_empty() {
+        return Err(refuse("the file is empty".into()));
+    }
+    let detected = detect::detect(&bytes, declared, Some(name)).map_err(refuse)?;
+    let base64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    Ok(Opened {
+        bytes,
+        detected,
+        base64,
+    })
 }
 
 /// A file given by URL in pass mode: image URLs go to models that take
@@ -381,4 +426,11 @@ fn kind_word(kind: MediaKind) -> &'static str {
         MediaKind::Video => "video",
         MediaKind::Document => "document",
     }
+}
+
+/// For the fuzz targets (`crate::fuzzing`): reads `bytes` as a document of
+/// type `mime` in process, with the default `[files]` budget.
+pub(crate) fn extract_for_fuzzing(mime: &str, bytes: &[u8]) {
+    let budget = extract::Budget::from_config(&FilesConfig::default());
+    let _ = extract::extract(mime, bytes, &budget);
 }

@@ -222,6 +222,8 @@ impl From<EngineError> for A2aError {
             EngineError::InvalidInput(m) => A2aError::InvalidParams(m),
             e @ EngineError::UnsupportedMedia { .. } => A2aError::ContentType(e.to_string()),
             e @ EngineError::TooLarge { .. } => A2aError::InvalidParams(e.to_string()),
+            // JSON-RPC carries its errors with HTTP 200; this is its 422.
+            e @ EngineError::DocumentOverBudget { .. } => A2aError::InvalidParams(e.to_string()),
             EngineError::TooManyRuns {
                 retry_after_secs, ..
             } => A2aError::TooManyRuns(retry_after_secs),

@@ -31,6 +31,7 @@ mod ops;
 mod render;
 mod rest;
 mod rpc;
+pub(crate) use rpc::parse_for_fuzzing;
 mod stream;
 pub mod v1;
 mod version;

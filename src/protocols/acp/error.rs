@@ -136,6 +136,7 @@ impl From<EngineError> for AcpError {
             EngineError::InvalidInput(m) => AcpError::InvalidInput(m),
             e @ EngineError::UnsupportedMedia { .. } => AcpError::BadRequest(e.to_string()),
             e @ EngineError::TooLarge { .. } => AcpError::PayloadTooLarge(e.to_string()),
+            e @ EngineError::DocumentOverBudget { .. } => AcpError::InvalidInput(e.to_string()),
             EngineError::TooManyRuns {
                 limit,
                 per_caller,

@@ -599,3 +599,13 @@ async fn get_resource(
         .map(|(m, agent)| Json(convert::resource_message(&m, &agent)))
         .ok_or_else(not_found)
 }
+
+/// For the fuzz targets (`crate::fuzzing`): a run-create body parsed as
+/// the endpoint parses it, and each input message as the engine's.
+pub(crate) fn parse_for_fuzzing(body: &[u8]) {
+    if let Ok(req) = serde_json::from_slice::<wire::RunCreateRequest>(body) {
+        for (i, m) in req.input.iter().enumerate() {
+            let _ = convert::input_message(m, i);
+        }
+    }
+}

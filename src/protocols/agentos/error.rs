@@ -32,6 +32,10 @@ pub enum AgentOsError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 422 with a message: well-formed input the server will not process
+    /// (a document over the reading budget).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("{message}")]
     TooManyRuns {
         message: String,
@@ -85,7 +89,7 @@ pub struct ErrorBody {
     /// A message, or FastAPI's list of validation errors on 422.
     #[schema(schema_with = crate::http::schemas::detail_schema)]
     pub detail: Value,
-    /// BAD_REQUEST, NOT_FOUND, VALIDATION_ERROR, CONFLICT or INTERNAL_SERVER_ERROR.
+    /// BAD_REQUEST, NOT_FOUND, VALIDATION_ERROR, UNPROCESSABLE_ENTITY, CONFLICT or INTERNAL_SERVER_ERROR.
     pub error_code: &'static str,
     /// ACP's error code (`not_found`), on unknown sessions only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,6 +108,9 @@ impl IntoResponse for AgentOsError {
             | AgentOsError::SessionNotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             AgentOsError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
             AgentOsError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
+            AgentOsError::Unprocessable(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY")
+            }
             AgentOsError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             AgentOsError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
@@ -174,6 +181,7 @@ impl From<EngineError> for AgentOsError {
             EngineError::InvalidInput(m) => AgentOsError::BadRequest(m),
             e @ EngineError::UnsupportedMedia { .. } => AgentOsError::BadRequest(sentence(&e)),
             e @ EngineError::TooLarge { .. } => AgentOsError::PayloadTooLarge(sentence(&e)),
+            e @ EngineError::DocumentOverBudget { .. } => AgentOsError::Unprocessable(sentence(&e)),
             EngineError::TooManyRuns {
                 limit,
                 per_caller,

@@ -39,6 +39,9 @@ pub enum AguiError {
     /// 409: the paused run a `resume` names was continued already.
     #[error("{0}")]
     Conflict(String),
+    /// 422 with a message: a document over the reading budget.
+    #[error("{0}")]
+    Unprocessable(String),
     /// 413: files over the configured size limits.
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -80,6 +83,7 @@ impl IntoResponse for AguiError {
             AguiError::BadRequest(m) => (StatusCode::BAD_REQUEST, Value::String(m)),
             AguiError::Conflict(m) => (StatusCode::CONFLICT, Value::String(m)),
             AguiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, Value::String(m)),
+            AguiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, Value::String(m)),
             AguiError::TooManyRuns {
                 retry_after_secs: secs,
                 ..
@@ -138,6 +142,7 @@ impl From<EngineError> for AguiError {
             EngineError::Store(_) => AguiError::Internal(e.to_string()),
             EngineError::UnsupportedMedia { .. } => AguiError::BadRequest(e.to_string()),
             EngineError::TooLarge { .. } => AguiError::PayloadTooLarge(e.to_string()),
+            EngineError::DocumentOverBudget { .. } => AguiError::Unprocessable(e.to_string()),
             EngineError::TooManyRuns {
                 limit,
                 per_caller,

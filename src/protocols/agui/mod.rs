@@ -303,3 +303,11 @@ fn stream(
     };
     sse::response(frames, state.config().server.sse_keep_alive_secs)
 }
+
+/// For the fuzz targets (`crate::fuzzing`): the run endpoint's parsing of
+/// a body, and what the engine would be handed from it.
+pub(crate) fn parse_for_fuzzing(body: &[u8]) {
+    if let Ok(input) = input::parse(body) {
+        let _ = (input.conversation(), input.client_tools(), input.user_id());
+    }
+}

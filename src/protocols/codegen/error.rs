@@ -180,7 +180,7 @@ impl From<EngineError> for CodegenError {
                 m,
                 Value::Null,
             )),
-            e @ EngineError::UnsupportedMedia { .. } => {
+            e @ (EngineError::UnsupportedMedia { .. } | EngineError::DocumentOverBudget { .. }) => {
                 CodegenError::invalid(ValidationIssue::new(
                     vec![json!("body"), json!("images")],
                     "value_error",

@@ -272,9 +272,14 @@ fn image_from_data_uri(uri: &str, index: usize) -> Result<Attachment, String> {
     if data.is_empty() {
         return Err("the image data is empty".into());
     }
-    base64::engine::general_purpose::STANDARD
+    let bytes = base64::engine::general_purpose::STANDARD
         .decode(&data)
         .map_err(|e| format!("the image data is not valid base64 ({e})"))?;
+    // Only images go this way: a PDF or DOCX here would otherwise be read
+    // as the document it is.
+    if let Some(reason) = crate::engine::not_an_image(&bytes) {
+        return Err(format!("the data is not an image: {reason}"));
+    }
     let ext = subtype.split('+').next().unwrap_or(subtype);
     Ok(Attachment {
         kind: MediaKind::Image,
@@ -853,6 +858,12 @@ mod tests {
         assert!(image_from_data_uri("data:image/png,raw", 0).is_err());
         assert!(image_from_data_uri("data:image/png;base64,***", 0).is_err());
         assert!(image_from_data_uri("https://x/y.png", 0).is_err());
+        // A PDF declared as a PNG is refused here, not read as a document.
+        let err = image_from_data_uri("data:image/png;base64,JVBERi0xLjQK", 0).unwrap_err();
+        assert_eq!(
+            err,
+            "the data is not an image: its content is application/pdf"
+        );
     }
 
     #[test]

@@ -20,6 +20,11 @@ pub fn pdf_with_text(text: &str) -> Vec<u8> {
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
             .to_string(),
     ];
+    pdf_from_objects(&objects)
+}
+
+/// A PDF of `objects` (object 1 the catalog), with its xref table.
+pub fn pdf_from_objects(objects: &[String]) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, object) in objects.iter().enumerate() {

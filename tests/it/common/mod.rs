@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod file_server;
 pub mod fixtures;
+pub mod hostile;
 pub mod mcp_server;
 pub mod mock_anthropic;
 pub mod mock_h2;

@@ -93,6 +93,11 @@ impl Agentd {
         format!("{}{path}", self.base)
     }
 
+    /// The server's process id (for reading /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("agentd is running")
+    }
+
     /// What the process logged so far.
     pub fn log(&self) -> String {
         text(&self.log)
