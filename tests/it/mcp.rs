@@ -297,3 +297,42 @@ async fn python_mcp_sdk_client_works_unmodified() {
     .await;
     assert_eq!(slow.origin, "mcp");
 }
+
+/// The unmodified MCP TypeScript SDK (@modelcontextprotocol/sdk 1.32), the
+/// same story as the Python one: tools with output schema and annotations,
+/// progress, a session from `structuredContent` (validated by the SDK), an
+/// `isError` for bad arguments, and an aborted call whose run is cancelled.
+#[tokio::test]
+async fn typescript_mcp_sdk_client_works_unmodified() {
+    let Some(clients) = crate::common::clients::node_with(&["@modelcontextprotocol/sdk"]) else {
+        return;
+    };
+    let server = TestServer::start(&config_with(&format!(
+        "{}\n[auth]\napi_keys = [\"{KEY}\"]\n",
+        crate::common::PAUSING_AGENTS
+    )))
+    .await;
+    let mut client = tokio::process::Command::new("node");
+    client
+        .arg(clients.join("mcp_client.mjs"))
+        .arg(server.url("/mcp"))
+        .args(["assistant", "slow", KEY]);
+    crate::common::clients::expect_steps(
+        client,
+        &[
+            "ok list tools",
+            "ok call with progress",
+            "ok session from structuredContent",
+            "ok bad call is isError",
+            "ok cancel",
+        ],
+    )
+    .await;
+    let slow = crate::common::eventually("the aborted run to be cancelled", || async {
+        let runs = server.engine.list_runs(&Default::default()).await.unwrap();
+        runs.into_iter()
+            .find(|r| r.agent_id == "slow" && r.status == agentd::engine::RunStatus::Cancelled)
+    })
+    .await;
+    assert_eq!(slow.origin, "mcp");
+}
