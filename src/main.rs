@@ -17,7 +17,7 @@ use agentd::tools::ToolRegistry;
 #[command(
     name = "agentd",
     version,
-    about = "Runs AI agents over AgentOS, AG-UI, ACP and the Codegen agent API"
+    about = "Runs AI agents and teams over AgentOS, AG-UI, ACP, the Codegen agent API, A2A and MCP"
 )]
 struct Cli {
     #[command(subcommand)]
