@@ -40,6 +40,8 @@ async def main(base, agent, team, key):
     check(detail.id == agent, f"get agent: {detail}")
     teams = await client.list_teams(headers=auth)
     check(team in [t.id for t in teams], f"list teams: {teams}")
+    workflows = await client.list_workflows(headers=auth)
+    check(workflows == [], f"agentd runs no workflows: {workflows}")
     print("ok discovery", flush=True)
 
     run = await client.run_agent(agent, "my name is Ada", headers=auth)

@@ -26,6 +26,7 @@ use runs::{Kind, SessionQuery};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(os_config::get_config))
+        .routes(routes!(os_config::list_workflows))
         .routes(routes!(list_agents))
         .routes(routes!(get_agent))
         .routes(routes!(create_run, list_runs))

@@ -4,6 +4,8 @@
 //! databases they keep sessions in, and the interfaces (other protocols)
 //! it speaks.
 //!
+//! `GET /workflows` answers Agno's workflow list the same way: empty.
+//!
 //! Only what agentd has is listed: it runs no workflows, and keeps every
 //! agent's and team's sessions in its one store, whose kind is the
 //! database id. Reads the config through the engine; never the store.
@@ -140,4 +142,12 @@ pub async fn get_config(State(state): State<AppState>) -> Json<OsConfig> {
             })
             .collect(),
     })
+}
+
+/// The workflows this OS runs: none (agentd runs agents and teams), so
+/// Agno's clients and UI list an empty set instead of failing on a 404.
+#[utoipa::path(get, path = "/workflows", tag = "agentos",
+    responses((status = 200, body = Vec<ComponentSummary>)))]
+pub async fn list_workflows() -> Json<Vec<ComponentSummary>> {
+    Json(Vec::new())
 }
