@@ -7,6 +7,9 @@
 //! and validate. Every error names the file and the field (or the variable)
 //! so a platform engineer can fix it without reading code.
 //!
+//! Sections live beside it as they move out of this file (`server`,
+//! `files`): each its settings and their defaults.
+//!
 //! This module depends on nothing else in the crate: the engine and the HTTP
 //! layer read it, never the other way round.
 
@@ -14,6 +17,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+mod files;
+mod server;
+pub use files::{FilesConfig, UnsupportedMediaPolicy, UrlInputMode, UrlInputsConfig};
+pub use server::{RateLimits, ServerConfig};
 
 /// The default place `agentd serve` looks for its configuration.
 pub const DEFAULT_CONFIG_PATH: &str = "config/agentd.toml";
@@ -76,158 +84,6 @@ pub struct Config {
     /// Where the file came from, for error messages and `check-config` output.
     #[serde(skip)]
     pub source: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerConfig {
-    #[serde(default = "default_bind")]
-    pub bind: String,
-    /// Largest request body accepted, in bytes (uploads included).
-    #[serde(default = "default_body_limit")]
-    pub max_body_bytes: usize,
-    /// Seconds between SSE keep-alive comments on idle streams.
-    #[serde(default = "default_keep_alive")]
-    pub sse_keep_alive_secs: u64,
-    /// Runs (not counting team members) that may be live at once across all
-    /// protocols; more are refused with 429. 0 = unlimited.
-    #[serde(default)]
-    pub max_concurrent_runs: usize,
-    /// Runs one caller (API key) may have live at once; more are refused
-    /// with 429. A key's own `max_concurrent_runs` overrides it. Callers
-    /// without a key share one count. 0 = unlimited.
-    #[serde(default)]
-    pub max_concurrent_runs_per_key: usize,
-    /// Requests per minute one caller (API key) may make to each protocol's
-    /// routes; more are refused with 429. A key's own `rate_limits`
-    /// override these. Unset or 0 = unlimited.
-    #[serde(default)]
-    pub rate_limits: RateLimits,
-    /// Seconds a non-streaming request may take before it is answered with
-    /// 408 (a waiting run is then cancelled like any client that left).
-    /// SSE streams are never cut. 0 = no timeout.
-    #[serde(default = "default_request_timeout")]
-    pub request_timeout_secs: u64,
-    /// On SIGTERM/SIGINT, seconds live runs get to finish before they are
-    /// cancelled (and recorded as cancelled).
-    #[serde(default = "default_shutdown_grace")]
-    pub shutdown_grace_secs: u64,
-    /// Origins browser frontends (AG-UI) may call from. Empty (the
-    /// default): no CORS headers, so no page on another origin can read
-    /// what this server answers. `"*"` lets any origin in; with auth off
-    /// that also needs `cors_allow_any_origin_without_auth`, since any web
-    /// page the user visits could then read and start runs.
-    #[serde(default)]
-    pub cors_allowed_origins: Vec<String>,
-    /// Says in so many words that `cors_allowed_origins = ["*"]` is wanted
-    /// on a server without API keys.
-    #[serde(default)]
-    pub cors_allow_any_origin_without_auth: bool,
-    /// Host names (the `Host` header, any port) this server answers to;
-    /// other requests get 421. `["*"]`: any host. Unset: the loopback names
-    /// (`localhost`, `127.0.0.1`, `[::1]`) when `bind` is a loopback
-    /// address, so a DNS-rebinding page cannot reach a local server; any
-    /// host otherwise.
-    #[serde(default)]
-    pub allowed_hosts: Option<Vec<String>>,
-    /// Seconds a client has to send a request's headers, counted from when
-    /// the connection opens (a connection that sends nothing is closed
-    /// after this long) or its previous response ends (so an idle HTTP/1.1
-    /// keep-alive connection is closed after this long too). 0 = no limit.
-    #[serde(default = "default_header_read_timeout")]
-    pub header_read_timeout_secs: u64,
-    /// Seconds a connection with no request in flight stays open (HTTP/2
-    /// above all: HTTP/1.1 ones are cut by `header_read_timeout_secs` when
-    /// that is shorter). 0 = no limit.
-    #[serde(default = "default_idle_timeout")]
-    pub idle_timeout_secs: u64,
-    /// Seconds a request body may go without sending a byte before the
-    /// request is answered 408 and the connection closed. 0 = no limit.
-    #[serde(default = "default_body_read_timeout")]
-    pub body_read_timeout_secs: u64,
-    /// Open connections at most; more wait in the listen backlog until one
-    /// closes (at the cap, connections with no request in flight are
-    /// closed to make room). Lowered at start to what the descriptor limit
-    /// allows.
-    #[serde(default = "default_max_connections")]
-    pub max_connections: usize,
-}
-
-fn default_header_read_timeout() -> u64 {
-    30
-}
-
-fn default_idle_timeout() -> u64 {
-    60
-}
-
-fn default_body_read_timeout() -> u64 {
-    30
-}
-
-fn default_max_connections() -> usize {
-    4096
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        Self {
-            bind: default_bind(),
-            max_body_bytes: default_body_limit(),
-            sse_keep_alive_secs: default_keep_alive(),
-            max_concurrent_runs: 0,
-            max_concurrent_runs_per_key: 0,
-            rate_limits: RateLimits::default(),
-            request_timeout_secs: default_request_timeout(),
-            shutdown_grace_secs: default_shutdown_grace(),
-            cors_allowed_origins: Vec::new(),
-            cors_allow_any_origin_without_auth: false,
-            allowed_hosts: None,
-            header_read_timeout_secs: default_header_read_timeout(),
-            idle_timeout_secs: default_idle_timeout(),
-            body_read_timeout_secs: default_body_read_timeout(),
-            max_connections: default_max_connections(),
-        }
-    }
-}
-
-fn default_request_timeout() -> u64 {
-    300
-}
-
-/// Requests per minute per caller, for each protocol's routes: AG-UI
-/// (`/agui...`), ACP (`/acp...`, `/runs...`), Codegen (`/v1...`), the
-/// JSON-RPC protocols A2A and MCP (`/a2a...`, `/mcp`, `/.well-known...`)
-/// and AgentOS (every other route). Unset: no limit at this level.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimits {
-    #[serde(default)]
-    pub agentos: Option<u32>,
-    #[serde(default)]
-    pub agui: Option<u32>,
-    #[serde(default)]
-    pub acp: Option<u32>,
-    #[serde(default)]
-    pub codegen: Option<u32>,
-    #[serde(default)]
-    pub jsonrpc: Option<u32>,
-}
-
-impl RateLimits {
-    /// These limits, with `over`'s set values taking precedence.
-    pub fn overridden_by(self, over: &RateLimits) -> RateLimits {
-        RateLimits {
-            agentos: over.agentos.or(self.agentos),
-            agui: over.agui.or(self.agui),
-            acp: over.acp.or(self.acp),
-            codegen: over.codegen.or(self.codegen),
-            jsonrpc: over.jsonrpc.or(self.jsonrpc),
-        }
-    }
-}
-fn default_shutdown_grace() -> u64 {
-    30
 }
 
 /// Bearer API keys. Off when no non-empty key is configured, so
@@ -381,16 +237,6 @@ fn is_host_pattern(host: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
-fn default_bind() -> String {
-    DEFAULT_BIND.to_string()
-}
-fn default_body_limit() -> usize {
-    32 * 1024 * 1024
-}
-fn default_keep_alive() -> u64 {
-    15
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EngineConfig {
@@ -532,182 +378,6 @@ pub fn is_postgres_url(url: &str) -> bool {
 
 fn default_db_path() -> PathBuf {
     PathBuf::from(DEFAULT_DB_PATH)
-}
-
-/// Files and media given to runs: size limits and how documents become text.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FilesConfig {
-    /// Largest single file a run accepts, in bytes (after base64 decoding).
-    #[serde(default = "default_max_file_bytes")]
-    pub max_file_bytes: u64,
-    /// Largest total of all files of one request, in bytes.
-    #[serde(default = "default_max_request_bytes")]
-    pub max_request_bytes: u64,
-    /// Data rows of a CSV file shown to the model; the rest is counted, not shown.
-    #[serde(default = "default_csv_max_rows")]
-    pub csv_max_rows: usize,
-    /// Characters of one document's text given to the model; reading stops
-    /// there.
-    #[serde(default = "default_max_document_chars")]
-    pub max_document_chars: usize,
-    /// Columns of a CSV file shown to the model; the rest are left out.
-    #[serde(default = "default_csv_max_columns")]
-    pub csv_max_columns: usize,
-    /// Drawing operators reading one PDF may execute, every drawn form
-    /// counted as often as it is drawn; a PDF over it is refused (422).
-    #[serde(default = "default_pdf_max_operators")]
-    pub pdf_max_operators: u64,
-    /// Seconds reading one document may take (wall time and, in the worker
-    /// process, CPU time); a document over it is refused (422).
-    #[serde(default = "default_document_timeout_secs")]
-    pub document_timeout_secs: u64,
-    /// Address space of the worker process that reads one PDF or DOCX, in
-    /// MiB; a document that needs more is refused (422).
-    #[serde(default = "default_document_memory_mib")]
-    pub document_memory_mib: u64,
-    /// Documents read at once, across all requests; more wait their turn.
-    /// 0: one per CPU.
-    #[serde(default)]
-    pub max_concurrent_documents: usize,
-    /// The program run as `<program> extract-document` to read PDF and
-    /// DOCX files in a child process with memory, CPU and time limits.
-    /// Never from the file: the `agentd` binary sets it to itself at start
-    /// (main.rs). Unset (the engine used as a library, as in tests),
-    /// documents are read in process within the same budgets, without the
-    /// process limits.
-    #[serde(skip)]
-    pub document_worker: Option<std::path::PathBuf>,
-    /// What to do with media the model cannot take (video, audio for a model
-    /// without audio input, unreadable document formats): refuse the request,
-    /// or pass the file to the model as a reference by name only.
-    #[serde(default)]
-    pub unsupported: UnsupportedMediaPolicy,
-    /// Files given by URL (ACP `content_url`, AG-UI image or binary URLs).
-    #[serde(default)]
-    pub urls: UrlInputsConfig,
-}
-
-impl Default for FilesConfig {
-    fn default() -> Self {
-        Self {
-            max_file_bytes: default_max_file_bytes(),
-            max_request_bytes: default_max_request_bytes(),
-            csv_max_rows: default_csv_max_rows(),
-            max_document_chars: default_max_document_chars(),
-            csv_max_columns: default_csv_max_columns(),
-            pdf_max_operators: default_pdf_max_operators(),
-            document_timeout_secs: default_document_timeout_secs(),
-            document_memory_mib: default_document_memory_mib(),
-            max_concurrent_documents: 0,
-            document_worker: None,
-            unsupported: UnsupportedMediaPolicy::default(),
-            urls: UrlInputsConfig::default(),
-        }
-    }
-}
-
-/// `[files.urls]`: whether and how files given by URL are read. Off by
-/// default: a server that fetches what clients name can be made to reach
-/// hosts only it can see.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UrlInputsConfig {
-    #[serde(default)]
-    pub mode: UrlInputMode,
-    /// Fetch mode: the only hosts fetched from (`example.com`, or
-    /// `*.example.com` for its subdomains). Empty: any host.
-    #[serde(default)]
-    pub allowed_hosts: Vec<String>,
-    /// Fetch mode: also fetch from loopback, private, link-local and other
-    /// non-public addresses. Off, such hosts are refused even when listed.
-    #[serde(default)]
-    pub allow_private_addresses: bool,
-    /// Fetch mode: seconds one file may take, redirects included.
-    #[serde(default = "default_url_timeout")]
-    pub timeout_secs: u64,
-    /// Fetch mode: redirects followed (each target is checked like the URL).
-    #[serde(default = "default_url_redirects")]
-    pub max_redirects: u32,
-    /// Fetch mode: files one request may give by URL. They are fetched one
-    /// after another, each counted against `max_request_bytes` as it
-    /// streams in; more than this many is refused before any is fetched.
-    #[serde(default = "default_urls_per_request")]
-    pub max_per_request: usize,
-}
-
-impl Default for UrlInputsConfig {
-    fn default() -> Self {
-        Self {
-            mode: UrlInputMode::default(),
-            allowed_hosts: Vec::new(),
-            allow_private_addresses: false,
-            timeout_secs: default_url_timeout(),
-            max_redirects: default_url_redirects(),
-            max_per_request: default_urls_per_request(),
-        }
-    }
-}
-
-fn default_url_timeout() -> u64 {
-    10
-}
-fn default_url_redirects() -> u32 {
-    3
-}
-fn default_urls_per_request() -> usize {
-    8
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum UrlInputMode {
-    /// A file given by URL is refused with a 400 naming it.
-    #[default]
-    Off,
-    /// The server downloads the file (size, time and host limits apply) and
-    /// treats it like an upload: type detected from the bytes, documents
-    /// read as text, media sent as data.
-    Fetch,
-    /// Image URLs are handed to the model as they are (the provider fetches
-    /// them); other files given by URL are refused.
-    Pass,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum UnsupportedMediaPolicy {
-    /// Answer the request with a clear error naming the file.
-    #[default]
-    Reject,
-    /// Tell the model the file exists (name, type, size), without its content.
-    Reference,
-}
-
-fn default_max_file_bytes() -> u64 {
-    20 * 1024 * 1024
-}
-fn default_max_request_bytes() -> u64 {
-    32 * 1024 * 1024
-}
-fn default_csv_max_rows() -> usize {
-    200
-}
-fn default_max_document_chars() -> usize {
-    100_000
-}
-fn default_csv_max_columns() -> usize {
-    100
-}
-/// Real documents execute thousands to tens of thousands per page.
-fn default_pdf_max_operators() -> u64 {
-    5_000_000
-}
-fn default_document_timeout_secs() -> u64 {
-    20
-}
-fn default_document_memory_mib() -> u64 {
-    1024
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
