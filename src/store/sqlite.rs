@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, SqlSafeStr, Sqlite};
 
 mod txn;
+mod wal;
 mod writer;
 
 use self::txn::WriteTxn;
@@ -52,17 +53,6 @@ macro_rules! run_columns {
         "record, cancel_requested"
     };
 }
-
-/// Pages (4 KiB) the WAL may hold before a commit checkpoints it into the
-/// database: 1 MiB. SQLite's default, 1,000 pages, let the WAL reach 4 MiB
-/// and more, which on a small volume took the room the database needed.
-const WAL_AUTOCHECKPOINT_PAGES: &str = "256";
-/// Bytes the WAL file is cut back to once a checkpoint lets it start over:
-/// a burst of writes does not leave a large file behind.
-const WAL_SIZE_LIMIT_BYTES: &str = "2097152";
-/// How often a passive checkpoint runs besides those commits trigger: an
-/// idle server's WAL is folded into the database too.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
 
 /// SQLite result codes (the low byte of an extended code) that mean the file
 /// itself is damaged or is not a database.
@@ -118,9 +108,8 @@ impl SqliteStore {
             // every commit and halved run throughput in the bench (201 vs 367
             // AgentOS runs/s, bench --quick on 2 cores).
             .synchronous(SqliteSynchronous::Normal)
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
-            .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES)
             .busy_timeout(Duration::from_secs(10));
+        let options = wal::keep_small(options);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options.clone())
@@ -160,30 +149,8 @@ impl SqliteStore {
         .execute(&store.write_pool)
         .await
         .map_err(|e| open_error(&shown, "cannot write to", e))?;
-        store.spawn_checkpoints();
+        wal::spawn_checkpoints(store.pool.clone(), store.stop.clone());
         Ok(store)
-    }
-
-    /// A passive checkpoint every `CHECKPOINT_EVERY` (it never waits for
-    /// readers or the writer; what it cannot fold in now, a later one
-    /// does), until the store is closed or dropped.
-    fn spawn_checkpoints(&self) {
-        let pool = self.pool.clone();
-        let stop = self.stop.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
-                }
-                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                    .execute(&pool)
-                    .await
-                {
-                    tracing::warn!(error = %e, "could not checkpoint the SQLite WAL");
-                }
-            }
-        });
     }
 
     pub fn path(&self) -> &Path {
@@ -847,29 +814,6 @@ mod tests {
         assert!(store.get_run("r1").await.unwrap().is_some());
         assert!(store.get_run("r2").await.unwrap().is_some());
         assert!(store.get_run("bad").await.unwrap().is_none());
-    }
-
-    /// The WAL stays small under a stream of large writes: a commit
-    /// checkpoints it past 1 MiB and the file is cut back to 2 MiB. (With
-    /// SQLite's defaults it grew past 4 MiB first.)
-    #[tokio::test]
-    async fn the_wal_stays_small_under_many_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("agentd.db");
-        let store = SqliteStore::open(&path).await.unwrap();
-        let mut largest = 0;
-        for i in 0..24 {
-            let mut r = run(&format!("r{i}"), "s", i, RunStatus::Completed);
-            r.content = "z".repeat(256 * 1024);
-            store.put_run(&r).await.unwrap();
-            let wal = std::fs::metadata(dir.path().join("agentd.db-wal")).map_or(0, |m| m.len());
-            largest = largest.max(wal);
-        }
-        assert!(largest > 0, "no WAL file at all");
-        assert!(
-            largest <= 5 * 1024 * 1024 / 2,
-            "the WAL reached {largest} bytes"
-        );
     }
 
     #[tokio::test]
