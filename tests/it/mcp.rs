@@ -257,6 +257,34 @@ async fn the_mcp_endpoint_needs_the_key() {
     assert_eq!(body["error"]["code"], -32600);
 }
 
+/// The story both real MCP SDK clients tell (tests/clients/mcp_client.*).
+const CLIENT_STEPS: &[&str] = &[
+    "ok list tools",
+    "ok call with progress",
+    "ok session from structuredContent",
+    "ok bad call is isError",
+    "ok cancel",
+];
+
+/// The clients' server: `assistant` to talk to, `slow` to give up on.
+fn client_story_config() -> String {
+    config_with(&format!(
+        "{}\n[auth]\napi_keys = [\"{KEY}\"]\n",
+        crate::common::PAUSING_AGENTS
+    ))
+}
+
+/// The call the client gave up on cancelled its run.
+async fn the_slow_run_was_cancelled(server: &TestServer) {
+    let slow = crate::common::eventually("the abandoned run to be cancelled", || async {
+        let runs = server.engine.list_runs(&Default::default()).await.unwrap();
+        runs.into_iter()
+            .find(|r| r.agent_id == "slow" && r.status == agentd::engine::RunStatus::Cancelled)
+    })
+    .await;
+    assert_eq!(slow.origin, "mcp");
+}
+
 /// The unmodified MCP Python SDK (mcp 2.3): tools listed with their output
 /// schema and annotations, a call with progress, a session continued from
 /// `structuredContent` (which the SDK checks against the schema), a bad
@@ -267,35 +295,15 @@ async fn python_mcp_sdk_client_works_unmodified() {
     let Some(python) = crate::common::clients::python_with("mcp.client.streamable_http") else {
         return;
     };
-    let server = TestServer::start(&config_with(&format!(
-        "{}\n[auth]\napi_keys = [\"{KEY}\"]\n",
-        crate::common::PAUSING_AGENTS
-    )))
-    .await;
+    let server = TestServer::start(&client_story_config()).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/mcp_client.py");
     let mut client = tokio::process::Command::new(&python);
     client
         .arg(script)
         .arg(server.url("/mcp"))
         .args(["assistant", "slow", KEY]);
-    crate::common::clients::expect_steps(
-        client,
-        &[
-            "ok list tools",
-            "ok call with progress",
-            "ok session from structuredContent",
-            "ok bad call is isError",
-            "ok cancel",
-        ],
-    )
-    .await;
-    let slow = crate::common::eventually("the abandoned run to be cancelled", || async {
-        let runs = server.engine.list_runs(&Default::default()).await.unwrap();
-        runs.into_iter()
-            .find(|r| r.agent_id == "slow" && r.status == agentd::engine::RunStatus::Cancelled)
-    })
-    .await;
-    assert_eq!(slow.origin, "mcp");
+    crate::common::clients::expect_steps(client, CLIENT_STEPS).await;
+    the_slow_run_was_cancelled(&server).await;
 }
 
 /// The unmodified MCP TypeScript SDK (@modelcontextprotocol/sdk 1.32), the
@@ -307,32 +315,12 @@ async fn typescript_mcp_sdk_client_works_unmodified() {
     let Some(clients) = crate::common::clients::node_with(&["@modelcontextprotocol/sdk"]) else {
         return;
     };
-    let server = TestServer::start(&config_with(&format!(
-        "{}\n[auth]\napi_keys = [\"{KEY}\"]\n",
-        crate::common::PAUSING_AGENTS
-    )))
-    .await;
+    let server = TestServer::start(&client_story_config()).await;
     let mut client = tokio::process::Command::new("node");
     client
         .arg(clients.join("mcp_client.mjs"))
         .arg(server.url("/mcp"))
         .args(["assistant", "slow", KEY]);
-    crate::common::clients::expect_steps(
-        client,
-        &[
-            "ok list tools",
-            "ok call with progress",
-            "ok session from structuredContent",
-            "ok bad call is isError",
-            "ok cancel",
-        ],
-    )
-    .await;
-    let slow = crate::common::eventually("the aborted run to be cancelled", || async {
-        let runs = server.engine.list_runs(&Default::default()).await.unwrap();
-        runs.into_iter()
-            .find(|r| r.agent_id == "slow" && r.status == agentd::engine::RunStatus::Cancelled)
-    })
-    .await;
-    assert_eq!(slow.origin, "mcp");
+    crate::common::clients::expect_steps(client, CLIENT_STEPS).await;
+    the_slow_run_was_cancelled(&server).await;
 }

@@ -64,7 +64,7 @@ mod tests {
         let store = SqliteStore::open(&path).await.unwrap();
         let mut largest = 0;
         for i in 0..24 {
-            let mut r = RunRecord::pending(&format!("r{i}"), "s", "a", "A", i);
+            let mut r = RunRecord::pending(format!("r{i}"), "s", "a", "A", i);
             r.status = RunStatus::Completed;
             r.content = "z".repeat(256 * 1024);
             store.put_run(&r).await.unwrap();
