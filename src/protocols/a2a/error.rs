@@ -149,7 +149,12 @@ impl A2aError {
         if let Some(details) = self.details() {
             error["details"] = details;
         }
-        let mut resp = (status, Json(json!({ "error": error }))).into_response();
+        let resp = (status, Json(json!({ "error": error }))).into_response();
+        self.with_retry_after(resp)
+    }
+
+    /// Both bindings tell a busy or unavailable client when to come back.
+    fn with_retry_after(&self, mut resp: Response) -> Response {
         if let A2aError::TooManyRuns(secs)
         | A2aError::StoreUnavailable {
             retry_after_secs: secs,
@@ -157,7 +162,7 @@ impl A2aError {
         } = self
         {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, secs.max(1).into());
+                .insert(header::RETRY_AFTER, (*secs).max(1).into());
         }
         resp
     }
@@ -192,17 +197,8 @@ impl A2aError {
             result: None,
             error: Some(self.object()),
         };
-        let mut resp = (self.status(), Json(body)).into_response();
-        if let A2aError::TooManyRuns(secs)
-        | A2aError::StoreUnavailable {
-            retry_after_secs: secs,
-            ..
-        } = self
-        {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, secs.max(1).into());
-        }
-        resp
+        let resp = (self.status(), Json(body)).into_response();
+        self.with_retry_after(resp)
     }
 }
 
