@@ -9,16 +9,19 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ make cm
     && rm -rf /var/lib/apt/lists/*
 # Dependencies first, in their own layer: a change to agentd's own code
 # does not rebuild them.
+# The workspace names the bench crate (bench/), so cargo needs its manifest
+# to read the workspace; it is never built here (`-p agentd` alone).
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src/bin \
+COPY bench/Cargo.toml bench/Cargo.toml
+RUN mkdir -p src bench/src \
     && echo 'fn main() {}' > src/main.rs && echo '' > src/lib.rs \
-    && echo 'fn main() {}' > src/bin/bench.rs \
-    && cargo build --release --locked --bin agentd \
+    && echo 'fn main() {}' > bench/src/main.rs \
+    && cargo build --release --locked -p agentd --bin agentd \
     && rm -rf src
 COPY src ./src
 COPY migrations ./migrations
 RUN touch src/main.rs src/lib.rs \
-    && cargo build --release --locked --bin agentd \
+    && cargo build --release --locked -p agentd --bin agentd \
     && strip target/release/agentd
 
 FROM debian:bookworm-slim

@@ -2,7 +2,7 @@
 //! in-process on a SQLite store pointed at it, and a bounded load driver, all
 //! on loopback in this one process; prints one table.
 //!
-//! Run: `cargo run --release --bin bench -- [--quick]` (see bench/README.md).
+//! Run: `cargo run --release -p agentd-bench -- [--quick]` (see bench/README.md).
 //! This binary depends on the agentd library only to start the server; it
 //! must never be part of the test suite's timing (tests check correctness).
 
@@ -46,7 +46,7 @@ struct Args {
     store: String,
     /// Rows to run, e.g. `--rows 4` or `--rows 1,2` (default: all). Row 1
     /// always brings row 2 along: its ratio is to row 2's ceiling.
-    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=5))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=6))]
     rows: Vec<u8>,
     /// A command to start row 4's agentd under, e.g. `--wrap heaptrack`
     /// or `--wrap "perf record -g -o /tmp/perf.data"`: profiles the server
@@ -57,6 +57,23 @@ struct Args {
     /// provider that offers it, instead of one HTTP/1.1 connection per run.
     #[arg(long)]
     upstream_http2: bool,
+    /// Row 4's variants: `agentos-h1`, `agentos-h2`, `agui-h1`, `acp-h1`
+    /// (any protocol with `-h1` or `-h2`: the driver's HTTP version), e.g.
+    /// `--row4 agentos-h1` (default: those four).
+    #[arg(long, value_delimiter = ',')]
+    row4: Vec<String>,
+    /// Idle keep-alive HTTP/1.1 connections row 6 holds open (default
+    /// 2000, 5 with --smoke).
+    #[arg(long)]
+    idle_connections: Option<usize>,
+    /// The `agentd` binary rows 4-6 start (default: the one beside this
+    /// binary, target/<profile>/agentd), e.g. an older build to compare.
+    #[arg(long)]
+    agentd: Option<PathBuf>,
+    /// Serve the mock upstream only, print its URL, and run until killed
+    /// (row 4 starts the mock this way, in a process of its own).
+    #[arg(long, hide = true)]
+    serve_mock: bool,
 }
 
 impl Args {
@@ -337,6 +354,8 @@ struct Stats {
     latencies_us: Vec<u64>,
     /// Per-token added latency (row 3), microseconds.
     token_us: Vec<u64>,
+    /// SSE frames the streams carried (row 4).
+    frames: usize,
 }
 
 impl Stats {
@@ -533,20 +552,103 @@ async fn upstream(c: reqwest::Client, base_url: String, msg: String) -> Result<V
     }
 }
 
-/// An AgentOS SSE run read frame by frame: checks it saw `want` tokens and
-/// RunCompleted, and returns each token's arrival minus its send time (µs).
+/// The streaming protocols row 4 drives, each as its SDKs connect.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Proto {
+    AgentOs,
+    Agui,
+    Acp,
+}
+
+impl Proto {
+    fn name(self) -> &'static str {
+        match self {
+            Proto::AgentOs => "AgentOS",
+            Proto::Agui => "AG-UI",
+            Proto::Acp => "ACP",
+        }
+    }
+
+    /// The streaming request of one run with `msg` as its user message.
+    fn request(self, c: &reqwest::Client, base: &str, msg: &str) -> reqwest::RequestBuilder {
+        match self {
+            Proto::AgentOs => {
+                let (ct, body) = multipart(msg, true);
+                c.post(format!("{base}/agents/{AGENT}/runs"))
+                    .header("content-type", ct)
+                    .body(body)
+            }
+            Proto::Agui => {
+                let id = uuid::Uuid::new_v4().to_string();
+                c.post(format!("{base}/agui")).json(&json!({
+                    "threadId": format!("t-{id}"), "runId": format!("r-{id}"), "state": {},
+                    "messages": [{"id": "m1", "role": "user", "content": msg}],
+                    "tools": [], "context": [], "forwardedProps": {}
+                }))
+            }
+            Proto::Acp => c.post(format!("{base}/acp/runs")).json(&json!({
+                "agent_name": AGENT, "mode": "stream",
+                "input": [{"role": "user", "parts": [{"content_type": "text/plain", "content": msg}]}]
+            })),
+        }
+    }
+
+    /// What one frame's JSON says: a token's text, the run's successful
+    /// end, or its failure.
+    fn read<'a>(self, v: &'a Value) -> Frame<'a> {
+        let (kind, text) = match self {
+            Proto::AgentOs => (v["event"].as_str(), v["content"].as_str()),
+            Proto::Agui => (v["type"].as_str(), v["delta"].as_str()),
+            Proto::Acp => (v["type"].as_str(), v["part"]["content"].as_str()),
+        };
+        match (self, kind) {
+            (Proto::AgentOs, Some("RunContent"))
+            | (Proto::Agui, Some("TEXT_MESSAGE_CONTENT"))
+            | (Proto::Acp, Some("message.part")) => Frame::Token(text.unwrap_or_default()),
+            (Proto::AgentOs, Some("RunCompleted"))
+            | (Proto::Agui, Some("RUN_FINISHED"))
+            | (Proto::Acp, Some("run.completed")) => Frame::Done,
+            (Proto::AgentOs, Some("RunError"))
+            | (Proto::Agui, Some("RUN_ERROR"))
+            | (Proto::Acp, Some("run.failed")) => Frame::Failed,
+            _ => Frame::Other,
+        }
+    }
+}
+
+enum Frame<'a> {
+    Token(&'a str),
+    Done,
+    Failed,
+    Other,
+}
+
+/// Frames read by every stream of a row (row 4's frames per second).
+static FRAMES: AtomicUsize = AtomicUsize::new(0);
+
+/// An AgentOS SSE run read frame by frame (row 3).
 async fn agentos_stream(
     c: reqwest::Client,
     base: String,
     msg: String,
     want: usize,
 ) -> Result<Vec<u64>, String> {
+    read_stream(Proto::AgentOs, c, base, msg, want).await
+}
+
+/// A streaming run read frame by frame: checks it saw `want` tokens and
+/// the run's successful end, and returns each token's arrival minus its
+/// send time (µs).
+async fn read_stream(
+    proto: Proto,
+    c: reqwest::Client,
+    base: String,
+    msg: String,
+    want: usize,
+) -> Result<Vec<u64>, String> {
     use futures::StreamExt;
-    let (ct, body) = multipart(&msg, true);
-    let resp = c
-        .post(format!("{base}/agents/{AGENT}/runs"))
-        .header("content-type", ct)
-        .body(body)
+    let resp = proto
+        .request(&c, &base, &msg)
         .send()
         .await
         .map_err(|e| e.to_string())?;
@@ -559,6 +661,7 @@ async fn agentos_stream(
     let mut buf = String::new();
     let mut lat = Vec::with_capacity(want);
     let mut completed = false;
+    let mut frames = 0;
     while let Some(chunk) = bytes.next().await {
         let chunk = chunk.map_err(|e| e.to_string())?;
         let arrived = now_us();
@@ -571,17 +674,18 @@ async fn agentos_stream(
             let Ok(v) = serde_json::from_str::<Value>(data.trim()) else {
                 continue;
             };
-            match v["event"].as_str() {
-                Some("RunContent") => {
-                    let text = v["content"].as_str().unwrap_or_default();
+            frames += 1;
+            match proto.read(&v) {
+                Frame::Token(text) => {
                     lat.extend(stamps(text).map(|sent| arrived.saturating_sub(sent)));
                 }
-                Some("RunCompleted") => completed = true,
-                Some("RunError") => return Err(format!("RunError: {data}")),
-                _ => {}
+                Frame::Done => completed = true,
+                Frame::Failed => return Err(format!("{} run failed: {data}", proto.name())),
+                Frame::Other => {}
             }
         }
     }
+    FRAMES.fetch_add(frames, Ordering::Relaxed);
     if completed && lat.len() == want {
         Ok(lat)
     } else {
@@ -641,8 +745,12 @@ fn raise_fd_limit(want: u64) -> u64 {
     }
 }
 
-/// The `agentd` binary next to this one (target/<profile>/agentd).
-fn agentd_binary() -> Option<PathBuf> {
+/// The `agentd` binary `given`, or the one next to this one
+/// (target/<profile>/agentd).
+fn agentd_binary(given: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = given {
+        return path.exists().then(|| path.to_path_buf());
+    }
     let me = std::env::current_exe().ok()?;
     let dir = me.parent()?;
     let dir = if dir.ends_with("deps") {
@@ -702,12 +810,15 @@ async fn cold_start(bin: &Path, dir: &Path) -> Result<Duration, String> {
     result
 }
 
-/// Row 4's load: `streams` AgentOS streaming runs started at once. Over
-/// HTTP/2 (h2c) the driver needs a socket per 100 streams instead of one per
-/// stream: 10,000 streams need ~10,000 sockets on each side of agentd, and
-/// this box caps a process at 20,000 descriptors, so row 4 runs agentd in its
-/// own process and keeps the driver's side small.
-async fn many_streams(streams: usize, base: &str, http2: bool) -> Result<Stats, String> {
+/// Row 4's load: `streams` streaming runs of `proto` started at once. Over
+/// HTTP/2 (h2c) the driver needs a socket per 100 streams; over HTTP/1.1
+/// (as browsers, curl and the Python and JS SDKs connect) one per stream.
+async fn many_streams(
+    streams: usize,
+    base: &str,
+    proto: Proto,
+    http2: bool,
+) -> Result<Stats, String> {
     const STREAMS_PER_CONNECTION: usize = 100;
     let connections = if http2 {
         streams.div_ceil(STREAMS_PER_CONNECTION).max(1)
@@ -719,15 +830,20 @@ async fn many_streams(streams: usize, base: &str, http2: bool) -> Result<Stats, 
             let b = reqwest::Client::builder()
                 .timeout(Duration::from_secs(600))
                 .pool_max_idle_per_host(usize::MAX);
-            if http2 { b.http2_prior_knowledge() } else { b }
-                .build()
-                .map_err(|e| e.to_string())
+            if http2 {
+                b.http2_prior_knowledge()
+            } else {
+                b.http1_only()
+            }
+            .build()
+            .map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, String>>()?;
     let clients = Arc::new(clients);
     let next = Arc::new(AtomicUsize::new(0));
     let base = base.to_string();
-    Ok(drive(
+    FRAMES.store(0, Ordering::Relaxed);
+    let mut stats = drive(
         Load {
             concurrency: streams,
             duration: Duration::from_secs(600),
@@ -735,10 +851,110 @@ async fn many_streams(streams: usize, base: &str, http2: bool) -> Result<Stats, 
         },
         move || {
             let i = next.fetch_add(1, Ordering::Relaxed) % clients.len();
-            agentos_stream(clients[i].clone(), base.clone(), prompt(100, 20), 100)
+            read_stream(
+                proto,
+                clients[i].clone(),
+                base.clone(),
+                prompt(100, 20),
+                100,
+            )
         },
     )
-    .await)
+    .await;
+    stats.frames = FRAMES.load(Ordering::Relaxed);
+    Ok(stats)
+}
+
+/// `n` connections to `base`, each after one `GET /health` answered (read
+/// whole), held open (keep-alive) until the vector is dropped.
+async fn idle_connections(base: &str, n: usize) -> Result<Vec<tokio::net::TcpStream>, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://").to_string();
+    let request = format!("GET /health HTTP/1.1\r\nhost: {addr}\r\n\r\n");
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut tcp = tokio::net::TcpStream::connect(&addr)
+            .await
+            .map_err(|e| e.to_string())?;
+        tcp.write_all(request.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        conns.push(tcp);
+    }
+    for tcp in &mut conns {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        loop {
+            let read = tcp.read(&mut buf).await.map_err(|e| e.to_string())?;
+            if read == 0 {
+                return Err("agentd closed an idle connection".into());
+            }
+            got.extend_from_slice(&buf[..read]);
+            let text = String::from_utf8_lossy(&got);
+            if let Some(head_end) = text.find("\r\n\r\n") {
+                let length = text[..head_end]
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                if got.len() >= head_end + 4 + length {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(conns)
+}
+
+/// `agentos-h1` -> (AgentOS, HTTP/1.1).
+fn parse_variant(v: &str) -> Result<(Proto, bool), String> {
+    let (proto, version) = v
+        .rsplit_once('-')
+        .ok_or_else(|| format!("row 4 variant {v}: want <protocol>-h1 or -h2"))?;
+    let proto = match proto {
+        "agentos" => Proto::AgentOs,
+        "agui" => Proto::Agui,
+        "acp" => Proto::Acp,
+        other => return Err(format!("row 4 protocol {other}: agentos, agui or acp")),
+    };
+    match version {
+        "h1" => Ok((proto, false)),
+        "h2" => Ok((proto, true)),
+        other => Err(format!("row 4 HTTP version {other}: h1 or h2")),
+    }
+}
+
+/// The mock upstream in a process of its own (this binary, `--serve-mock`).
+struct MockProcess {
+    _child: tokio::process::Child,
+    url: String,
+}
+
+impl MockProcess {
+    async fn start() -> Result<Self, String> {
+        use tokio::io::AsyncBufReadExt;
+        let me = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = tokio::process::Command::new(me)
+            .arg("--serve-mock")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("mock process: {e}"))?;
+        let stdout = child.stdout.take().ok_or("mock process without stdout")?;
+        let mut line = String::new();
+        tokio::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .await
+            .map_err(|e| format!("mock process: {e}"))?;
+        let url = line.trim().to_string();
+        if url.is_empty() {
+            return Err("the mock process printed no URL".into());
+        }
+        Ok(Self { _child: child, url })
+    }
 }
 
 /// `agentd serve` as its own process, ready (answering /health).
@@ -891,6 +1107,20 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if args.serve_mock {
+        return match runtime.block_on(async {
+            now_us();
+            let url = mock::start().await?;
+            println!("{url}");
+            std::future::pending::<Result<(), String>>().await
+        }) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let dir = std::env::temp_dir().join(format!("agentd-bench-{}", std::process::id()));
     let result = std::fs::create_dir_all(&dir)
         .map_err(|e| format!("{}: {e}", dir.display()))
@@ -1026,58 +1256,98 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
         );
     }
 
-    // Row 4: many concurrent long streams.
-    let mut many = Stats::default();
+    // Row 4: many concurrent long streams, one fresh agentd per variant (so
+    // each peak is that variant's), the mock in a process of its own (over
+    // HTTP/1.1, 10,000 streams hold 10,000 sockets on each side of it).
+    let mut many_errors = 0;
     if args.wants(4) {
-        eprintln!("bench: row 4 ({streams} concurrent streams of 100 tokens at 20 ms)");
-        let rss_note;
-        (many, rss_note) = match agentd_binary() {
-            Some(bin) => {
-                let config = agentd_config(
-                    &mock_url,
-                    &args.store,
-                    &dir.join("row4.db"),
-                    args.upstream_http2,
-                );
-                let agentd = Spawned::start(&bin, dir, &config, args.wrap.as_deref()).await?;
-                let many = many_streams(streams, &agentd.base, true).await?;
-                let peak = proc_status_mb(agentd.child.id(), "VmHWM:").unwrap_or(f64::NAN);
-                agentd.stop().await;
-                (
-                    many,
-                    format!("agentd's peak RSS {peak:.0} MB (its own process; driver on HTTP/2)"),
-                )
-            }
-            None => {
-                let rss_before = proc_status_mb(None, "VmRSS:").unwrap_or(f64::NAN);
-                // Resets VmHWM so the peak is row 4's (Linux >= 4.0; harmless otherwise).
-                let _ = std::fs::write("/proc/self/clear_refs", "5");
-                let many = many_streams(streams, &base, false).await?;
-                let peak = proc_status_mb(None, "VmHWM:").unwrap_or(f64::NAN);
-                (
-                    many,
-                    format!(
-                        "peak RSS {peak:.0} MB (RSS before {rss_before:.0} MB; one process: agentd + \
-                     mock + driver; build target/release/agentd to measure it alone)"
-                    ),
-                )
-            }
+        let variants = if args.row4.is_empty() {
+            vec![
+                "agentos-h1".to_string(),
+                "agentos-h2".to_string(),
+                "agui-h1".to_string(),
+                "acp-h1".to_string(),
+            ]
+        } else {
+            args.row4.clone()
         };
-        table.row(
-            format!("4. {streams} streams x 100 tok @20ms"),
-            [
-                format!("{}/{streams} complete", many.ok),
-                ms(pct(&many.latencies_us, 0.5)),
-                ms(pct(&many.latencies_us, 0.99)),
-                format!("{rss_note}; {}", errs(&many)),
-            ],
-        );
+        let bin = agentd_binary(args.agentd.as_deref());
+        let mock_proc = match &bin {
+            Some(_) => Some(MockProcess::start().await?),
+            None => None,
+        };
+        for variant in &variants {
+            let (proto, http2) = parse_variant(variant)?;
+            let client = if http2 { "HTTP/2" } else { "HTTP/1.1" };
+            eprintln!(
+                "bench: row 4 ({streams} concurrent {} streams over {client}, 100 tokens at 20 ms)",
+                proto.name()
+            );
+            let (many, rss_note) = match (&bin, &mock_proc) {
+                (Some(bin), Some(mock)) => {
+                    let config = agentd_config(
+                        &mock.url,
+                        &args.store,
+                        &dir.join(format!("row4-{variant}.db")),
+                        args.upstream_http2,
+                    );
+                    let agentd = Spawned::start(bin, dir, &config, args.wrap.as_deref()).await?;
+                    let idle = proc_status_mb(agentd.child.id(), "VmRSS:").unwrap_or(f64::NAN);
+                    let many = many_streams(streams, &agentd.base, proto, http2).await?;
+                    let peak = proc_status_mb(agentd.child.id(), "VmHWM:").unwrap_or(f64::NAN);
+                    agentd.stop().await;
+                    let per_stream_kb = (peak - idle) * 1024.0 / streams as f64;
+                    (
+                        many,
+                        format!(
+                            "agentd's peak RSS {peak:.0} MB ({per_stream_kb:.1} KB a stream over its idle {idle:.0} MB; \
+                             upstream {})",
+                            if args.upstream_http2 {
+                                "HTTP/2"
+                            } else {
+                                "HTTP/1.1"
+                            }
+                        ),
+                    )
+                }
+                _ => {
+                    let rss_before = proc_status_mb(None, "VmRSS:").unwrap_or(f64::NAN);
+                    // Resets VmHWM so the peak is row 4's (Linux >= 4.0; harmless otherwise).
+                    let _ = std::fs::write("/proc/self/clear_refs", "5");
+                    let many = many_streams(streams, &base, proto, http2).await?;
+                    let peak = proc_status_mb(None, "VmHWM:").unwrap_or(f64::NAN);
+                    (
+                        many,
+                        format!(
+                            "peak RSS {peak:.0} MB (RSS before {rss_before:.0} MB; one process: agentd + \
+                         mock + driver; build target/release/agentd to measure it alone)"
+                        ),
+                    )
+                }
+            };
+            let fps = many.frames as f64 / many.elapsed.as_secs_f64().max(1e-9);
+            table.row(
+                format!("4. {streams} {} streams, {client}", proto.name()),
+                [
+                    format!("{}/{streams} complete", many.ok),
+                    ms(pct(&many.latencies_us, 0.5)),
+                    ms(pct(&many.latencies_us, 0.99)),
+                    format!(
+                        "{rss_note}; {fps:.0} frames/s ({} frames in {:.1} s); {}",
+                        many.frames,
+                        many.elapsed.as_secs_f64(),
+                        errs(&many)
+                    ),
+                ],
+            );
+            many_errors += many.errors;
+        }
     }
 
     // Row 5: cold start and binary size.
     if args.wants(5) {
         eprintln!("bench: row 5 (cold start)");
-        match agentd_binary() {
+        match agentd_binary(args.agentd.as_deref()) {
             Some(bin) => {
                 let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
                 let mut times = Vec::new();
@@ -1121,13 +1391,67 @@ async fn run(args: Args, fds: u64, dir: &Path) -> Result<(), String> {
         }
     }
 
+    // Row 6: what an idle keep-alive connection costs agentd.
+    if args.wants(6) {
+        let n = args
+            .idle_connections
+            .unwrap_or(if args.smoke { 5 } else { 2000 });
+        eprintln!("bench: row 6 ({n} idle keep-alive HTTP/1.1 connections after one GET /health)");
+        match agentd_binary(args.agentd.as_deref()) {
+            Some(bin) => {
+                let config = agentd_config(
+                    "http://127.0.0.1:9/v1",
+                    &args.store,
+                    &dir.join("row6.db"),
+                    false,
+                );
+                let agentd = Spawned::start(&bin, dir, &config, args.wrap.as_deref()).await?;
+                let pid = agentd.child.id();
+                // Settle first: the start-up's own allocations are not the connections'.
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let idle = proc_status_mb(pid, "VmRSS:").unwrap_or(f64::NAN);
+                let held = idle_connections(&agentd.base, n).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let with = proc_status_mb(pid, "VmRSS:").unwrap_or(f64::NAN);
+                let peak = proc_status_mb(pid, "VmHWM:").unwrap_or(f64::NAN);
+                let notes = match &held {
+                    Ok(conns) => format!(
+                        "{} open; agentd's RSS {idle:.0} MB idle, {with:.0} MB with them (peak {peak:.0} MB): {:.1} KB a connection",
+                        conns.len(),
+                        (with - idle) * 1024.0 / n.max(1) as f64
+                    ),
+                    Err(e) => format!("error: {e}"),
+                };
+                let ok = held.as_ref().map(|c| c.len()).unwrap_or(0);
+                drop(held);
+                agentd.stop().await;
+                table.row(
+                    format!("6. {n} idle connections"),
+                    [format!("{ok}/{n} open"), "-".into(), "-".into(), notes],
+                );
+                if ok < n {
+                    many_errors += n - ok;
+                }
+            }
+            None => table.row(
+                format!("6. {n} idle connections"),
+                [
+                    "skipped".into(),
+                    "-".into(),
+                    "-".into(),
+                    "no agentd binary next to bench: run `cargo build --release` first".into(),
+                ],
+            ),
+        }
+    }
+
     println!();
     table.print();
     let failed: usize = rows.iter().map(|(_, s)| s.errors).sum::<usize>()
         + ceiling.errors
         + relayed.errors
         + streaming.errors
-        + many.errors;
+        + many_errors;
     if failed > 0 {
         return Err(format!("{failed} requests failed (see the table)"));
     }
