@@ -18,5 +18,7 @@ pub mod protocols;
 pub mod store;
 pub mod tools;
 pub mod ui;
+pub mod web;
 
-pub use http::{AppState, app, openapi, serve};
+pub use http::{app, openapi, serve};
+pub use web::AppState;

@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use super::keys::{KeyRing, bearer_token};
+use crate::web::keys::{KeyRing, bearer_token};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;

@@ -23,10 +23,10 @@ use axum::response::Response;
 
 use super::auth::ApiKeys;
 use super::errors::{self, Shape};
-use super::keys::{KeyRing, bearer_token};
 use super::rate_limit::RateLimiter;
 use crate::config::{Config, RateLimits};
 use crate::engine::RunCaller;
+use crate::web::keys::{KeyRing, bearer_token};
 
 const WINDOW: Duration = Duration::from_secs(60);
 

@@ -124,20 +124,6 @@ impl HttpBody for TimedBody {
     }
 }
 
-/// Whether reading a body failed because it passed the server's size limit
-/// (tower-http's `RequestBodyLimitLayer` wraps every body), so a handler that
-/// reads raw bodies can answer 413 rather than 400.
-pub fn is_length_limit(e: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
-}
-
 /// Answers 408 when a handler has not produced its response in time. Only
 /// the wait for the response head is timed: an SSE response is returned as
 /// soon as its stream starts, so streams are never cut, whatever they last.

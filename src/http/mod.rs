@@ -1,21 +1,18 @@
-//! Router assembly: application state, the routes of every protocol, shared
-//! layers, health, and the OpenAPI document built from the handlers.
+//! Router assembly: the routes of every protocol, shared layers (auth,
+//! limits, metrics, CORS, hosts, request ids), health, the accept loop and
+//! the OpenAPI document built from the handlers. What adapters share
+//! (state, SSE, schemas) lives in `crate::web`, below the adapters.
 
 pub mod auth;
 pub mod callers;
 pub mod docs;
 pub mod errors;
 pub mod hosts;
-pub mod keys;
 pub mod limits;
 pub mod metrics;
 pub mod rate_limit;
 pub mod request_id;
-pub mod schemas;
 pub mod server;
-pub mod sse;
-
-use std::sync::Arc;
 
 use std::future::Future;
 use std::time::Duration;
@@ -34,36 +31,8 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::config::Config;
-use crate::engine::Engine;
 use crate::protocols;
-
-/// Shared by every handler: the engine (which owns config, models, tools and
-/// the store), when this process started, and the switch `serve` throws on
-/// shutdown (long-lived sessions, such as MCP's, end with it).
-#[derive(Clone)]
-pub struct AppState {
-    pub engine: Arc<Engine>,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-    pub shutdown: tokio_util::sync::CancellationToken,
-}
-
-impl AppState {
-    /// Also starts the engine's background workers (the run queue, and the
-    /// signals of a shared store): a served engine needs them.
-    pub fn new(engine: Arc<Engine>) -> Self {
-        engine.start_workers();
-        Self {
-            engine,
-            started_at: chrono::Utc::now(),
-            shutdown: tokio_util::sync::CancellationToken::new(),
-        }
-    }
-
-    pub fn config(&self) -> &Config {
-        self.engine.config()
-    }
-}
+pub use crate::web::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

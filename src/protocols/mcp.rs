@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::{
     EngineError, EventKind, Message, RunRequest, RunStartedData, RunStatus, ToolCallStartedData,
 };
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// Where the server is mounted.
 pub const PATH: &str = "/mcp";

@@ -9,7 +9,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -17,9 +16,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::UiError;
-use crate::engine::{CancelOutcome, Message, RunRecord, RunStatus, SessionRecord};
-use crate::http::{AppState, sse};
+use crate::engine::{CancelOutcome, Event, Message, RunRecord, RunStatus, SessionRecord};
 use crate::store::{RunFilter, SessionFilter, SessionSort};
+use crate::web::{AppState, sse};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -326,7 +325,7 @@ pub struct EventsQuery {
 #[utoipa::path(get, path = "/ui/api/runs/{run_id}/events", tag = "ui", operation_id = "ui_run_events",
     params(("run_id" = String, Path, description = "Run id"), EventsQuery),
     responses(
-        (status = 200, description = "SSE of the run's events", content_type = "text/event-stream", body = crate::http::schemas::SseEvent),
+        (status = 200, description = "SSE of the run's events", content_type = "text/event-stream", body = crate::web::schemas::SseEvent),
         (status = 400), (status = 404)))]
 async fn run_events(
     State(state): State<AppState>,
@@ -348,15 +347,20 @@ async fn run_events(
         })?,
     };
     let events = state.engine.subscribe(&run_id, after).await?;
-    let frames = events.map(|event| sse::Frame {
-        id: Some(event.seq),
-        event: None,
-        data: serde_json::to_string(&*event).unwrap_or_default(),
-    });
-    Ok(sse::response(
-        frames,
-        state.config().server.sse_keep_alive_secs,
-    ))
+    Ok(sse::stream(&state, events, None, EventJson))
+}
+
+/// The UI's projection: each engine event as it is, in JSON.
+struct EventJson;
+
+impl sse::Projection for EventJson {
+    const IDS: sse::EventIds = sse::ids::UI;
+
+    fn apply(&mut self, event: &Event, _end: Option<&RunRecord>, out: &mut Vec<sse::Frame>) {
+        out.push(sse::Frame::data(
+            serde_json::to_string(event).unwrap_or_default(),
+        ));
+    }
 }
 
 /// Stops a run that is going or paused (its events end with `cancelled`);

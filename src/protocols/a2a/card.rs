@@ -12,7 +12,7 @@ use serde_json::json;
 use super::error::A2aError;
 use super::v1;
 use super::wire::{self, AgentCard, AgentInterface};
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// `http(s)://host` as the client reached us, for the card's absolute URLs.
 fn origin(headers: &HeaderMap) -> String {

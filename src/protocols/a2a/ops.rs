@@ -15,12 +15,12 @@ use serde_json::Value;
 
 use super::convert;
 use super::error::A2aError;
-use super::stream::TaskStream;
+use super::outbound::TaskStream;
 use super::wire::{self, TaskState};
 use crate::engine::{
     CancelOutcome, EventStream, Message, ResumeRequest, RunCaller, RunRecord, RunRequest,
 };
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// How long a cancel waits for the run to stop before answering with the
 /// task as it then is (still `working`, cancel under way).

@@ -87,7 +87,7 @@ impl AgentOsError {
 #[schema(as = AgentOsErrorBody)]
 pub struct ErrorBody {
     /// A message, or FastAPI's list of validation errors on 422.
-    #[schema(schema_with = crate::http::schemas::detail_schema)]
+    #[schema(schema_with = crate::web::schemas::detail_schema)]
     pub detail: Value,
     /// BAD_REQUEST, NOT_FOUND, VALIDATION_ERROR, UNPROCESSABLE_ENTITY, CONFLICT or INTERNAL_SERVER_ERROR.
     pub error_code: &'static str,

@@ -85,7 +85,7 @@ impl Form {
                 .await
                 .map_err(|e| {
                     // The server's body limit wraps every request body.
-                    if crate::http::limits::is_length_limit(&e) {
+                    if crate::web::body::is_length_limit(&e) {
                         AgentOsError::PayloadTooLarge("Request body too large".into())
                     } else {
                         body_error(&e.to_string())

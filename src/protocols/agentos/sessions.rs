@@ -19,8 +19,8 @@ use utoipa_axum::routes;
 use super::error::{AgentOsError, ErrorBody};
 use super::wire;
 use crate::engine::{RunRecord, SessionDeletion, SessionRecord, Usage, now_ms};
-use crate::http::AppState;
 use crate::store::{RunFilter, SessionFilter, SessionSort};
+use crate::web::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

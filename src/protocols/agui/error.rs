@@ -68,7 +68,7 @@ pub enum AguiError {
 #[derive(Serialize, ToSchema)]
 #[schema(as = AguiErrorBody)]
 pub struct ErrorBody {
-    #[schema(schema_with = crate::http::schemas::detail_schema)]
+    #[schema(schema_with = crate::web::schemas::detail_schema)]
     pub detail: Value,
 }
 

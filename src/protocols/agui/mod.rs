@@ -20,18 +20,17 @@
 //! `wire::ClientLine` holds the rule; docs/agui.md has the table of events.
 //!
 //! This module depends on the engine's API and event vocabulary and on
-//! `crate::http` for state and SSE framing; it must never depend on another
+//! `crate::web` for state and the SSE writer; it must never depend on another
 //! protocol adapter, and the engine must never depend on it.
 
 mod error;
 mod input;
-mod translate;
+mod outbound;
 mod wire;
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use axum::response::{Json, Response};
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -42,8 +41,8 @@ pub use error::{AguiError, ErrorBody, FieldError};
 pub use input::RunAgentInput;
 
 use crate::engine::{EngineError, ResumeRequest, RunCaller, RunHandle, RunRequest, ToolDecision};
-use crate::http::{AppState, sse};
-use translate::Translator;
+use crate::web::{AppState, sse};
+use outbound::Translator;
 use wire::ClientLine;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -281,27 +280,14 @@ async fn start(state: &AppState, request: RunRequest) -> Result<RunHandle, AguiE
 
 /// The run's events as AG-UI frames. The client going away (a closed fetch,
 /// `abortRun()`) drops the stream, which cancels the run.
-/// Each event goes out as the client's line accepts it (`wire::ClientLine`).
 fn stream(
     state: &AppState,
     handle: &RunHandle,
-    mut translator: Translator,
+    translator: Translator,
     line: ClientLine,
 ) -> Response {
-    let mut events = handle.events(true);
-    let frames = async_stream::stream! {
-        while let Some(event) = events.next().await {
-            for out in translator.translate(&event) {
-                let data = out.for_client(line).encode(event.at);
-                yield sse::Frame { id: Some(event.seq), event: None, data };
-            }
-        }
-        let now = crate::engine::now_ms();
-        for out in translator.unterminated() {
-            yield sse::Frame { id: None, event: None, data: out.for_client(line).encode(now) };
-        }
-    };
-    sse::response(frames, state.config().server.sse_keep_alive_secs)
+    let frames = outbound::Frames { translator, line };
+    sse::stream(state, handle.events(true), None, frames)
 }
 
 /// For the fuzz targets (`crate::fuzzing`): the run endpoint's parsing of

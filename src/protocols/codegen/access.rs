@@ -13,8 +13,8 @@ use axum::http::HeaderMap;
 
 use super::error::CodegenError;
 use crate::config::{CodegenConfig, CodegenOrganization, CodegenUser, Config};
-use crate::http::keys::{KeyRing, bearer_token};
 use crate::store::{RateDecision, Store};
+use crate::web::keys::{KeyRing, bearer_token};
 
 /// Per-app authentication state.
 #[derive(Default)]

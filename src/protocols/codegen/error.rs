@@ -14,12 +14,12 @@ use crate::engine::EngineError;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ValidationIssue {
     /// Where: `["body", "prompt"]`, `["query", "limit"]`, `["path", "org_id"]`...
-    #[schema(schema_with = crate::http::schemas::loc_schema)]
+    #[schema(schema_with = crate::web::schemas::loc_schema)]
     pub loc: Vec<Value>,
     pub msg: String,
     #[serde(rename = "type")]
     pub kind: String,
-    #[schema(schema_with = crate::http::schemas::input_schema)]
+    #[schema(schema_with = crate::web::schemas::input_schema)]
     pub input: Value,
 }
 

@@ -32,7 +32,7 @@ use ledger::{Ledger, Ledgers};
 
 use crate::config::{CodegenOrganization, CodegenUser, Config};
 use crate::engine::{Engine, Event, Message, RunCaller, RunRecord};
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// Per-app Codegen state, shared by the handlers through an extension so the
 /// app state stays protocol-neutral.

@@ -1,16 +1,30 @@
-//! Engine events folded into a task's stream updates, once for every A2A
-//! version: status updates for the task's state changes (the last one
-//! `final`), artifact updates for the answer as it is written. Every stream
-//! starts with the Task itself. Each version renders the updates in its own
-//! wire types (`wire` for 0.3, `v1` for 1.0).
+//! A2A outbound: engine events folded into a task's stream updates, once
+//! for every A2A version, and those rendered in each version's shape.
 //!
-//! Depends on the wire types, `convert` and the engine's events only.
+//! The fold (`TaskStream`): status updates for the task's state changes
+//! (the last one `final`), artifact updates for the answer as it is
+//! written. Every stream starts with the Task itself. Each version renders
+//! the updates in its own wire types (`wire` for 0.3's `kind`-tagged
+//! objects, `v1` for 1.0's `StreamResponse` members); both bindings stream
+//! them (JSON-RPC wraps each in a response, HTTP+JSON sends it bare)
+//! through the SSE writer's projection, `Frames`.
+//!
+//! Depends on the wire modules, `convert`, `ops`' stream handle, the
+//! engine's events and the writer's `Projection` only.
+
+use axum::response::Response;
+use serde_json::Value;
 
 use super::convert::{self, ANSWER};
+use super::ops::Streamed;
 use super::wire::{
     Artifact, Part, TaskArtifactUpdateEvent, TaskState, TaskStatus, TaskStatusUpdateEvent,
 };
+use super::{v1, wire};
+use crate::engine::RunRecord;
 use crate::engine::{CompletedData, Event, EventKind};
+use crate::web::AppState;
+use crate::web::sse::{self, EventIds, Frame, Projection};
 
 /// One update of a task's stream, in the shared model.
 pub enum Update {
@@ -122,4 +136,70 @@ impl Update {
 
 pub fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+/// One event of a task's stream, before a version renders it.
+pub enum Item<'a> {
+    Task(&'a wire::Task),
+    Update(&'a Update),
+}
+
+pub fn v03(item: Item<'_>) -> Value {
+    match item {
+        Item::Task(t) => json(t),
+        Item::Update(u) => u.v03(),
+    }
+}
+
+pub fn v1(item: Item<'_>) -> Value {
+    json(&match item {
+        Item::Task(t) => v1::StreamResponse::Task(v1::task(t, true)),
+        Item::Update(u) => v1::update(u),
+    })
+}
+
+/// A task's stream as SSE frames: the task first, then its updates as the
+/// engine's events come, each event's data what `data` makes of it (the
+/// version's shape, and the binding's envelope).
+pub struct Frames<F> {
+    first: Option<wire::Task>,
+    view: TaskStream,
+    data: F,
+}
+
+impl<F> Projection for Frames<F>
+where
+    F: Fn(Item<'_>) -> String + Send + 'static,
+{
+    const IDS: EventIds = sse::ids::A2A;
+
+    fn open(&mut self, out: &mut Vec<Frame>) {
+        if let Some(task) = self.first.take() {
+            out.push(Frame::data((self.data)(Item::Task(&task))));
+        }
+    }
+
+    fn apply(&mut self, event: &Event, _end: Option<&RunRecord>, out: &mut Vec<Frame>) {
+        for update in self.view.apply(event) {
+            out.push(Frame::data((self.data)(Item::Update(&update))));
+        }
+    }
+}
+
+/// A task's stream as an SSE response (see `Frames`).
+pub fn sse<F>(state: &AppState, streamed: Streamed, data: F) -> Response
+where
+    F: Fn(Item<'_>) -> String + Send + 'static,
+{
+    let Streamed {
+        first,
+        view,
+        events,
+    } = streamed;
+    let frames = Frames {
+        first: Some(first),
+        view,
+        data,
+    };
+    sse::stream(state, events, None, frames)
 }

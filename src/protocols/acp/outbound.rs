@@ -6,6 +6,7 @@
 //! the last event). Output messages are the engine's text messages; text
 //! deltas become `message.part` events; tool activity, reasoning and team
 //! members starting and finishing become `generic` events; a pause becomes `run.awaiting` with an await request.
+//! `Frames` is the projection the SSE writer drives with that fold.
 
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -13,6 +14,23 @@ use uuid::Uuid;
 use super::convert::timestamp;
 use super::wire::{self, Await, ErrorBody, MessagePart, Run, RunStatus};
 use crate::engine::{Event, EventKind, MemberRef, PendingCall, RunRecord};
+use crate::web::sse::{self, EventIds, Frame, Projection};
+
+/// The SSE stream of a run's view: each ACP event the fold returns, as
+/// JSON.
+pub struct Frames(pub RunView);
+
+impl Projection for Frames {
+    const IDS: EventIds = sse::ids::ACP;
+
+    fn apply(&mut self, event: &Event, _end: Option<&RunRecord>, out: &mut Vec<Frame>) {
+        for e in self.0.apply(event) {
+            if let Ok(data) = serde_json::to_string(&e) {
+                out.push(Frame::data(data));
+            }
+        }
+    }
+}
 
 pub struct RunView {
     run: Run,

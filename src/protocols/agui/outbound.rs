@@ -13,16 +13,45 @@
 //! `subagentRunId`) and, for UIs that only show steps, as steps
 //! (STEP_STARTED / STEP_FINISHED named after the member); what they say
 //! reaches the client through the leader's delegation tool result and
-//! answer. It depends only on the engine's event vocabulary and on `wire`;
-//! what differs between client lines is decided in `wire`, not here.
+//! answer. `Frames` is the projection the SSE writer drives: each event
+//! goes out as the client's line accepts it (`wire::ClientLine`). It
+//! depends only on the engine's event vocabulary, on `wire` and on the
+//! writer's `Projection`; what differs between client lines is decided in
+//! `wire`, not here.
 
 use serde_json::Value;
 
-use super::wire::{AguiEvent, Interrupt, Outcome, SubagentOutcome, TokenUsage, diff};
+use super::wire::{AguiEvent, ClientLine, Interrupt, Outcome, SubagentOutcome, TokenUsage, diff};
 use crate::engine::{
-    CompletedData, Event, EventKind, RunStartedData, ToolCallEndedData, ToolCallStartedData,
-    ToolResultData, new_id,
+    CompletedData, Event, EventKind, RunRecord, RunStartedData, ToolCallEndedData,
+    ToolCallStartedData, ToolResultData, new_id,
 };
+use crate::web::sse::{self, EventIds, Frame, Projection};
+
+/// A run's stream as AG-UI frames for one client line.
+pub struct Frames {
+    pub translator: Translator,
+    pub line: ClientLine,
+}
+
+impl Projection for Frames {
+    const IDS: EventIds = sse::ids::AGUI;
+
+    fn apply(&mut self, event: &Event, _end: Option<&RunRecord>, out: &mut Vec<Frame>) {
+        for e in self.translator.translate(event) {
+            out.push(Frame::data(e.for_client(self.line).encode(event.at)));
+        }
+    }
+
+    /// A stream that ended without a terminal event still ends the run for
+    /// the client (`Translator::unterminated`).
+    fn finish(&mut self, out: &mut Vec<Frame>) {
+        let now = crate::engine::now_ms();
+        for e in self.translator.unterminated() {
+            out.push(Frame::data(e.for_client(self.line).encode(now)));
+        }
+    }
+}
 
 /// A tool call that began while another was open: replayed when it closes.
 struct HeldCall {
