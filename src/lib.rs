@@ -2,9 +2,11 @@
 //! protocols over one shared run engine.
 //!
 //! Layers, from the inside out: `engine` (runs, events, agent loop) over
-//! `models`, `tools` and `store`; `protocols` (one adapter per wire protocol)
-//! translate HTTP to engine calls; `ui` serves agentd's own web pages; `http`
-//! assembles the router.
+//! `models`, `tools` and `store`; `web` (application state, the one SSE
+//! writer and the projection adapters implement for it, shared schemas);
+//! `protocols` (one adapter per wire protocol) translate HTTP to engine
+//! calls; `ui` serves agentd's own web pages; `http` assembles the router
+//! and its layers.
 
 pub mod config;
 pub mod engine;

@@ -8,3 +8,5 @@ pub mod agui;
 pub mod approval;
 pub mod codegen;
 pub mod mcp;
+#[cfg(test)]
+pub(crate) mod recorded;

@@ -487,3 +487,20 @@ async fn get_session(
         messages: runs.into_iter().flat_map(|r| r.messages).collect(),
     }))
 }
+
+/// Each recorded log as the UI's frames; `snapshots/` holds the reviewed
+/// output.
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+    use crate::protocols::recorded;
+
+    #[test]
+    fn recorded_logs_as_ui_frames() {
+        for (name, log) in recorded::LOGS {
+            let events = recorded::events(log);
+            let sent = sse::project(EventJson, &events, |_| None);
+            insta::assert_snapshot!(name, recorded::render(&sent));
+        }
+    }
+}

@@ -203,3 +203,35 @@ where
     };
     sse::stream(state, events, None, frames)
 }
+
+/// Each recorded log as A2A frames in both versions' shapes (bare, as the
+/// HTTP+JSON binding sends them); `snapshots/` holds the reviewed output,
+/// the clock's timestamps redacted.
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+    use crate::protocols::recorded;
+
+    /// A version's rendering of a stream item.
+    type Render = fn(Item<'_>) -> Value;
+
+    #[test]
+    fn recorded_logs_as_a2a_frames() {
+        for (name, log) in recorded::LOGS {
+            let events = recorded::events(log);
+            let start = recorded::record(&events[..1]);
+            let renders: [(&str, Render); 2] = [("v03", v03), ("v1", v1)];
+            for (version, render) in renders {
+                let frames = Frames {
+                    first: Some(convert::task(&start, None)),
+                    view: TaskStream::new(&start.run_id, &start.session_id, false),
+                    data: move |item: Item<'_>| render(item).to_string(),
+                };
+                let sent = sse::project(frames, &events, |_| None);
+                let text = recorded::redact(&recorded::render(&sent), "timestamp");
+                let text = recorded::redact_new_ids(&text);
+                insta::assert_snapshot!(format!("{name}_{version}"), text);
+            }
+        }
+    }
+}

@@ -304,3 +304,20 @@ fn approval_parts(p: &PendingCall) -> Vec<MessagePart> {
         },
     ]
 }
+
+/// Each recorded log as ACP frames; `snapshots/` holds the reviewed output.
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+    use crate::protocols::recorded;
+
+    #[test]
+    fn recorded_logs_as_acp_frames() {
+        for (name, log) in recorded::LOGS {
+            let events = recorded::events(log);
+            let view = RunView::new(&recorded::record(&events[..1]));
+            let sent = sse::project(Frames(view), &events, |_| None);
+            insta::assert_snapshot!(name, recorded::render(&sent));
+        }
+    }
+}

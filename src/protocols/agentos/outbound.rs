@@ -422,3 +422,21 @@ mod tests {
         }
     }
 }
+
+/// Each recorded log as AgentOS frames; `snapshots/` holds the reviewed
+/// output.
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+    use crate::protocols::recorded;
+
+    #[test]
+    fn recorded_logs_as_agentos_frames() {
+        for (name, log) in recorded::LOGS {
+            let events = recorded::events(log);
+            let run = recorded::record(&events);
+            let sent = sse::project(RunFrames::of(&run), &events, |_| Some(run.clone()));
+            insta::assert_snapshot!(name, recorded::render(&sent));
+        }
+    }
+}

@@ -657,3 +657,27 @@ mod tests {
         );
     }
 }
+
+/// Each recorded log as AG-UI frames, for both client lines; `snapshots/`
+/// holds the reviewed output.
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+    use crate::protocols::recorded;
+
+    #[test]
+    fn recorded_logs_as_agui_frames() {
+        for (name, log) in recorded::LOGS {
+            let events = recorded::events(log);
+            for (line, suffix) in [(ClientLine::V1, "v1"), (ClientLine::Legacy, "legacy")] {
+                let frames = Frames {
+                    translator: Translator::new("thread-1".into(), "client-run-1".into(), None),
+                    line,
+                };
+                let sent = sse::project(frames, &events, |_| None);
+                let text = recorded::redact_new_ids(&recorded::render(&sent));
+                insta::assert_snapshot!(format!("{name}_{suffix}"), text);
+            }
+        }
+    }
+}
