@@ -8,13 +8,11 @@
 mod agent_loop;
 mod attachments;
 mod error;
-mod event;
 mod live;
-mod message;
 mod metrics;
 mod owned;
 mod readiness;
-mod run;
+mod request;
 mod save_later;
 mod shared;
 mod structured;
@@ -29,21 +27,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(crate) use attachments::extract_for_fuzzing;
-pub use attachments::{FileSummary, document_worker, not_an_image};
+pub use attachments::{document_worker, not_an_image};
 pub use error::EngineError;
-pub use event::{
-    CompletedData, Delta, Event, EventKind, FailureKind, MemberRef, ModelRequestCompletedData,
-    PendingCall, PendingKind, RunFailure, RunStartedData, ToolCallDecidedData, ToolCallEndedData,
-    ToolCallStartedData, ToolResultData,
-};
 pub use live::EventStream;
-pub use message::{
-    Attachment, MediaKind, Message, Role, ToolCall, ToolSpec, Usage, empty_object_schema, new_id,
-    now_ms,
-};
-pub use run::{
-    ResumeRequest, RunCaller, RunRecord, RunRequest, RunStatus, SessionRecord, ToolDecision,
-    ToolExecution,
+pub use request::{ResumeRequest, RunCaller, RunRequest, ToolDecision};
+
+// The shared vocabulary lives in `domain`; re-exported so adapters can keep
+// naming it through the engine they drive.
+pub use crate::domain::{
+    Attachment, CompletedData, Delta, Event, EventKind, FailureKind, FileSummary, MediaKind,
+    MemberRef, Message, ModelRequestCompletedData, PendingCall, PendingKind, Role, RunFailure,
+    RunRecord, RunStartedData, RunStatus, SessionRecord, ToolCall, ToolCallDecidedData,
+    ToolCallEndedData, ToolCallStartedData, ToolExecution, ToolResultData, ToolSpec, Usage,
+    empty_object_schema, new_id, now_ms,
 };
 
 use futures::StreamExt;

@@ -17,11 +17,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::live::{EventStream, LiveRun};
-use super::message::{Message, ToolSpec};
 use super::{
     Engine, Event, EventKind, FailureKind, LiveMap, RunFailure, RunHandle, RunRecord, RunSlot,
     RunStatus,
 };
+use crate::domain::{Message, ToolSpec};
 use crate::store::{StoreError, StoreSignal};
 
 /// The work order queued with a background run: what starting it needs
