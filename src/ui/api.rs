@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::UiError;
-use crate::engine::{CancelOutcome, Message, RunRecord, RunStatus, SessionRecord};
+use crate::engine::{CancelOutcome, Message, RunRecord, RunStatus, SessionRecord, SessionScope};
 use crate::http::{AppState, sse};
 use crate::store::{RunFilter, SessionFilter, SessionSort};
 
@@ -431,12 +431,7 @@ async fn list_sessions(
         limit: Some(parse_limit(query.limit.as_deref())?),
         ..Default::default()
     };
-    let sessions = state
-        .engine
-        .store()
-        .list_sessions(&filter)
-        .await
-        .map_err(crate::engine::EngineError::from)?;
+    let sessions = state.engine.sessions(&SessionScope::all(), &filter).await?;
     Ok(Json(SessionList {
         sessions: sessions.into_iter().map(SessionSummary::of).collect(),
     }))
@@ -464,10 +459,8 @@ async fn get_session(
 ) -> Result<Json<SessionTranscript>, UiError> {
     let session = state
         .engine
-        .store()
-        .get_session(&session_id)
-        .await
-        .map_err(crate::engine::EngineError::from)?
+        .session(&SessionScope::all(), &session_id)
+        .await?
         .ok_or_else(|| UiError::NotFound(format!("session '{session_id}' not found")))?;
     let mut runs = state
         .engine

@@ -34,7 +34,7 @@ pub use wire::{AgentManifest, Run};
 use crate::config::{AgentConfig, TeamConfig};
 use crate::engine::{
     CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle,
-    RunRecord, RunRequest,
+    RunRecord, RunRequest, SessionScope,
 };
 use crate::http::{AppState, sse};
 use crate::store::RunFilter;
@@ -550,10 +550,8 @@ async fn get_session(
     let id = session_id.to_string();
     if state
         .engine
-        .store()
-        .get_session(&id)
-        .await
-        .map_err(EngineError::from)?
+        .session(&SessionScope::all(), &id)
+        .await?
         .is_none()
     {
         return Err(AcpError::NotFound(format!("Session {id} not found")));
