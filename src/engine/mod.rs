@@ -3,7 +3,27 @@
 //!
 //! The engine knows nothing of HTTP or of any protocol. Adapters build a
 //! `RunRequest`, subscribe to `Event`s and translate; anything two protocols
-//! need lives here once.
+//! need lives here once. It sits over `models`, `tools`, `store`, `config`
+//! and `domain`, and never imports from `web`, `protocols`, `ui` or `http`.
+//! Adapters reach runs and sessions only through its methods: the store
+//! stays inside (see `sessions` for the session door).
+//!
+//! # Layout, by what happens to a run
+//!
+//! - `admission`: what a request must name, run slots and limits.
+//! - `start`: recording a run and launching its task, now or queued.
+//! - `agent_loop`, `team`, `tool_call`, `structured`, `attachments`: what a
+//!   run does step by step.
+//! - `resume`, `cancel`: answering a paused run; stopping one, or all.
+//! - `persistence`, `save_later`, `sweep`: saving runs and ending strays.
+//! - `replication`: sharing one store with other replicas (queue worker,
+//!   signals, event pump, tails).
+//! - `runs`, `live`: finding runs, live here or stored; a live run's log.
+//! - `sessions`: the session door, history, deletion.
+//! - `owned`: work a client's departure cannot cut in half.
+//! - `readiness`, `metrics`, `unavailable`: the write probe, counters, and
+//!   the sentence a client refused for a down store is told.
+//! - `request`, `error`: what adapters send and get back.
 
 mod admission;
 mod agent_loop;
