@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::{Tool, ToolError};
 use crate::config::ToolsConfig;
-use crate::engine::ToolSpec;
+use crate::domain::ToolSpec;
 
 pub const HTTP_FETCH: &str = super::fetch::NAME;
 pub const ASK_USER: &str = "ask_user";

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use super::{Tool, ToolError};
 use crate::config::HttpFetchConfig;
-use crate::engine::ToolSpec;
+use crate::domain::ToolSpec;
 use crate::net::read_capped;
 
 pub const NAME: &str = "http_fetch";

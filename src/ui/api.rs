@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::UiError;
-use crate::engine::{CancelOutcome, Event, Message, RunRecord, RunStatus, SessionRecord};
+use crate::engine::{CancelOutcome, Event, Message, RunRecord, RunStatus, SessionRecord, SessionScope};
 use crate::store::{RunFilter, SessionFilter, SessionSort};
 use crate::web::{AppState, sse};
 
@@ -435,12 +435,7 @@ async fn list_sessions(
         limit: Some(parse_limit(query.limit.as_deref())?),
         ..Default::default()
     };
-    let sessions = state
-        .engine
-        .store()
-        .list_sessions(&filter)
-        .await
-        .map_err(crate::engine::EngineError::from)?;
+    let sessions = state.engine.sessions(&SessionScope::all(), &filter).await?;
     Ok(Json(SessionList {
         sessions: sessions.into_iter().map(SessionSummary::of).collect(),
     }))
@@ -468,10 +463,8 @@ async fn get_session(
 ) -> Result<Json<SessionTranscript>, UiError> {
     let session = state
         .engine
-        .store()
-        .get_session(&session_id)
-        .await
-        .map_err(crate::engine::EngineError::from)?
+        .session(&SessionScope::all(), &session_id)
+        .await?
         .ok_or_else(|| UiError::NotFound(format!("session '{session_id}' not found")))?;
     let mut runs = state
         .engine

@@ -18,6 +18,7 @@ mod bench_smoke;
 mod codegen;
 mod crash;
 mod cross_protocol;
+mod engine;
 mod env_config;
 mod files;
 mod hostile_documents;

@@ -132,7 +132,7 @@ async fn a_run_whose_replica_stopped_renewing_its_lease_is_failed_once() {
 
     let failed = b.engine.get_run("orphan").await.unwrap().unwrap();
     assert_eq!(failed.status, RunStatus::Failed);
-    let events = b.engine.store().events("orphan", 0).await.unwrap();
+    let events = b.store.events("orphan", 0).await.unwrap();
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0], model_event("orphan", 1));
     assert!(
@@ -193,7 +193,7 @@ async fn a_run_in_flight_on_one_server_is_tailed_from_the_other() {
 
     // B sees the run in flight with its first step stored...
     let run_id = eventually("the run to be stored in flight", || {
-        let store = b.engine.store().clone();
+        let store = b.store.clone();
         async move {
             let runs = store.list_runs(&RunFilter::default()).await.ok()?;
             let run = runs.into_iter().next()?;

@@ -34,7 +34,7 @@ pub use wire::{AgentManifest, Run};
 use crate::config::{AgentConfig, TeamConfig};
 use crate::engine::{
     CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle,
-    RunRecord, RunRequest,
+    RunRecord, RunRequest, SessionScope,
 };
 use crate::store::RunFilter;
 use crate::web::{AppState, sse};
@@ -541,10 +541,8 @@ async fn get_session(
     let id = session_id.to_string();
     if state
         .engine
-        .store()
-        .get_session(&id)
-        .await
-        .map_err(EngineError::from)?
+        .session(&SessionScope::all(), &id)
+        .await?
         .is_none()
     {
         return Err(AcpError::NotFound(format!("Session {id} not found")));

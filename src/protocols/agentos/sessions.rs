@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::error::{AgentOsError, ErrorBody};
 use super::wire;
-use crate::engine::{RunRecord, SessionDeletion, SessionRecord, Usage, now_ms};
+use crate::engine::{RunRecord, SessionDeletion, SessionRecord, SessionScope, Usage, now_ms};
 use crate::store::{RunFilter, SessionFilter, SessionSort};
 use crate::web::AppState;
 
@@ -253,10 +253,8 @@ async fn find_session(
     let kind = params.choice("type", SESSION_TYPES)?;
     let session = state
         .engine
-        .store()
-        .get_session(session_id)
-        .await
-        .map_err(crate::engine::EngineError::from)?
+        .session(&SessionScope::all(), session_id)
+        .await?
         .filter(|_| kind.is_none_or(|k| k == "agent"))
         .filter(|s| {
             params
@@ -264,10 +262,6 @@ async fn find_session(
                 .is_none_or(|u| s.user_id.as_deref() == Some(u))
         });
     session.ok_or_else(|| AgentOsError::SessionNotFound(not_found()))
-}
-
-fn store_error(e: crate::store::StoreError) -> AgentOsError {
-    crate::engine::EngineError::from(e).into()
 }
 
 /// Query parameters of the session listing (for the OpenAPI document).
@@ -379,10 +373,10 @@ async fn list_sessions(
     };
     // agentd keeps agent sessions only: other types list nothing.
     let (sessions, total) = if kind.is_none_or(|k| k == "agent") {
-        let store = state.engine.store();
+        let scope = SessionScope::all();
         (
-            store.list_sessions(&filter).await.map_err(store_error)?,
-            store.count_sessions(&filter).await.map_err(store_error)?,
+            state.engine.sessions(&scope, &filter).await?,
+            state.engine.count_sessions(&scope, &filter).await?,
         )
     } else {
         (Vec::new(), 0)
@@ -549,13 +543,8 @@ async fn create_session(
         .session_id
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(crate::engine::new_id);
-    let store = state.engine.store();
-    if store
-        .get_session(&session_id)
-        .await
-        .map_err(store_error)?
-        .is_some()
-    {
+    let scope = SessionScope::all();
+    if state.engine.session(&scope, &session_id).await?.is_some() {
         return Err(AgentOsError::Conflict(format!(
             "Session with ID {session_id} already exists"
         )));
@@ -571,7 +560,7 @@ async fn create_session(
         created_at: now,
         updated_at: now,
     };
-    store.put_session(&session).await.map_err(store_error)?;
+    state.engine.save_session(&scope, &session).await?;
     Ok((
         StatusCode::CREATED,
         Json(session_detail(&state, &session).await?),
@@ -622,10 +611,8 @@ async fn update_session(
     session.updated_at = now_ms();
     state
         .engine
-        .store()
-        .put_session(&session)
-        .await
-        .map_err(store_error)?;
+        .save_session(&SessionScope::all(), &session)
+        .await?;
     Ok(Json(session_detail(&state, &session).await?))
 }
 
@@ -666,10 +653,8 @@ async fn rename_session(
     session.updated_at = now_ms();
     state
         .engine
-        .store()
-        .put_session(&session)
-        .await
-        .map_err(store_error)?;
+        .save_session(&SessionScope::all(), &session)
+        .await?;
     Ok(Json(session_detail(&state, &session).await?))
 }
 
@@ -682,7 +667,11 @@ async fn delete_session(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
 ) -> Result<StatusCode, AgentOsError> {
-    match state.engine.delete_session(&session_id).await? {
+    match state
+        .engine
+        .delete_session(&SessionScope::all(), &session_id)
+        .await?
+    {
         SessionDeletion::Busy { run_id } => Err(busy(&session_id, &run_id)),
         SessionDeletion::Deleted | SessionDeletion::NotFound => Ok(StatusCode::NO_CONTENT),
     }
@@ -739,8 +728,9 @@ async fn delete_sessions(
             return Err(busy(id, &run.run_id));
         }
     }
+    let scope = SessionScope::all();
     for id in &req.session_ids {
-        if let SessionDeletion::Busy { run_id } = state.engine.delete_session(id).await? {
+        if let SessionDeletion::Busy { run_id } = state.engine.delete_session(&scope, id).await? {
             return Err(busy(id, &run_id));
         }
     }

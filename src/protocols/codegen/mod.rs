@@ -232,9 +232,7 @@ async fn create_agent_run(
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
     let org_id = wire::path_int("org_id", &org_id)?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
-    rt.access
-        .count_create(state.engine.store().as_ref(), &caller)
-        .await?;
+    rt.access.count_create(&state.engine, &caller).await?;
     let org = caller.organization(org_id)?;
     let input = wire::parse_create(&body_bytes(body)?)?;
     let (ledger, message) = plan_create(state.config(), &caller, org, input)?;

@@ -99,6 +99,9 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub engine: Arc<Engine>,
+    /// The store the engine was given: for stories that check what was
+    /// stored (the engine keeps its store to itself).
+    pub store: Arc<dyn Store>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -113,7 +116,7 @@ impl TestServer {
         let models = ModelRegistry::from_config(&config).expect("models build");
         let tools = ToolRegistry::from_config(&config);
         tools.start().await;
-        let engine = Engine::new(Arc::new(config), models, tools, store);
+        let engine = Engine::new(Arc::new(config), models, tools, store.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -130,6 +133,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             engine,
+            store,
             task,
         }
     }

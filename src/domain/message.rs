@@ -2,9 +2,12 @@
 //! tool calls, attachments and token usage.
 //!
 //! Protocol-neutral by design: nothing here knows AgentOS forms, AG-UI
-//! camelCase or ACP parts. Model backends and adapters both depend on it.
+//! camelCase or ACP parts. Model backends and adapters both depend on it;
+//! it depends on nothing of the crate's but `domain`.
 
 use serde::{Deserialize, Serialize};
+
+use super::ids::{new_id, now_ms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -129,34 +132,4 @@ impl Usage {
         self.total_tokens += other.total_tokens;
         self.reasoning_tokens += other.reasoning_tokens;
     }
-}
-
-/// A tool the model may call: built-in, or declared by the client (AG-UI
-/// frontend tools) and executed outside the server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolSpec {
-    pub name: String,
-    #[serde(default)]
-    pub description: String,
-    /// JSON Schema of the arguments object.
-    #[serde(default = "empty_object_schema")]
-    pub parameters: serde_json::Value,
-}
-
-pub fn empty_object_schema() -> serde_json::Value {
-    serde_json::json!({"type": "object", "properties": {}})
-}
-
-/// A new run, session, message or call id: a UUID whose first bits are the
-/// time (version 7), so ids made together sort together. Stores index runs,
-/// sessions and events by these ids; random (version 4) ids put each new
-/// row on a page of its own anywhere in those indexes, and SQLite then
-/// rewrote every such page on every commit (bench row 1: ~78 KB written to
-/// disk per run).
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }

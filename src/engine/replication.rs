@@ -1,9 +1,9 @@
-//! What the engine does so that several processes can share one store: the
-//! queue worker that claims background runs, the signal dispatcher that
-//! turns cancel requests from other replicas into local cancels, the event
-//! pump that writes a live run's events to the store as they come (so other
-//! replicas can tail it), and the tail that follows a run another process
-//! runs.
+//! Replication: what the engine does so that several processes can share
+//! one store: the queue worker that claims background runs, the signal
+//! dispatcher that turns cancel requests from other replicas into local
+//! cancels, the event pump that writes a live run's events to the store as
+//! they come (so other replicas can tail it), and the tail that follows a
+//! run another process runs.
 //!
 //! Everything here goes through the `Store` trait and its signals; it knows
 //! no database and no protocol. On a store one process owns, the worker
@@ -16,12 +16,12 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::admission::RunSlot;
 use super::live::{EventStream, LiveRun};
-use super::message::{Message, ToolSpec};
 use super::{
-    Engine, Event, EventKind, FailureKind, LiveMap, RunFailure, RunHandle, RunRecord, RunSlot,
-    RunStatus,
+    Engine, Event, EventKind, FailureKind, LiveMap, RunFailure, RunHandle, RunRecord, RunStatus,
 };
+use crate::domain::{Message, ToolSpec};
 use crate::store::{StoreError, StoreSignal};
 
 /// The work order queued with a background run: what starting it needs
@@ -431,7 +431,7 @@ async fn dispatch_signals(engine: Weak<Engine>, mut signals: broadcast::Receiver
         };
         if let Some(live) = engine.live_run(&run_id) {
             tracing::info!(run_id, "cancel requested through another replica");
-            super::cancel_live(&live);
+            super::cancel::cancel_live(&live);
         }
     }
 }

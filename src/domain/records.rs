@@ -1,77 +1,17 @@
-//! What a run is: the request that starts one, and the record kept of it.
+//! What is kept of runs and sessions: the records stores save and adapters
+//! answer from.
 //!
-//! `RunRecord` is the folded state of a run's events, kept current by the run
-//! task and saved to the store at checkpoints; adapters build their polling
-//! and non-streaming responses from it.
+//! `RunRecord` is the folded state of a run's events (`RunRecord::apply`),
+//! kept current by the run task and saved to the store at checkpoints;
+//! adapters build their polling and non-streaming responses from it.
+//! Plain data: never depends on the engine, a store or a protocol.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::event::{PendingCall, RunFailure};
-use super::message::{Message, ToolSpec, Usage};
-
-/// Everything an adapter can ask of the engine when starting a run.
-#[derive(Debug, Clone, Default)]
-pub struct RunRequest {
-    /// The agent or team to run.
-    pub agent_id: String,
-    /// The new input: usually one user message, possibly with attachments.
-    pub input: Vec<Message>,
-    /// Continue this session; a new one is created when absent.
-    pub session_id: Option<String>,
-    /// Use this run id (AG-UI clients choose their own); generated when absent.
-    pub run_id: Option<String>,
-    pub user_id: Option<String>,
-    /// The conversation so far as the client holds it. When set it replaces
-    /// the stored session history (AG-UI clients resend the whole transcript).
-    pub history: Option<Vec<Message>>,
-    /// Tools the client executes itself; calling one pauses the run.
-    pub client_tools: Vec<ToolSpec>,
-    /// Client-held shared state, echoed back as a snapshot.
-    pub state: Option<Value>,
-    pub metadata: Option<Value>,
-    /// Run on this `[models]` entry instead of the agent's own model (a
-    /// per-run model override; the adapter decides which ones it allows).
-    pub model: Option<String>,
-    /// Opaque label of the adapter that created the run (for listings and
-    /// metrics); the engine never branches on it.
-    pub origin: String,
-    /// Who asked, for their own limit of live runs; none: only the global
-    /// limit applies.
-    pub caller: Option<RunCaller>,
-}
-
-/// Whoever starts or resumes a run, as far as the engine's run limits care:
-/// an opaque id (the HTTP layer uses one per API key) and how many live
-/// top-level runs that caller may have at once (0 = no limit of its own).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunCaller {
-    pub id: String,
-    pub max_concurrent_runs: usize,
-}
-
-/// Answers to an awaiting run.
-#[derive(Debug, Clone, Default)]
-pub struct ResumeRequest {
-    /// Results of the client-side tool calls the run waits for (tool messages).
-    pub tool_results: Vec<Message>,
-    /// Approvals or rejections of the calls that wait for one. A call left
-    /// without a decision is not run (the model is told no approval came).
-    pub decisions: Vec<ToolDecision>,
-    /// A follow-up message from the user, if any.
-    pub message: Option<Message>,
-    /// Who resumes it: the resumed run counts against their limit.
-    pub caller: Option<RunCaller>,
-}
-
-/// A person's answer to a call waiting for approval.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolDecision {
-    pub call_id: String,
-    pub approved: bool,
-    /// Why, in the person's words; a rejection's note reaches the model.
-    pub note: Option<String>,
-}
+use super::event::{Event, EventKind, PendingCall};
+use super::failure::RunFailure;
+use super::message::{MediaKind, Message, Role, Usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,7 +95,7 @@ pub struct RunRecord {
     pub messages: Vec<Message>,
     /// The files the run was given and how each reached the model.
     #[serde(default)]
-    pub files: Vec<super::attachments::FileSummary>,
+    pub files: Vec<FileSummary>,
     /// The final (or, while running, partial) answer text.
     pub content: String,
     /// The final answer parsed as JSON, for agents with a response schema.
@@ -225,7 +165,7 @@ impl RunRecord {
     pub fn input_text(&self) -> String {
         self.input
             .iter()
-            .filter(|m| m.role == super::message::Role::User)
+            .filter(|m| m.role == Role::User)
             .map(|m| m.text.as_str())
             .collect::<Vec<_>>()
             .join("\n")
@@ -248,8 +188,8 @@ pub struct SessionRecord {
 impl RunRecord {
     /// Folds one event into the record. The record is always what its event
     /// log says, whoever reads it (live run, store, another replica).
-    pub fn apply(&mut self, event: &super::event::Event) {
-        use super::event::EventKind as K;
+    pub fn apply(&mut self, event: &Event) {
+        use EventKind as K;
         self.last_seq = event.seq;
         self.updated_at = event.at;
         // Forwarded member events belong to the member's own record.
@@ -318,4 +258,27 @@ impl RunRecord {
             _ => {}
         }
     }
+}
+
+/// One file a run was given, as recorded on the run: what it turned out to
+/// be and how it reached the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileSummary {
+    pub name: String,
+    /// The detected type (from the bytes when they tell).
+    pub mime_type: String,
+    pub kind: MediaKind,
+    /// Decoded size; 0 for a file given by URL and not fetched.
+    pub bytes: u64,
+    /// For documents: characters of text given to the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extracted_chars: Option<u64>,
+    /// The document's text was cut to the configured length (or row limit).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// The model was told of the file but not given its content.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reference: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
