@@ -1,10 +1,12 @@
 //! The plain data every layer shares: messages and tool specs, run events,
-//! failures, the records of runs and sessions, ids and time.
+//! failures, the records of runs and sessions, ids and time, the names of
+//! the built-in tools.
 //!
 //! The bottom layer: no I/O, no async, and no import from any other module
 //! of the crate. Models, tools and stores speak these types without
 //! knowing the engine; the engine re-exports them for adapters.
 
+pub mod builtin_tools;
 mod event;
 mod failure;
 mod ids;

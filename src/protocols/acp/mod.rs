@@ -1,6 +1,6 @@
 //! ACP (Agent Communication Protocol, acp-sdk 1.0.3) adapter: agent
 //! manifests, runs in sync/async/stream mode, await/resume, cancel, event
-//! logs, sessions and their history resources (../shared/specs/acp.md).
+//! logs, sessions and their history resources (docs/specs/acp.md).
 //!
 //! The whole API is served under `/acp` (so `Client(base_url=".../acp")`
 //! works unmodified); `/ping`, `/runs...` and `/resources/...` are also

@@ -19,7 +19,7 @@ pub enum AgentOsError {
     NotFound(String),
     /// An unknown session. Its 404 also carries ACP's error keys, because
     /// the ACP client probes `GET /sessions/{id}` too and must read
-    /// `code: not_found` there (specs/README.md, the third conflict).
+    /// `code: not_found` there (docs/specs/README.md, the third conflict).
     #[error("{0}")]
     SessionNotFound(String),
     #[error("{0}")]

@@ -1,5 +1,5 @@
 //! Agno AgentOS adapter: agent discovery and agent runs over form posts, with
-//! JSON or SSE answers, and sessions (../shared/specs/agentos.md).
+//! JSON or SSE answers, and sessions (docs/specs/agentos.md).
 
 mod error;
 mod form;

@@ -264,13 +264,13 @@ async fn find_session(
     session.ok_or_else(|| AgentOsError::SessionNotFound(not_found()))
 }
 
-/// Query parameters of the session listing (for the OpenAPI document).
-// The values the query parsers below accept, for the document (the
-// parameter structs describe the queries; the handlers parse them).
+// The values of the session routes' query parameters. The listing's
+// parameters are parsed into `ListSessionsParams` (see `Query`); the other
+// routes' structs still only describe what their handlers read from `Params`.
 
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum SessionType {
     Agent,
     Team,
@@ -279,7 +279,7 @@ enum SessionType {
 
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum SortBy {
     CreatedAt,
     UpdatedAt,
@@ -289,7 +289,7 @@ enum SortBy {
 
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum SortOrder {
     Asc,
     Desc,
@@ -310,7 +310,6 @@ enum RunStatusName {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 struct ListSessionsParams {
     /// `agent`, `team` or `workflow`; every type when omitted.
     #[param(inline)]
@@ -334,45 +333,98 @@ struct ListSessionsParams {
     sort_order: Option<SortOrder>,
 }
 
+/// A route's typed query: the struct the OpenAPI document lists
+/// (`IntoParams`) is the one the handler receives, so the two cannot drift.
+/// Read the way FastAPI reads it (see `Params`): a bad value is AgentOS's
+/// 422 naming the parameter, never axum's plain-text rejection.
+struct Query<T>(T);
+
+/// How a parameter struct is read from a query string.
+trait FromParams: Sized {
+    fn from_params(params: &Params) -> Result<Self, AgentOsError>;
+}
+
+impl<S: Send + Sync, T: FromParams> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = AgentOsError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, AgentOsError> {
+        let params = Params::parse(parts.uri.query().map(str::to_owned))?;
+        T::from_params(&params).map(Query)
+    }
+}
+
+impl FromParams for ListSessionsParams {
+    fn from_params(params: &Params) -> Result<Self, AgentOsError> {
+        let r#type = params.choice("type", SESSION_TYPES)?.map(|t| match t {
+            "team" => SessionType::Team,
+            "workflow" => SessionType::Workflow,
+            _ => SessionType::Agent,
+        });
+        let sort_by = params
+            .choice(
+                "sort_by",
+                &["created_at", "updated_at", "session_name", "session_id"],
+            )?
+            .map(|s| match s {
+                "updated_at" => SortBy::UpdatedAt,
+                "session_name" => SortBy::SessionName,
+                "session_id" => SortBy::SessionId,
+                _ => SortBy::CreatedAt,
+            });
+        let sort_order = params
+            .choice("sort_order", &["asc", "desc"])?
+            .map(|o| match o {
+                "asc" => SortOrder::Asc,
+                _ => SortOrder::Desc,
+            });
+        Ok(Self {
+            r#type,
+            component_id: params.get("component_id").map(str::to_string),
+            user_id: params.get("user_id").map(str::to_string),
+            session_name: params.get("session_name").map(str::to_string),
+            limit: Some(params.int("limit", 20, Some(1))?),
+            page: Some(params.int("page", 1, Some(1))?),
+            sort_by,
+            sort_order,
+        })
+    }
+}
+
 /// List sessions, newest first by default, one page at a time.
 #[utoipa::path(get, path = "/sessions", tag = "agentos", params(ListSessionsParams),
     responses((status = 200, description = "`{data: [session], meta: {page, limit, total_pages, total_count, search_time_ms}}`", body = Object),
         (status = 422, body = ErrorBody)))]
 async fn list_sessions(
     State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
+    Query(query): Query<ListSessionsParams>,
 ) -> Result<Json<Value>, AgentOsError> {
     let started = std::time::Instant::now();
-    let params = Params::parse(raw)?;
-    let kind = params.choice("type", SESSION_TYPES)?;
-    let limit = params.int("limit", 20, Some(1))?;
-    let page = params.int("page", 1, Some(1))?;
-    let sort = match params.choice(
-        "sort_by",
-        &["created_at", "updated_at", "session_name", "session_id"],
-    )? {
-        Some("updated_at") => SessionSort::UpdatedAt,
-        Some("session_name") => SessionSort::Name,
-        Some("session_id") => SessionSort::Id,
-        _ => SessionSort::CreatedAt,
+    let limit = query.limit.unwrap_or(20);
+    let page = query.page.unwrap_or(1);
+    let sort = match query.sort_by {
+        Some(SortBy::UpdatedAt) => SessionSort::UpdatedAt,
+        Some(SortBy::SessionName) => SessionSort::Name,
+        Some(SortBy::SessionId) => SessionSort::Id,
+        Some(SortBy::CreatedAt) | None => SessionSort::CreatedAt,
     };
-    let ascending = params.choice("sort_order", &["asc", "desc"])? == Some("asc");
+    let ascending = query.sort_order == Some(SortOrder::Asc);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let offset = usize::try_from(page - 1).unwrap_or(0).saturating_mul(limit);
     let filter = SessionFilter {
-        agent_id: params.get("component_id").map(str::to_string),
-        user_id: params.get("user_id").map(str::to_string),
-        name_contains: params
-            .get("session_name")
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        agent_id: query.component_id,
+        user_id: query.user_id,
+        name_contains: query.session_name.filter(|s| !s.is_empty()),
         sort,
         ascending,
         limit: Some(limit),
         offset,
     };
+    let kind = query.r#type;
     // agentd keeps agent sessions only: other types list nothing.
-    let (sessions, total) = if kind.is_none_or(|k| k == "agent") {
+    let (sessions, total) = if kind.is_none_or(|k| k == SessionType::Agent) {
         let scope = SessionScope::all();
         (
             state.engine.sessions(&scope, &filter).await?,

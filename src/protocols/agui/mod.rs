@@ -1,4 +1,4 @@
-//! AG-UI adapter (protocol 1.0, ../shared/specs/agui.md): `POST /agui` and
+//! AG-UI adapter (protocol 1.0, docs/specs/agui.md): `POST /agui` and
 //! `POST /agui/{agent_id}` run an agent from a `RunAgentInput` and answer with
 //! an SSE stream of AG-UI events; `GET /status` is Agno's availability probe.
 //!

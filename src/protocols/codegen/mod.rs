@@ -1,6 +1,6 @@
 //! Codegen agent API adapter: background agent runs addressed by integer ids,
 //! with bearer-key auth, organizations, users and a create-run rate limit
-//! (../shared/specs/codegen.md).
+//! (docs/specs/codegen.md).
 //!
 //! Handlers stay thin: `access` says who is calling, `wire` parses and
 //! shapes JSON, `ledger` maps Codegen ids to engine sessions and runs.

@@ -1,7 +1,7 @@
 //! Codegen wire shapes: request bodies (validated the way FastAPI/pydantic
 //! would, so clients get the 422 details they expect), query and path
 //! parameters, responses, and the translation of engine runs and events into
-//! `AgentRunResponse` and agent-run logs (../shared/specs/codegen.md §2-§4).
+//! `AgentRunResponse` and agent-run logs (docs/specs/codegen.md §2-§4).
 //!
 //! Knows nothing of auth, config or the store: handlers feed it records.
 
