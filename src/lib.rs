@@ -18,5 +18,6 @@ pub mod protocols;
 pub mod store;
 pub mod tools;
 pub mod ui;
+pub mod web;
 
 pub use http::{AppState, app, openapi, serve};

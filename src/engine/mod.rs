@@ -30,7 +30,7 @@ use std::time::Duration;
 
 pub(crate) use attachments::extract_for_fuzzing;
 pub use attachments::{FileSummary, document_worker, not_an_image};
-pub use error::EngineError;
+pub use error::{EngineError, ErrorClass};
 pub use event::{
     CompletedData, Delta, Event, EventKind, FailureKind, MemberRef, ModelRequestCompletedData,
     PendingCall, PendingKind, RunFailure, RunStartedData, ToolCallDecidedData, ToolCallEndedData,

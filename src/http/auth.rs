@@ -18,8 +18,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{errors, limits};
+use super::limits;
 use crate::config::Config;
+use crate::web::errors;
 
 /// Largest body a request nobody authenticated may send while auth is on
 /// (public paths, the docs, preflights): none of them takes a body, and an

@@ -22,11 +22,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::auth::ApiKeys;
-use super::errors::{self, Shape};
 use super::keys::{KeyRing, bearer_token};
 use super::rate_limit::RateLimiter;
 use crate::config::{Config, RateLimits};
 use crate::engine::RunCaller;
+use crate::web::errors::{self, Shape};
 
 const WINDOW: Duration = Duration::from_secs(60);
 

@@ -4,7 +4,7 @@
 pub mod auth;
 pub mod callers;
 pub mod docs;
-pub mod errors;
+
 pub mod hosts;
 pub mod keys;
 pub mod limits;
@@ -37,6 +37,7 @@ use utoipa_axum::routes;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::protocols;
+use crate::web::errors;
 
 /// Shared by every handler: the engine (which owns config, models, tools and
 /// the store), when this process started, and the switch `serve` throws on
@@ -187,6 +188,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(from_fn_with_state(callers, callers::limit))
         .layer(from_fn_with_state(keys, auth::require_key))
+        .layer(from_fn(errors::log_faults))
         .layer(from_fn(errors::reshape))
         .layer(cors)
         .layer(from_fn_with_state(hosts, hosts::check))
