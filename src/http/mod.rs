@@ -4,7 +4,8 @@
 pub mod auth;
 pub mod callers;
 pub mod docs;
-
+#[cfg(test)]
+mod error_snapshots;
 pub mod hosts;
 pub mod keys;
 pub mod limits;

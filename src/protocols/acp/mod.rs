@@ -10,7 +10,7 @@
 
 mod convert;
 pub(crate) mod decide;
-mod error;
+pub(crate) mod error;
 mod extract;
 mod fold;
 mod wire;

@@ -1,7 +1,7 @@
 //! Agno AgentOS adapter: agent discovery and agent runs over form posts, with
 //! JSON or SSE answers, and sessions (../shared/specs/agentos.md).
 
-mod error;
+pub(crate) mod error;
 mod form;
 mod os_config;
 mod runs;

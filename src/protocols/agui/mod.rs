@@ -23,7 +23,7 @@
 //! `crate::http` for state and SSE framing; it must never depend on another
 //! protocol adapter, and the engine must never depend on it.
 
-mod error;
+pub(crate) mod error;
 mod input;
 mod translate;
 mod wire;

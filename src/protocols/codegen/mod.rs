@@ -6,7 +6,7 @@
 //! shapes JSON, `ledger` maps Codegen ids to engine sessions and runs.
 
 mod access;
-mod error;
+pub(crate) mod error;
 mod ledger;
 mod wire;
 

@@ -11,18 +11,18 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use crate::engine::EngineError;
 
 /// A call the tool cannot run as given: an error result the model reads.
-pub(super) fn refused(why: impl Into<String>) -> CallToolResult {
+pub(crate) fn refused(why: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(why.into())])
 }
 
 /// A call naming no configured agent or team.
-pub(super) fn unknown_tool(name: &str) -> ErrorData {
+pub(crate) fn unknown_tool(name: &str) -> ErrorData {
     ErrorData::invalid_params(format!("no agent or team '{name}'"), None)
 }
 
 /// A run the engine would not start: what the caller can act on is the
 /// model's to read; the rest is the server's fault.
-pub(super) fn start_refused(e: EngineError) -> Result<CallToolResult, ErrorData> {
+pub(crate) fn start_refused(e: EngineError) -> Result<CallToolResult, ErrorData> {
     match e {
         e @ (EngineError::InvalidInput(_)
         | EngineError::TooManyRuns { .. }

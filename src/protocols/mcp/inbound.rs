@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::engine::{Message, RunRequest};
 
 /// The message and the session to continue, or why the call cannot run.
-pub(super) fn arguments(args: Map<String, Value>) -> Result<(String, Option<String>), String> {
+pub(crate) fn arguments(args: Map<String, Value>) -> Result<(String, Option<String>), String> {
     let message = match args.get("message") {
         Some(Value::String(m)) if !m.trim().is_empty() => m.clone(),
         Some(Value::String(_)) => return Err("'message' must not be empty".into()),

@@ -37,8 +37,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::http::AppState;
 
-mod error;
-mod inbound;
+pub(crate) mod error;
+pub(crate) mod inbound;
 mod outbound;
 mod wire;
 
