@@ -4,3 +4,4 @@
 //! the http layer use it; it must never depend on them.
 
 pub mod errors;
+pub mod time;
