@@ -3,5 +3,6 @@
 //! of a request, and small formatting helpers. Adapters (protocols, ui) and
 //! the http layer use it; it must never depend on them.
 
+pub mod base_url;
 pub mod errors;
 pub mod time;
