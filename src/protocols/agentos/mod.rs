@@ -2,7 +2,7 @@
 //! JSON or SSE answers, and sessions (../shared/specs/agentos.md).
 
 pub(crate) mod error;
-mod form;
+mod inbound;
 mod os_config;
 mod runs;
 mod sessions;

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use super::error::AgentOsError;
-use super::form::{self, Form};
+use super::inbound::{self as form, Form};
 use super::wire::{self, BackgroundRun};
 use crate::engine::{
     EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle, RunRecord,
