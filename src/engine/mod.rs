@@ -55,7 +55,7 @@ use std::sync::{Arc, Mutex};
 pub(crate) use attachments::extract_for_fuzzing;
 pub use attachments::{document_worker, not_an_image};
 pub use cancel::CancelOutcome;
-pub use error::EngineError;
+pub use error::{EngineError, ErrorClass};
 pub use live::EventStream;
 pub use request::{ResumeRequest, RunCaller, RunRequest, ToolDecision};
 pub use sessions::{SessionDeletion, SessionScope};

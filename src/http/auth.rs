@@ -18,8 +18,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{errors, limits};
+use super::limits;
 use crate::config::Config;
+use crate::web::errors;
 
 /// Largest body a request nobody authenticated may send while auth is on
 /// (public paths, the docs, preflights): none of them takes a body, and an
@@ -111,7 +112,7 @@ pub async fn require_key(State(keys): State<Arc<ApiKeys>>, req: Request, next: N
         if bearer_token(req.headers()).is_some_and(|t| keys.codegen.find(t).is_some()) {
             return next.run(req).await;
         }
-        return errors::response(path, StatusCode::UNAUTHORIZED, CODEGEN_UNAUTHORIZED);
+        return unauthorized(path, true);
     }
     if !keys.enabled() {
         return next.run(req).await;
@@ -122,12 +123,21 @@ pub async fn require_key(State(keys): State<Arc<ApiKeys>>, req: Request, next: N
     if bearer(&req).is_some_and(|t| keys.accepts(t)) {
         return next.run(req).await;
     }
-    let message = if req.headers().contains_key(header::AUTHORIZATION) {
+    unauthorized(path, req.headers().contains_key(header::AUTHORIZATION))
+}
+
+/// The 401 for `path`, in its protocol's shape: Codegen's own sentence on
+/// /v1, else whether a key was sent and refused or none was sent.
+pub(crate) fn unauthorized(path: &str, key_sent: bool) -> Response {
+    if is_codegen(path) {
+        return errors::response(path, StatusCode::UNAUTHORIZED, CODEGEN_UNAUTHORIZED);
+    }
+    let message = if key_sent {
         "Invalid API key"
     } else {
         "Missing API key: send Authorization: Bearer <key>"
     };
-    let mut resp = errors::response(req.uri().path(), StatusCode::UNAUTHORIZED, message);
+    let mut resp = errors::response(path, StatusCode::UNAUTHORIZED, message);
     resp.headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     resp

@@ -22,10 +22,10 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::auth::ApiKeys;
-use super::errors::{self, Shape};
 use super::rate_limit::RateLimiter;
 use crate::config::{Config, RateLimits};
 use crate::engine::RunCaller;
+use crate::web::errors::{self, Shape};
 use crate::web::keys::{KeyRing, bearer_token};
 
 const WINDOW: Duration = Duration::from_secs(60);

@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
-use super::errors;
+use crate::web::errors;
 
 /// What a handler reading a body that stopped arriving gets as the error.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,8 @@
 pub mod auth;
 pub mod callers;
 pub mod docs;
-pub mod errors;
+#[cfg(test)]
+mod error_snapshots;
 pub mod hosts;
 pub mod limits;
 pub mod metrics;
@@ -33,6 +34,7 @@ use utoipa_axum::routes;
 
 use crate::protocols;
 pub use crate::web::AppState;
+use crate::web::errors;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -156,6 +158,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(from_fn_with_state(callers, callers::limit))
         .layer(from_fn_with_state(keys, auth::require_key))
+        .layer(from_fn(errors::log_faults))
         .layer(from_fn(errors::reshape))
         .layer(cors)
         .layer(from_fn_with_state(hosts, hosts::check))

@@ -14,7 +14,7 @@
 
 mod api;
 mod assets;
-mod error;
+pub(crate) mod error;
 
 use axum::response::Redirect;
 use axum::routing::get;

@@ -6,29 +6,13 @@
 //! Depends on the wire types and the engine's agent and team configs only.
 
 use axum::http::HeaderMap;
-use axum::http::header::HOST;
 use serde_json::json;
 
 use super::error::A2aError;
 use super::v1;
 use super::wire::{self, AgentCard, AgentInterface};
 use crate::web::AppState;
-
-/// `http(s)://host` as the client reached us, for the card's absolute URLs.
-fn origin(headers: &HeaderMap) -> String {
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    };
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
-}
+use crate::web::base_url;
 
 /// Where each version and binding answers. JSON-RPC 1.0 and 0.3 share
 /// one URL (the version is chosen per request); HTTP+JSON 1.0 paths hang
@@ -122,7 +106,7 @@ pub fn server_card(state: &AppState, headers: &HeaderMap) -> AgentCard {
         "agentd's agents and teams. Name one with metadata.agentId, or use its own \
          card at /a2a/{id}/.well-known/agent-card.json; the first agent answers otherwise."
             .into(),
-        format!("{}/a2a", origin(headers)),
+        format!("{}/a2a", base_url::origin_or_localhost(headers, None)),
         false,
     );
     card.skills = skills(state);
@@ -142,7 +126,7 @@ pub fn agent_card(state: &AppState, headers: &HeaderMap, id: &str) -> Result<Age
         state,
         name.to_string(),
         description.unwrap_or(name).to_string(),
-        format!("{}/a2a/{id}", origin(headers)),
+        format!("{}/a2a/{id}", base_url::origin_or_localhost(headers, None)),
         true,
     );
     card.skills = vec![skill(id, name, description, tag)];

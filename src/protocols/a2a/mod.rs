@@ -25,7 +25,7 @@
 
 mod card;
 mod convert;
-mod error;
+pub(crate) mod error;
 mod list;
 mod ops;
 mod rest;

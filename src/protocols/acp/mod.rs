@@ -10,13 +10,12 @@
 
 mod convert;
 pub(crate) mod decide;
-mod error;
+pub(crate) mod error;
 mod extract;
 mod outbound;
 mod wire;
 
 use axum::extract::{Extension, OriginalUri, RawQuery, State};
-use axum::http::header::HOST;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use futures::StreamExt;
@@ -474,23 +473,12 @@ async fn run_events(
 /// The URL prefix this request came through (`http://host/acp` or
 /// `http://host`), for absolute resource URLs.
 fn base_url(headers: &HeaderMap, original: &Uri, uri: &Uri) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-    };
-    let scheme = match header("x-forwarded-proto") {
-        Some("https") => "https",
-        _ => "http",
-    };
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .or(original.authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
+    let origin = crate::web::base_url::origin_or_localhost(
+        headers,
+        original.authority().map(|a| a.as_str()),
+    );
     let prefix = original.path().strip_suffix(uri.path()).unwrap_or_default();
-    format!("{scheme}://{host}{prefix}")
+    format!("{origin}{prefix}")
 }
 
 /// A session's history: the input and output messages of its completed

@@ -11,9 +11,9 @@
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::convert::timestamp;
 use super::wire::{self, Await, ErrorBody, MessagePart, Run, RunStatus};
 use crate::engine::{Event, EventKind, MemberRef, PendingCall, RunRecord};
+use crate::web::time::{self, rfc3339};
 use crate::web::sse::{self, EventIds, Frame, Projection};
 
 /// The SSE stream of a run's view: each ACP event the fold returns, as
@@ -55,7 +55,7 @@ impl RunView {
                 await_request: None,
                 output: Vec::new(),
                 error: None,
-                created_at: timestamp(record.created_at),
+                created_at: rfc3339(record.created_at, time::ACP),
                 finished_at: None,
             },
             role: format!("agent/{}", record.agent_id),
@@ -94,7 +94,7 @@ impl RunView {
 
     /// Folds one engine event in; returns the ACP events it stands for.
     pub fn apply(&mut self, ev: &Event) -> Vec<wire::Event> {
-        let at = timestamp(ev.at);
+        let at = rfc3339(ev.at, time::ACP);
         match &ev.kind {
             EventKind::RunStarted { .. } => {
                 let created = wire::Event::RunCreated {

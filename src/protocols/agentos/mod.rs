@@ -1,8 +1,8 @@
 //! Agno AgentOS adapter: agent discovery and agent runs over form posts, with
 //! JSON or SSE answers, and sessions (docs/specs/agentos.md).
 
-mod error;
-mod form;
+pub(crate) mod error;
+mod inbound;
 mod os_config;
 mod outbound;
 mod runs;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use super::error::AgentOsError;
-use super::form::{self, Form};
+use super::inbound::{self as form, Form};
 use super::outbound::RunFrames;
 use super::wire::{self, BackgroundRun};
 use crate::engine::{

@@ -21,6 +21,7 @@ use super::wire;
 use crate::engine::{RunRecord, SessionDeletion, SessionRecord, SessionScope, Usage, now_ms};
 use crate::store::{RunFilter, SessionFilter, SessionSort};
 use crate::web::AppState;
+use crate::web::time::{self, rfc3339};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -139,12 +140,6 @@ fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, AgentOsError> {
     })
 }
 
-fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn total_usage(runs: &[RunRecord]) -> Usage {
     let mut usage = Usage::default();
     for run in runs {
@@ -188,8 +183,8 @@ async fn session_summary(state: &AppState, s: &SessionRecord) -> Result<Value, A
         "session_id": s.session_id,
         "session_name": s.name,
         "session_state": s.state,
-        "created_at": iso(s.created_at),
-        "updated_at": iso(s.updated_at),
+        "created_at": rfc3339(s.created_at, time::AGENTOS),
+        "updated_at": rfc3339(s.updated_at, time::AGENTOS),
         "session_type": "agent",
         "user_id": s.user_id,
         "agent_id": s.agent_id,
@@ -238,8 +233,8 @@ async fn session_detail(state: &AppState, s: &SessionRecord) -> Result<Value, Ag
         "metrics": session_metrics(&usage),
         "metadata": s.metadata,
         "chat_history": chat_history,
-        "created_at": iso(s.created_at),
-        "updated_at": iso(s.updated_at),
+        "created_at": rfc3339(s.created_at, time::AGENTOS),
+        "updated_at": rfc3339(s.updated_at, time::AGENTOS),
     }))
 }
 

@@ -23,8 +23,8 @@
 //! `crate::web` for state and the SSE writer; it must never depend on another
 //! protocol adapter, and the engine must never depend on it.
 
-mod error;
-mod input;
+pub(crate) mod error;
+mod inbound;
 mod outbound;
 mod wire;
 
@@ -38,7 +38,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::{AguiError, ErrorBody, FieldError};
-pub use input::RunAgentInput;
+pub use inbound::RunAgentInput;
 
 use crate::engine::{EngineError, ResumeRequest, RunCaller, RunHandle, RunRequest, ToolDecision};
 use crate::web::{AppState, sse};
@@ -111,7 +111,7 @@ async fn run(
     body: &[u8],
 ) -> Result<Response, AguiError> {
     // As FastAPI does: the body is validated before anything else.
-    let input = input::parse(body)?;
+    let input = inbound::parse(body)?;
     if !state.engine.is_runnable(&agent_id) {
         return Err(AguiError::AgentNotFound(agent_id));
     }
@@ -293,7 +293,7 @@ fn stream(
 /// For the fuzz targets (`crate::fuzzing`): the run endpoint's parsing of
 /// a body, and what the engine would be handed from it.
 pub(crate) fn parse_for_fuzzing(body: &[u8]) {
-    if let Ok(input) = input::parse(body) {
+    if let Ok(input) = inbound::parse(body) {
         let _ = (input.conversation(), input.client_tools(), input.user_id());
     }
 }

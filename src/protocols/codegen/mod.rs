@@ -6,7 +6,7 @@
 //! shapes JSON, `ledger` maps Codegen ids to engine sessions and runs.
 
 mod access;
-mod error;
+pub(crate) mod error;
 mod ledger;
 mod wire;
 
@@ -69,23 +69,7 @@ fn web_base(config: &Config, headers: &HeaderMap) -> String {
     {
         return base.trim_end_matches('/').to_string();
     }
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| {
-                !v.is_empty()
-                    && v.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-            })
-    };
-    let host = header("x-forwarded-host").or_else(|| header("host"));
-    let proto = header("x-forwarded-proto")
-        .filter(|p| *p == "http" || *p == "https")
-        .unwrap_or("http");
-    host.map(|h| format!("{proto}://{h}")).unwrap_or_default()
+    crate::web::base_url::origin(headers, None).unwrap_or_default()
 }
 
 fn view(

@@ -6,9 +6,13 @@
 //! depend on a protocol adapter (adapters may call it, e.g. to answer the
 //! engine's `TooManyRuns` the same way).
 
+use std::sync::Arc;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Value, json};
+
+use crate::engine::ErrorClass;
 
 /// Which protocol's error shape a path gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,10 +163,68 @@ pub fn retry_later(
     message: &str,
     retry_after_secs: u64,
 ) -> Response {
-    let mut resp = response(path, status, message);
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    let resp = response(path, status, message);
+    with_retry_after(resp, Some(retry_after_secs))
+}
+
+/// The one place `Retry-After` is written, for every protocol and the
+/// shared layers alike; never 0, which some clients read as "at once".
+pub fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
+    if let Some(secs) = secs {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    }
     resp
+}
+
+/// The HTTP status of an engine error's class.
+pub fn status_of(class: ErrorClass) -> StatusCode {
+    StatusCode::from_u16(class.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The error behind a 5xx answer, kept whole (its `source()` chain) and
+/// carried on the response so that one layer, `log_faults`, logs it once:
+/// an adapter renders its body and never logs.
+#[derive(Clone)]
+pub struct Fault(pub Arc<dyn std::error::Error + Send + Sync>);
+
+/// Attaches the error a fault response stands for, for `log_faults`.
+pub fn with_fault(
+    mut resp: Response,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> Response {
+    resp.extensions_mut()
+        .insert(Fault(Arc::from(source.into())));
+    resp
+}
+
+/// The logging layer for faults: every response carrying a `Fault` is
+/// logged here, with its whole chain of causes, and nowhere else.
+pub async fn log_faults(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    if let Some(Fault(error)) = resp.extensions().get::<Fault>() {
+        let mut chain = error.to_string();
+        let mut cause = error.source();
+        while let Some(c) = cause {
+            chain.push_str(": ");
+            chain.push_str(&c.to_string());
+            cause = c.source();
+        }
+        tracing::error!(%method, %path, status = resp.status().as_u16(), error = %chain, "request failed");
+    }
+    resp
+}
+
+/// An engine message as a sentence, as several protocols word their own
+/// messages: its first letter capitalized.
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Rewrites the plain-text or empty error bodies that axum and tower-http

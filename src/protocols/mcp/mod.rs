@@ -15,27 +15,32 @@
 //!
 //! Auth, body limits and error shapes are the HTTP layer's, as for every
 //! route. Depends on the engine and rmcp only; the engine never sees MCP.
+//!
+//! Here: the service, the tool list and the call's driver; `wire` holds
+//! the tools' schemas, `inbound` reads a call's arguments into a run
+//! request, `outbound` turns events and the run's record into progress
+//! notes and the tool result, `error` says how a refused call looks.
 
 use std::sync::Arc;
 
 use futures::StreamExt;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, MetaObject, PaginatedRequestParams, ProgressNotificationParam,
-    ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult,
+    PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
 use rmcp::{ErrorData, RoleServer, ServerHandler};
-use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{
-    EngineError, EventKind, Message, RunRequest, RunStartedData, RunStatus, ToolCallStartedData,
-};
 use crate::web::AppState;
+
+pub(crate) mod error;
+pub(crate) mod inbound;
+mod outbound;
+mod wire;
 
 /// Where the server is mounted.
 pub const PATH: &str = "/mcp";
@@ -72,57 +77,6 @@ pub fn service(
     )
 }
 
-fn input_schema() -> Arc<Map<String, Value>> {
-    match json!({
-        "type": "object",
-        "properties": {
-            "message": {"type": "string", "description": "What to ask the agent"},
-            "session_id": {"type": "string",
-                "description": "Continue this session (its history is the agent's context); \
-                    a new one is made when absent"},
-        },
-        "required": ["message"],
-    }) {
-        Value::Object(m) => Arc::new(m),
-        _ => Arc::default(),
-    }
-}
-
-/// What every agent tool answers in `structuredContent`.
-fn output_schema() -> Arc<Map<String, Value>> {
-    match json!({
-        "type": "object",
-        "properties": {
-            "answer": {"type": "string", "description": "The agent's reply"},
-            "session_id": {"type": "string",
-                "description": "Pass it as session_id to continue this conversation"},
-            "run_id": {"type": "string", "description": "This run, as every agentd API names it"},
-            "output": {"type": "object",
-                "description": "The reply as structured data, for agents with a response schema"},
-        },
-        "required": ["answer", "session_id", "run_id"],
-    }) {
-        Value::Object(m) => Arc::new(m),
-        _ => Arc::default(),
-    }
-}
-
-/// An agent reads and writes what its own tools reach, each call is a new
-/// run, and its model and tools reach outside: not read-only, not
-/// idempotent, open world. Whether it destroys anything depends on its
-/// tools, so that hint keeps the specification's cautious default.
-fn annotations(name: &str) -> ToolAnnotations {
-    ToolAnnotations::with_title(name)
-        .read_only(false)
-        .idempotent(false)
-        .open_world(true)
-}
-
-/// A call the tool cannot run as given: an error result the model reads.
-fn refused(why: impl Into<String>) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(why.into())])
-}
-
 impl AgentTools {
     fn tools(&self) -> Vec<Tool> {
         let engine = &self.state.engine;
@@ -138,9 +92,9 @@ impl AgentTools {
             .chain(teams)
             .map(|(id, name, description)| {
                 let description = description.unwrap_or_else(|| format!("Ask {name}"));
-                Tool::new(id, description, input_schema())
-                    .with_raw_output_schema(output_schema())
-                    .annotate(annotations(name))
+                Tool::new(id, description, wire::input_schema())
+                    .with_raw_output_schema(wire::output_schema())
+                    .annotate(wire::annotations(name))
             })
             .collect()
     }
@@ -155,50 +109,19 @@ impl AgentTools {
         let engine = &self.state.engine;
         let agent_id = request.name.to_string();
         if !engine.is_runnable(&agent_id) {
-            return Err(ErrorData::invalid_params(
-                format!("no agent or team '{agent_id}'"),
-                None,
-            ));
+            return Err(error::unknown_tool(&agent_id));
         }
-        let args = request.arguments.unwrap_or_default();
-        let message = match args.get("message") {
-            Some(Value::String(m)) if !m.trim().is_empty() => m.clone(),
-            Some(Value::String(_)) => return Ok(refused("'message' must not be empty")),
-            Some(_) => return Ok(refused("'message' must be a string")),
-            None => return Ok(refused("'message' is required: what to ask the agent")),
-        };
-        let session_id = match args.get("session_id") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => return Ok(refused("'session_id' must be a string")),
-        };
-        if let Some(extra) = args
-            .keys()
-            .find(|k| !matches!(k.as_str(), "message" | "session_id"))
+        let (message, session_id) = match inbound::arguments(request.arguments.unwrap_or_default())
         {
-            return Ok(refused(format!(
-                "unknown argument '{extra}' (this tool takes message and session_id)"
-            )));
-        }
+            Ok(parsed) => parsed,
+            Err(why) => return Ok(error::refused(why)),
+        };
         let started = engine
-            .start(RunRequest {
-                agent_id,
-                input: vec![Message::user(message)],
-                session_id,
-                origin: "mcp".into(),
-                ..Default::default()
-            })
+            .start(inbound::run_request(agent_id, message, session_id))
             .await;
         let handle = match started {
             Ok(handle) => handle,
-            // What the caller can act on is the model's to read; the rest
-            // is the server's fault.
-            Err(
-                e @ (EngineError::InvalidInput(_)
-                | EngineError::TooManyRuns { .. }
-                | EngineError::ShuttingDown),
-            ) => return Ok(refused(e.to_string())),
-            Err(e) => return Err(ErrorData::internal_error(e.to_string(), None)),
+            Err(e) => return error::start_refused(e),
         };
         let progress = context.meta.get_progress_token();
         let mut step = 0u32;
@@ -216,78 +139,15 @@ impl AgentTools {
             let Some(token) = progress.clone() else {
                 continue;
             };
-            let note = match &event.kind {
-                EventKind::RunStarted(d) => {
-                    let RunStartedData { agent_name, .. } = &**d;
-                    format!("{agent_name} started")
-                }
-                EventKind::ToolCallStarted(d) => {
-                    let ToolCallStartedData { name, .. } = &**d;
-                    format!("calling {name}")
-                }
-                EventKind::TextDelta { delta, .. } => delta.to_string(),
-                _ => continue,
+            let Some(note) = outbound::progress_note(&event.kind) else {
+                continue;
             };
             step += 1;
             let param = ProgressNotificationParam::new(token, f64::from(step)).with_message(note);
             // A client gone deaf to notifications still gets its answer.
             let _ = context.peer.notify_progress(param).await;
         }
-        let record = handle.record();
-        let mut meta = MetaObject::default();
-        meta.insert("agentd/run_id".into(), json!(record.run_id));
-        meta.insert("agentd/session_id".into(), json!(record.session_id));
-        let mut result = match record.status {
-            RunStatus::Completed => {
-                let mut structured = json!({
-                    "answer": record.content,
-                    "session_id": record.session_id,
-                    "run_id": record.run_id,
-                });
-                if let Some(output) = record.structured.filter(Value::is_object) {
-                    structured["output"] = output;
-                }
-                let mut r = CallToolResult::success(vec![
-                    ContentBlock::text(record.content.clone()),
-                    ContentBlock::text(format!(
-                        "(session_id: {}; pass it as session_id to continue this conversation)",
-                        record.session_id
-                    )),
-                ]);
-                r.structured_content = Some(structured);
-                r
-            }
-            RunStatus::Failed => CallToolResult::error(vec![ContentBlock::text(
-                record
-                    .error
-                    .map(|e| e.message)
-                    .unwrap_or_else(|| "the run failed".into()),
-            )]),
-            RunStatus::Awaiting => {
-                let asks: Vec<String> = record
-                    .pending
-                    .iter()
-                    .map(|p| {
-                        p.arguments
-                            .get("question")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                            .unwrap_or_else(|| format!("{} {}", p.name, p.arguments))
-                    })
-                    .collect();
-                CallToolResult::error(vec![ContentBlock::text(format!(
-                    "The agent paused for input this tool cannot give (run {}): {}",
-                    record.run_id,
-                    asks.join("; ")
-                ))])
-            }
-            _ => CallToolResult::error(vec![ContentBlock::text(format!(
-                "The run ended {}",
-                record.status.as_str()
-            ))]),
-        };
-        result.meta = Some(meta);
-        Ok(result)
+        Ok(outbound::result(handle.record()))
     }
 }
 
