@@ -19,8 +19,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod files;
+mod jwt;
 mod server;
 pub use files::{FilesConfig, UnsupportedMediaPolicy, UrlInputMode, UrlInputsConfig};
+pub use jwt::JwtConfig;
 pub use server::{RateLimits, ServerConfig};
 
 /// The default place `agentd serve` looks for its configuration.
@@ -99,6 +101,9 @@ pub struct AuthConfig {
     /// usually carry none). /docs and /openapi.json are always public.
     #[serde(default = "default_public_paths")]
     pub public_paths: Vec<String>,
+    /// JWT bearer tokens from an OpenID Connect provider (`[auth.jwt]`).
+    #[serde(default)]
+    pub jwt: Option<JwtConfig>,
 }
 
 impl AuthConfig {
@@ -111,7 +116,7 @@ impl AuthConfig {
     }
 
     pub fn enabled(&self) -> bool {
-        self.keys().next().is_some()
+        self.keys().next().is_some() || self.jwt.is_some()
     }
 }
 
@@ -120,6 +125,7 @@ impl Default for AuthConfig {
         Self {
             api_keys: Vec::new(),
             public_paths: default_public_paths(),
+            jwt: None,
         }
     }
 }
@@ -133,6 +139,7 @@ impl std::fmt::Debug for AuthConfig {
                 &format_args!("[{} redacted]", self.keys().count()),
             )
             .field("public_paths", &self.public_paths)
+            .field("jwt", &self.jwt)
             .finish()
     }
 }
@@ -157,6 +164,14 @@ pub struct ApiKeyEntry {
     /// Override `server.rate_limits` for this key, protocol by protocol.
     #[serde(default)]
     pub rate_limits: RateLimits,
+    /// The user this key acts as (a user like any other, seeing only its
+    /// own). Unset: the key is an admin, as every key was before users.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Whether the key sees every user's data; by default, when it names
+    /// no `user`.
+    #[serde(default)]
+    pub admin: Option<bool>,
 }
 
 impl ApiKey {
@@ -185,6 +200,23 @@ impl ApiKey {
         match self {
             ApiKey::Key(_) => RateLimits::default(),
             ApiKey::Entry(e) => e.rate_limits,
+        }
+    }
+
+    /// The user this key acts as, if it names one.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            ApiKey::Key(_) => None,
+            ApiKey::Entry(e) => e.user.as_deref(),
+        }
+    }
+
+    /// Whether this key sees every user's data: a bare key does, and an
+    /// entry unless it names a user (either overridden by `admin`).
+    pub fn admin(&self) -> bool {
+        match self {
+            ApiKey::Key(_) => true,
+            ApiKey::Entry(e) => e.admin.unwrap_or(e.user.is_none()),
         }
     }
 }
@@ -533,6 +565,10 @@ pub struct AgentConfig {
     /// paused run waits for its answers without limit). An hour by default.
     #[serde(default = "default_max_run_secs")]
     pub max_run_secs: u64,
+    /// Scopes of which a caller must hold one to run this agent. Unset:
+    /// anyone authenticated.
+    #[serde(default)]
+    pub allowed_scopes: Option<Vec<String>>,
 }
 
 /// What `max_run_secs` is when an agent does not say (and a team's leader's).
@@ -794,6 +830,10 @@ pub struct TeamConfig {
     pub mode: TeamMode,
     #[serde(default)]
     pub max_steps: Option<u32>,
+    /// Scopes of which a caller must hold one to run this team. Unset:
+    /// anyone authenticated.
+    #[serde(default)]
+    pub allowed_scopes: Option<Vec<String>>,
 }
 
 impl TeamConfig {
@@ -1055,6 +1095,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_identity()?;
         if let Some(p) = self.auth.public_paths.iter().find(|p| !p.starts_with('/')) {
             return Err(self.invalid(
                 "auth.public_paths",

@@ -7,6 +7,7 @@
 //! assembles the router.
 
 pub mod config;
+pub mod domain;
 pub mod engine;
 /// Entry points for the fuzz targets in fuzz/; not part of the server.
 #[doc(hidden)]

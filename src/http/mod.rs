@@ -6,6 +6,7 @@ pub mod callers;
 pub mod docs;
 pub mod errors;
 pub mod hosts;
+pub mod jwt;
 pub mod keys;
 pub mod limits;
 pub mod metrics;
