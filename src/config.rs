@@ -23,7 +23,7 @@ mod jwt;
 mod server;
 pub use files::{FilesConfig, UnsupportedMediaPolicy, UrlInputMode, UrlInputsConfig};
 pub use jwt::JwtConfig;
-pub use server::{RateLimits, ServerConfig};
+pub use server::{CorsConfig, RateLimits, ServerConfig};
 
 /// The default place `agentd serve` looks for its configuration.
 pub const DEFAULT_CONFIG_PATH: &str = "config/agentd.toml";
@@ -1102,18 +1102,18 @@ impl Config {
                 format!("'{p}' must be a path starting with '/'"),
             ));
         }
-        for (i, origin) in self.server.cors_allowed_origins.iter().enumerate() {
+        for (field, origin) in self.server.cors_origins() {
             if origin != "*"
                 && (axum::http::HeaderValue::from_str(origin).is_err()
                     || !(origin.starts_with("http://") || origin.starts_with("https://")))
             {
                 return Err(self.invalid(
-                    format!("server.cors_allowed_origins[{i}]"),
+                    field,
                     format!("'{origin}' is not an origin like https://app.example.com (or \"*\")"),
                 ));
             }
         }
-        if self.server.cors_allowed_origins.iter().any(|o| o == "*")
+        if self.server.cors_origins().any(|(_, o)| o == "*")
             && !self.auth.enabled()
             && !self.server.cors_allow_any_origin_without_auth
         {

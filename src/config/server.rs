@@ -53,6 +53,9 @@ pub struct ServerConfig {
     /// on a server without API keys.
     #[serde(default)]
     pub cors_allow_any_origin_without_auth: bool,
+    /// `[server.cors]`: the same allow-list as a table of its own.
+    #[serde(default)]
+    pub cors: CorsConfig,
     /// Host names (the `Host` header, any port) this server answers to;
     /// other requests get 421. `["*"]`: any host. Unset: the loopback names
     /// (`localhost`, `127.0.0.1`, `[::1]`) when `bind` is a loopback
@@ -81,6 +84,34 @@ pub struct ServerConfig {
     /// allows.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+}
+
+/// `[server.cors]`: origins browser frontends may call from, with the
+/// `Authorization` header (API keys and tokens). Added to
+/// `cors_allowed_origins`, under the same rules.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl ServerConfig {
+    /// Every allowed origin, with the setting that lists it (for errors).
+    pub fn cors_origins(&self) -> impl Iterator<Item = (String, &str)> {
+        let flat = self
+            .cors_allowed_origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (format!("server.cors_allowed_origins[{i}]"), o.as_str()));
+        let table = self
+            .cors
+            .allowed_origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (format!("server.cors.allowed_origins[{i}]"), o.as_str()));
+        flat.chain(table)
+    }
 }
 
 fn default_header_read_timeout() -> u64 {
@@ -112,6 +143,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: default_shutdown_grace(),
             cors_allowed_origins: Vec::new(),
             cors_allow_any_origin_without_auth: false,
+            cors: CorsConfig::default(),
             allowed_hosts: None,
             header_read_timeout_secs: default_header_read_timeout(),
             idle_timeout_secs: default_idle_timeout(),

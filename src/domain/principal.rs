@@ -20,7 +20,7 @@ pub enum AuthMethod {
     /// A JWT bearer token the provider signed.
     Jwt,
     /// A Codegen user's API key (on the Codegen routes).
-    CodegenKey { user_id: u64 },
+    CodegenKey { user_id: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

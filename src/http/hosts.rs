@@ -125,6 +125,23 @@ pub async fn check(State(hosts): State<Arc<AllowedHosts>>, req: Request, next: N
     )
 }
 
+/// `http(s)://host` as the client reached us, for absolute URLs in what we answer
+/// (agent cards, the protected-resource metadata and its challenge).
+pub fn origin(headers: &HeaderMap) -> String {
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
