@@ -49,11 +49,12 @@ pub struct ProtectedResource {
 fn metadata(state: &AppState, headers: &HeaderMap, resource_path: &str) -> Response {
     let config = state.config();
     let Some(jwt) = &config.auth.jwt else {
-        return (
+        let path = format!("{PATH}{resource_path}");
+        return super::errors::response(
+            &path,
             StatusCode::NOT_FOUND,
-            Json(serde_json::json!({"detail": "JWT auth is not configured"})),
-        )
-            .into_response();
+            "No protected-resource metadata: JWT auth is not configured",
+        );
     };
     let mut scopes = vec![ADMIN_SCOPE.to_string()];
     let asked = config
