@@ -98,8 +98,7 @@ fn is_http_url(s: &str) -> bool {
 /// (no spaces, quotes or backslashes, RFC 6749 section 3.3).
 pub fn is_scope(s: &str) -> bool {
     !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
@@ -120,10 +119,7 @@ impl super::Config {
                 ));
             }
         }
-        let agents = self
-            .agents
-            .iter()
-            .map(|a| ("agents", &a.allowed_scopes));
+        let agents = self.agents.iter().map(|a| ("agents", &a.allowed_scopes));
         let teams = self.teams.iter().map(|t| ("teams", &t.allowed_scopes));
         let mut index = std::collections::HashMap::new();
         for (section, scopes) in agents.chain(teams) {

@@ -54,11 +54,15 @@ const ACCEPTED: [Algorithm; 9] = [
 pub enum JwtError {
     #[error("the token is not a signed JWT with a supported algorithm")]
     Malformed,
-    #[error("the token's algorithm {0} is not accepted (only the provider's public-key algorithms)")]
+    #[error(
+        "the token's algorithm {0} is not accepted (only the provider's public-key algorithms)"
+    )]
     Algorithm(String),
     #[error("the token is signed with a key the provider does not publish")]
     UnknownKey,
-    #[error("the provider's signing keys could not be fetched; no token is accepted until they are")]
+    #[error(
+        "the provider's signing keys could not be fetched; no token is accepted until they are"
+    )]
     KeysUnavailable,
     #[error("the token is invalid: {0}")]
     Invalid(&'static str),
@@ -80,8 +84,6 @@ struct Fetches {
     unknown_kid: Option<Instant>,
     /// When a fetch last failed (None once one succeeds).
     failed: Option<Instant>,
-    /// Counts successful fetches, so waiters see one happened meanwhile.
-    generation: u64,
 }
 
 pub struct JwtVerifier {
@@ -223,7 +225,6 @@ impl JwtVerifier {
                 let keys = Arc::new(keys);
                 *self.keys.write().unwrap_or_else(|e| e.into_inner()) = Some(keys.clone());
                 fetches.failed = None;
-                fetches.generation += 1;
                 Ok(keys)
             }
             Err(e) => {

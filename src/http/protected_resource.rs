@@ -61,7 +61,12 @@ fn metadata(state: &AppState, headers: &HeaderMap, resource_path: &str) -> Respo
         .agents
         .iter()
         .filter_map(|a| a.allowed_scopes.as_ref())
-        .chain(config.teams.iter().filter_map(|t| t.allowed_scopes.as_ref()))
+        .chain(
+            config
+                .teams
+                .iter()
+                .filter_map(|t| t.allowed_scopes.as_ref()),
+        )
         .flatten();
     for scope in asked {
         if !scopes.contains(scope) {

@@ -47,17 +47,21 @@ fn routes() -> Vec<Route> {
         route(
             Method::POST,
             "/a2a",
-            Some(json!({"jsonrpc": "2.0", "id": 1, "method": "tasks/get", "params": {"id": "nope"}})),
+            Some(
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tasks/get", "params": {"id": "nope"}}),
+            ),
             "error",
         ),
         route(Method::GET, "/a2a/assistant/tasks", None, "error"),
         route(
             Method::POST,
             "/mcp",
-            Some(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-06-18", "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"}
-            }})),
+            Some(
+                json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+                    "protocolVersion": "2025-06-18", "capabilities": {},
+                    "clientInfo": {"name": "t", "version": "1"}
+                }}),
+            ),
             "error",
         ),
         route(Method::GET, "/ui/api/runs", None, "detail"),
@@ -358,7 +362,10 @@ async fn a_browser_frontend_on_a_listed_origin_may_send_its_token() {
             .request(Method::OPTIONS, server.url("/agui/assistant"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "authorization,content-type")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
             .send()
     };
     let ok = preflight("https://app.example.com").await.unwrap();
