@@ -187,6 +187,47 @@ mod tests {
         assert!(parse("issuer = \"https://x/\"\naudience = \"a\"\nissuer_x = 1").is_err());
     }
 
+    fn config(extra: &str) -> Result<super::super::Config, String> {
+        let text = format!(
+            "[models.m]\nprovider = \"builtin\"\n[[agents]]\nid = \"a\"\nmodel = \"m\"\n{extra}"
+        );
+        super::super::Config::from_toml_str(&text, "x.toml".as_ref(), &|_| None)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn keys_name_their_user_or_are_admins() {
+        let cfg = config(
+            "[auth]\napi_keys = [\"k1\", { key = \"k2\", name = \"backend\", admin = true }, \
+             { key = \"k3\", user = \"svc-reports\" }]\n",
+        )
+        .unwrap();
+        let keys = &cfg.auth.api_keys;
+        assert!(keys[0].admin() && keys[1].admin() && !keys[2].admin());
+        assert_eq!(keys[2].user(), Some("svc-reports"));
+        let err = config("[auth]\napi_keys = [{ key = \"k\", user = \" \" }]\n").unwrap_err();
+        assert!(err.contains("auth.api_keys[0].user"), "{err}");
+    }
+
+    #[test]
+    fn allowed_scopes_are_checked_where_they_are_written() {
+        let text = "[[agents]]\nid = \"b\"\nmodel = \"m\"\nallowed_scopes = [\"reports\"]\n";
+        let cfg = config(text).unwrap();
+        assert_eq!(
+            cfg.agents[1].allowed_scopes,
+            Some(vec!["reports".to_string()])
+        );
+        assert_eq!(cfg.agents[0].allowed_scopes, None);
+        let err = config("[[agents]]\nid = \"b\"\nmodel = \"m\"\nallowed_scopes = [\"a b\"]\n")
+            .unwrap_err();
+        assert!(err.contains("agents[1].allowed_scopes"), "{err}");
+        let err =
+            config("[[agents]]\nid = \"b\"\nmodel = \"m\"\nallowed_scopes = []\n").unwrap_err();
+        assert!(err.contains("agents[1].allowed_scopes"), "{err}");
+        let err = config("[auth.jwt]\nissuer = \"nope\"\naudience = \"agentd\"\n").unwrap_err();
+        assert!(err.contains("auth.jwt.issuer"), "{err}");
+    }
+
     #[test]
     fn scopes_are_single_tokens() {
         assert!(is_scope("agentd:admin"));
