@@ -54,6 +54,10 @@ pub struct AgentConfig {
     /// paused run waits for its answers without limit). An hour by default.
     #[serde(default = "default_max_run_secs")]
     pub max_run_secs: u64,
+    /// Scopes of which a caller must hold one to run this agent. Unset:
+    /// anyone authenticated.
+    #[serde(default)]
+    pub allowed_scopes: Option<Vec<String>>,
 }
 
 /// What `max_run_secs` is when an agent does not say (and a team's leader's).
@@ -207,6 +211,10 @@ pub struct TeamConfig {
     pub mode: TeamMode,
     #[serde(default)]
     pub max_steps: Option<u32>,
+    /// Scopes of which a caller must hold one to run this team. Unset:
+    /// anyone authenticated.
+    #[serde(default)]
+    pub allowed_scopes: Option<Vec<String>>,
 }
 
 impl TeamConfig {

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{Config, ConfigError, RateLimits};
+use super::{Config, ConfigError, JwtConfig, RateLimits};
 
 /// Bearer API keys. Off when no non-empty key is configured, so
 /// `api_keys = ["${AGENTD_API_KEY:-}"]` turns auth on by setting one variable.
@@ -17,6 +17,8 @@ pub struct AuthConfig {
     /// Exact paths served without a key when auth is on (probes and scrapers
     /// usually carry none). /docs and /openapi.json are always public.
     pub public_paths: Vec<String>,
+    /// JWT bearer tokens from an OpenID Connect provider (`[auth.jwt]`).
+    pub jwt: Option<JwtConfig>,
 }
 
 impl AuthConfig {
@@ -29,7 +31,7 @@ impl AuthConfig {
     }
 
     pub fn enabled(&self) -> bool {
-        self.keys().next().is_some()
+        self.keys().next().is_some() || self.jwt.is_some()
     }
 }
 
@@ -38,6 +40,7 @@ impl Default for AuthConfig {
         Self {
             api_keys: Vec::new(),
             public_paths: ["/health", "/ready", "/metrics"].map(String::from).to_vec(),
+            jwt: None,
         }
     }
 }
@@ -51,6 +54,7 @@ impl std::fmt::Debug for AuthConfig {
                 &format_args!("[{} redacted]", self.keys().count()),
             )
             .field("public_paths", &self.public_paths)
+            .field("jwt", &self.jwt)
             .finish()
     }
 }
@@ -75,6 +79,14 @@ pub struct ApiKeyEntry {
     /// Override `server.rate_limits` for this key, protocol by protocol.
     #[serde(default)]
     pub rate_limits: RateLimits,
+    /// The user this key acts as (a user like any other, seeing only its
+    /// own). Unset: the key is an admin, as every key was before users.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Whether the key sees every user's data; by default, when it names
+    /// no `user`.
+    #[serde(default)]
+    pub admin: Option<bool>,
 }
 
 impl ApiKey {
@@ -103,6 +115,23 @@ impl ApiKey {
         match self {
             ApiKey::Key(_) => RateLimits::default(),
             ApiKey::Entry(e) => e.rate_limits,
+        }
+    }
+
+    /// The user this key acts as, if it names one.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            ApiKey::Key(_) => None,
+            ApiKey::Entry(e) => e.user.as_deref(),
+        }
+    }
+
+    /// Whether this key sees every user's data: a bare key does, and an
+    /// entry unless it names a user (either overridden by `admin`).
+    pub fn admin(&self) -> bool {
+        match self {
+            ApiKey::Key(_) => true,
+            ApiKey::Entry(e) => e.admin.unwrap_or(e.user.is_none()),
         }
     }
 }
@@ -146,6 +175,7 @@ impl Config {
                 ));
             }
         }
+        self.validate_identity()?;
         if let Some(p) = self.auth.public_paths.iter().find(|p| !p.starts_with('/')) {
             return Err(self.invalid(
                 "auth.public_paths",

@@ -42,6 +42,9 @@ pub struct ServerConfig {
     /// Says in so many words that `cors_allowed_origins = ["*"]` is wanted
     /// on a server without API keys.
     pub cors_allow_any_origin_without_auth: bool,
+    /// `[server.cors]`: the same allow-list as a table of its own.
+    #[serde(default)]
+    pub cors: CorsConfig,
     /// Host names (the `Host` header, any port) this server answers to;
     /// other requests get 421. `["*"]`: any host. Unset: the loopback names
     /// (`localhost`, `127.0.0.1`, `[::1]`) when `bind` is a loopback
@@ -67,6 +70,34 @@ pub struct ServerConfig {
     pub max_connections: usize,
 }
 
+/// `[server.cors]`: origins browser frontends may call from, with the
+/// `Authorization` header (API keys and tokens). Added to
+/// `cors_allowed_origins`, under the same rules.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl ServerConfig {
+    /// Every allowed origin, with the setting that lists it (for errors).
+    pub fn cors_origins(&self) -> impl Iterator<Item = (String, &str)> {
+        let flat = self
+            .cors_allowed_origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (format!("server.cors_allowed_origins[{i}]"), o.as_str()));
+        let table = self
+            .cors
+            .allowed_origins
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (format!("server.cors.allowed_origins[{i}]"), o.as_str()));
+        flat.chain(table)
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -80,6 +111,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 30,
             cors_allowed_origins: Vec::new(),
             cors_allow_any_origin_without_auth: false,
+            cors: CorsConfig::default(),
             allowed_hosts: None,
             header_read_timeout_secs: 30,
             idle_timeout_secs: 60,
@@ -127,18 +159,18 @@ impl Config {
                 ),
             ));
         }
-        for (i, origin) in self.server.cors_allowed_origins.iter().enumerate() {
+        for (field, origin) in self.server.cors_origins() {
             if origin != "*"
                 && (axum::http::HeaderValue::from_str(origin).is_err()
                     || !(origin.starts_with("http://") || origin.starts_with("https://")))
             {
                 return Err(self.invalid(
-                    format!("server.cors_allowed_origins[{i}]"),
+                    field,
                     format!("'{origin}' is not an origin like https://app.example.com (or \"*\")"),
                 ));
             }
         }
-        if self.server.cors_allowed_origins.iter().any(|o| o == "*")
+        if self.server.cors_origins().any(|(_, o)| o == "*")
             && !self.auth.enabled()
             && !self.server.cors_allow_any_origin_without_auth
         {

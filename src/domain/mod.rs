@@ -7,6 +7,7 @@
 //! knowing the engine; the engine re-exports them for adapters.
 
 pub mod builtin_tools;
+pub mod principal;
 mod event;
 mod failure;
 mod ids;

@@ -74,6 +74,7 @@ pub(crate) fn leader(team: &TeamConfig, config: &Config) -> AgentConfig {
         response_schema: None,
         response_schema_strict: None,
         max_run_secs: crate::config::default_max_run_secs(),
+        allowed_scopes: team.allowed_scopes.clone(),
     }
 }
 

@@ -74,7 +74,7 @@ async fn agentos() {
                 "store_unavailable",
                 AgentOsError::from(store_unavailable()).into_response()
             ),
-            ("unauthorized", auth::unauthorized("/agents/a/runs", true)),
+            ("unauthorized", auth::key_refused("/agents/a/runs", true)),
         ])
         .await
     );
@@ -100,7 +100,7 @@ async fn agui() {
                 "store_unavailable",
                 AguiError::from(store_unavailable()).into_response()
             ),
-            ("unauthorized", auth::unauthorized("/agui", false)),
+            ("unauthorized", auth::key_refused("/agui", false)),
         ])
         .await
     );
@@ -118,7 +118,7 @@ async fn acp() {
                 "store_unavailable",
                 AcpError::from(store_unavailable()).into_response()
             ),
-            ("unauthorized", auth::unauthorized("/runs", true)),
+            ("unauthorized", auth::key_refused("/runs", true)),
         ])
         .await
     );
@@ -143,7 +143,7 @@ async fn codegen() {
             ),
             (
                 "unauthorized",
-                auth::unauthorized("/v1/organizations/1/agent/run", true)
+                auth::key_refused("/v1/organizations/1/agent/run", true)
             ),
         ])
         .await
@@ -162,7 +162,7 @@ async fn a2a_jsonrpc() {
                 "store_unavailable",
                 A2aError::from(store_unavailable()).respond(json!(4))
             ),
-            ("unauthorized", auth::unauthorized("/a2a/assistant", true)),
+            ("unauthorized", auth::key_refused("/a2a/assistant", true)),
         ])
         .await
     );
@@ -182,7 +182,7 @@ async fn a2a_http_json() {
             ),
             (
                 "unauthorized",
-                auth::unauthorized("/a2a/assistant/message:send", true)
+                auth::key_refused("/a2a/assistant/message:send", true)
             ),
         ])
         .await
@@ -203,7 +203,7 @@ async fn mcp() {
         "validation": outcome(Ok(mcp::error::refused(invalid))),
         "run_limit": outcome(mcp::error::start_refused(run_limit())),
         "store_unavailable": outcome(mcp::error::start_refused(store_unavailable())),
-        "unauthorized": seen(auth::unauthorized("/mcp", false)).await,
+        "unauthorized": seen(auth::key_refused("/mcp", false)).await,
     });
     insta::assert_json_snapshot!(snapshot);
 }
@@ -222,7 +222,7 @@ async fn ui() {
                 "store_unavailable",
                 UiError::from(store_unavailable()).into_response()
             ),
-            ("unauthorized", auth::unauthorized("/ui/api/runs", false)),
+            ("unauthorized", auth::key_refused("/ui/api/runs", false)),
         ])
         .await
     );

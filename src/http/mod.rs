@@ -9,8 +9,10 @@ pub mod docs;
 #[cfg(test)]
 mod error_snapshots;
 pub mod hosts;
+pub mod jwt;
 pub mod limits;
 pub mod metrics;
+pub mod protected_resource;
 pub mod rate_limit;
 pub mod request_id;
 pub mod server;
@@ -62,6 +64,8 @@ fn routes_with(ui: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(health))
         .routes(routes!(ready))
         .routes(routes!(metrics::render))
+        .routes(routes!(protected_resource::server))
+        .routes(routes!(protected_resource::mcp))
         .merge(protocols::agentos::router())
         .merge(protocols::acp::router())
         .merge(protocols::codegen::router())
@@ -127,7 +131,8 @@ pub fn app(state: AppState) -> Router {
     let keys = auth::ApiKeys::from_config(state.config());
     let callers = callers::Callers::from_config(state.config());
     let hosts = hosts::AllowedHosts::from_config(server);
-    let cors = cors(&server.cors_allowed_origins);
+    let origins: Vec<String> = server.cors_origins().map(|(_, o)| o.to_string()).collect();
+    let cors = cors(&origins);
     let (router, mut doc) = routes_with(state.config().ui.enabled).split_for_parts();
     finish_document(&mut doc);
     let mcp = protocols::mcp::service(state.clone(), state.shutdown.child_token());
@@ -178,27 +183,32 @@ pub fn app(state: AppState) -> Router {
 /// CORS for browser frontends on other origins: none at all unless
 /// origins are configured (config validation decides when `"*"` may be);
 /// any origin with `"*"` in the list, else only the listed ones.
-/// Credentials (cookies) are never allowed: keys travel in the
-/// `Authorization` header, which a listed origin may send.
+/// Credentials (cookies) are never allowed: keys and tokens travel in the
+/// `Authorization` header, which a listed origin may send. Allowed request
+/// headers mirror what the preflight asks for: a wildcard there would not
+/// cover `Authorization` (the Fetch standard excludes it from `*`).
 fn cors(origins: &[String]) -> tower::util::Either<CorsLayer, tower::layer::util::Identity> {
     use tower::util::Either;
+    use tower_http::cors::{AllowHeaders, AllowOrigin, Any};
     if origins.is_empty() {
         return Either::Right(tower::layer::util::Identity::new());
     }
-    let layer = if origins.iter().any(|o| o == "*") {
-        CorsLayer::permissive()
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
     } else {
-        let list: Vec<axum::http::HeaderValue> = origins
-            .iter()
-            .filter_map(|o| axum::http::HeaderValue::from_str(o).ok())
-            .collect();
-        CorsLayer::new()
-            .allow_origin(tower_http::cors::AllowOrigin::list(list))
-            .allow_methods(tower_http::cors::Any)
-            .allow_headers(tower_http::cors::Any)
-            .expose_headers(tower_http::cors::Any)
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| axum::http::HeaderValue::from_str(o).ok()),
+        )
     };
-    Either::Left(layer)
+    Either::Left(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods(Any)
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers(Any),
+    )
 }
 
 /// The span every request's log lines carry: method, path and request id

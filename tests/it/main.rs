@@ -14,6 +14,7 @@ mod abandoned;
 mod acp;
 mod agentos;
 mod agui;
+mod auth_jwt;
 mod bench_smoke;
 mod codegen;
 mod crash;

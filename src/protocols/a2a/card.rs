@@ -40,7 +40,9 @@ fn card_base(
     url: String,
     rest: bool,
 ) -> AgentCard {
-    let secured = state.config().auth.keys().next().is_some();
+    let auth = &state.config().auth;
+    let secured = auth.enabled();
+    let oidc = auth.jwt.as_ref().map(|j| j.discovery_url());
     AgentCard {
         protocol_version: wire::PROTOCOL_VERSION,
         name,
@@ -62,18 +64,44 @@ fn card_base(
         default_input_modes: vec!["text/plain".into(), "application/json".into(), "*/*".into()],
         default_output_modes: vec!["text/plain".into(), "application/json".into()],
         skills: Vec::new(),
-        // One scheme in both versions' shapes: 0.3's `type`/`scheme` and
-        // 1.0's `httpAuthSecurityScheme`; each client reads its own.
-        security_schemes: secured.then(|| {
-            json!({"bearer": {
-                "type": "http",
-                "scheme": "bearer",
-                "httpAuthSecurityScheme": {"scheme": "bearer"},
-            }})
+        // Each scheme in both versions' shapes: 0.3's `type`/`scheme` and
+        // 1.0's `...SecurityScheme`; each client reads its own. With JWT
+        // auth, the OpenID Connect discovery URL is named too, and either
+        // scheme will do (the token is a bearer token all the same).
+        security_schemes: secured.then(|| security_schemes(oidc.as_deref())),
+        security: secured.then(|| {
+            let mut alternatives = vec![json!({"bearer": []})];
+            if oidc.is_some() {
+                alternatives.push(json!({"oidc": []}));
+            }
+            alternatives
         }),
-        security: secured.then(|| vec![json!({"bearer": []})]),
-        security_requirements: secured.then(|| vec![json!({"schemes": {"bearer": {"list": []}}})]),
+        security_requirements: secured.then(|| {
+            let mut alternatives = vec![json!({"schemes": {"bearer": {"list": []}}})];
+            if oidc.is_some() {
+                alternatives.push(json!({"schemes": {"oidc": {"list": []}}}));
+            }
+            alternatives
+        }),
     }
+}
+
+fn security_schemes(oidc: Option<&str>) -> serde_json::Value {
+    let mut schemes = json!({"bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "httpAuthSecurityScheme": {"scheme": "bearer"},
+    }});
+    if let Some(url) = oidc {
+        schemes["bearer"]["bearerFormat"] = json!("JWT");
+        schemes["bearer"]["httpAuthSecurityScheme"]["bearerFormat"] = json!("JWT");
+        schemes["oidc"] = json!({
+            "type": "openIdConnect",
+            "openIdConnectUrl": url,
+            "openIdConnectSecurityScheme": {"openIdConnectUrl": url},
+        });
+    }
+    schemes
 }
 
 fn skill(id: &str, name: &str, description: Option<&str>, tag: &str) -> wire::AgentSkill {

@@ -10,6 +10,7 @@ pub mod mcp_server;
 pub mod mock_anthropic;
 pub mod mock_h2;
 pub mod mock_llm;
+pub mod oidc;
 pub mod pg;
 pub mod process;
 pub mod sse;
