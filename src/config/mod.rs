@@ -51,8 +51,8 @@ pub use codegen::{
 pub use engine::EngineConfig;
 pub use env::{ENV_PREFIX, env_overrides};
 pub use files::{FilesConfig, UnsupportedMediaPolicy, UrlInputMode, UrlInputsConfig};
-pub use models::{ModelConfig, Provider};
 pub use jwt::JwtConfig;
+pub use models::{ModelConfig, Provider};
 pub use server::{CorsConfig, RateLimits, ServerConfig};
 pub use store::{DEFAULT_DB_PATH, StoreConfig, StoreKind, is_postgres_url};
 pub use tools::{FetchHostPattern, HttpFetchConfig, McpServerConfig, ToolsConfig};

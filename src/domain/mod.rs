@@ -7,11 +7,11 @@
 //! knowing the engine; the engine re-exports them for adapters.
 
 pub mod builtin_tools;
-pub mod principal;
 mod event;
 mod failure;
 mod ids;
 mod message;
+pub mod principal;
 mod records;
 mod tool_spec;
 

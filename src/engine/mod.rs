@@ -59,6 +59,9 @@ pub use error::{EngineError, ErrorClass};
 pub use live::EventStream;
 pub use request::{ResumeRequest, RunCaller, RunRequest, ToolDecision};
 pub use sessions::{SessionDeletion, SessionScope};
+// The queries adapters ask the engine's door with: plain filters, written
+// once in the store's vocabulary; adapters name them through the engine.
+pub use crate::store::{RateDecision, RunFilter, SessionFilter, SessionSort};
 
 // The shared vocabulary lives in `domain`; re-exported so adapters can keep
 // naming it through the engine they drive.

@@ -27,9 +27,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::limits;
-use crate::web::errors;
 use crate::config::{ApiKey, Config};
 use crate::domain::principal::{AuthMethod, Principal};
+use crate::web::errors;
 
 /// Largest body a request nobody authenticated may send while auth is on
 /// (public paths, the docs, preflights): none of them takes a body, and an
@@ -256,7 +256,9 @@ fn unauthorized(jwt_on: bool, path: &str, headers: &HeaderMap, refusal: Refusal)
         if is_mcp(path) {
             params.push(format!(
                 "resource_metadata=\"{}\"",
-                super::protected_resource::metadata_url(&crate::web::base_url::origin_or_localhost(headers, None))
+                super::protected_resource::metadata_url(
+                    &crate::web::base_url::origin_or_localhost(headers, None)
+                )
             ));
         }
         if let Refusal::Invalid(m) = &refusal {

@@ -74,7 +74,10 @@ fn metadata(state: &AppState, headers: &HeaderMap, resource_path: &str) -> Respo
         }
     }
     Json(ProtectedResource {
-        resource: format!("{}{resource_path}", crate::web::base_url::origin_or_localhost(headers, None)),
+        resource: format!(
+            "{}{resource_path}",
+            crate::web::base_url::origin_or_localhost(headers, None)
+        ),
         authorization_servers: vec![jwt.issuer.clone()],
         bearer_methods_supported: vec!["header"],
         scopes_supported: scopes,

@@ -16,8 +16,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::UiError;
-use crate::engine::{CancelOutcome, Event, Message, RunRecord, RunStatus, SessionRecord, SessionScope};
-use crate::store::{RunFilter, SessionFilter, SessionSort};
+use crate::engine::{
+    CancelOutcome, Event, Message, RunRecord, RunStatus, SessionRecord, SessionScope,
+};
+use crate::engine::{RunFilter, SessionFilter, SessionSort};
 use crate::web::{AppState, sse};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -486,7 +488,7 @@ async fn get_session(
 #[cfg(test)]
 mod snapshots {
     use super::*;
-    use crate::protocols::recorded;
+    use crate::web::recorded;
 
     #[test]
     fn recorded_logs_as_ui_frames() {

@@ -8,10 +8,14 @@
 //! Sits below the adapters and above the engine: it may use `engine`,
 //! `config` and the plain data below them, never `http`, `protocols` or `ui`.
 
+pub mod approval;
 pub mod base_url;
 pub mod body;
 pub mod errors;
 pub mod keys;
+/// Recorded event logs the projection snapshot tests replay.
+#[cfg(test)]
+pub(crate) mod recorded;
 pub mod schemas;
 pub mod sse;
 pub mod state;

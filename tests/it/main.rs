@@ -24,6 +24,7 @@ mod env_config;
 mod files;
 mod hostile_documents;
 mod hostile_http;
+mod layers;
 mod limits;
 mod mcp;
 mod media_protocols;

@@ -210,7 +210,7 @@ where
 #[cfg(test)]
 mod snapshots {
     use super::*;
-    use crate::protocols::recorded;
+    use crate::web::recorded;
 
     /// A version's rendering of a stream item.
     type Render = fn(Item<'_>) -> Value;

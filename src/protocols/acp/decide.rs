@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::wire;
 use crate::engine::{PendingCall, ToolDecision};
-use crate::protocols::approval::decide;
+use crate::web::approval::decide;
 
 pub fn decisions(message: &wire::Message, pending: &[PendingCall]) -> Vec<ToolDecision> {
     let objects: Vec<Map<String, Value>> = message

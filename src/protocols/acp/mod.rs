@@ -31,11 +31,11 @@ use outbound::RunView;
 pub use wire::{AgentManifest, Run};
 
 use crate::config::{AgentConfig, TeamConfig};
+use crate::engine::RunFilter;
 use crate::engine::{
     CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle,
     RunRecord, RunRequest, SessionScope,
 };
-use crate::store::RunFilter;
 use crate::web::{AppState, sse};
 
 /// Every ACP route under `/acp`, plus the root aliases that clash with no

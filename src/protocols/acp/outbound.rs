@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use super::wire::{self, Await, ErrorBody, MessagePart, Run, RunStatus};
 use crate::engine::{Event, EventKind, MemberRef, PendingCall, RunRecord};
-use crate::web::time::{self, rfc3339};
 use crate::web::sse::{self, EventIds, Frame, Projection};
+use crate::web::time::{self, rfc3339};
 
 /// The SSE stream of a run's view: each ACP event the fold returns, as
 /// JSON.
@@ -309,7 +309,7 @@ fn approval_parts(p: &PendingCall) -> Vec<MessagePart> {
 #[cfg(test)]
 mod snapshots {
     use super::*;
-    use crate::protocols::recorded;
+    use crate::web::recorded;
 
     #[test]
     fn recorded_logs_as_acp_frames() {

@@ -428,7 +428,7 @@ mod tests {
 #[cfg(test)]
 mod snapshots {
     use super::*;
-    use crate::protocols::recorded;
+    use crate::web::recorded;
 
     #[test]
     fn recorded_logs_as_agentos_frames() {

@@ -12,11 +12,11 @@ use super::error::AgentOsError;
 use super::inbound::{self as form, Form};
 use super::outbound::RunFrames;
 use super::wire::{self, BackgroundRun};
+use crate::engine::RunFilter;
 use crate::engine::{
     EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle, RunRecord,
     RunRequest, ToolDecision,
 };
-use crate::store::RunFilter;
 use crate::web::{AppState, sse};
 
 #[derive(Clone, Copy, PartialEq, Eq)]

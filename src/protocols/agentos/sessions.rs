@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 
 use super::error::{AgentOsError, ErrorBody};
 use super::wire;
+use crate::engine::{RunFilter, SessionFilter, SessionSort};
 use crate::engine::{RunRecord, SessionDeletion, SessionRecord, SessionScope, Usage, now_ms};
-use crate::store::{RunFilter, SessionFilter, SessionSort};
 use crate::web::AppState;
 use crate::web::time::{self, rfc3339};
 

@@ -14,8 +14,8 @@ use axum::http::HeaderMap;
 use super::error::CodegenError;
 use crate::config::{CodegenConfig, CodegenOrganization, CodegenUser, Config};
 use crate::engine::Engine;
+use crate::engine::RateDecision;
 use crate::web::keys::{KeyRing, bearer_token};
-use crate::store::RateDecision;
 
 /// Per-app authentication state.
 #[derive(Default)]

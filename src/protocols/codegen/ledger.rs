@@ -23,11 +23,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::CodegenError;
+use crate::engine::SessionFilter;
 use crate::engine::{
     Engine, Message, ResumeRequest, RunCaller, RunRecord, RunRequest, RunStatus, SessionRecord,
     SessionScope, new_id, now_ms,
 };
-use crate::store::SessionFilter;
 
 const SESSION_PREFIX: &str = "codegen-run-";
 /// The key of the ledger inside the session's metadata.
