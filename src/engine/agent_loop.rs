@@ -17,16 +17,16 @@ use futures::stream::FuturesUnordered;
 use serde_json::Value;
 
 use super::Engine;
-use super::event::{
-    CompletedData, EventKind, FailureKind, ModelRequestCompletedData, PendingCall, PendingKind,
-    RunFailure, ToolCallDecidedData, ToolCallEndedData, ToolCallStartedData, ToolResultData,
-};
 use super::live::LiveRun;
-use super::message::{Message, Role, ToolCall, ToolSpec, Usage, new_id, now_ms};
-use super::run::ToolDecision;
+use super::request::ToolDecision;
 use super::team::{DELEGATE_TOOL, DelegateTool};
 use super::tool_call::{check_arguments, truncate};
 use crate::config::{AgentConfig, TeamConfig, TeamMode};
+use crate::domain::{
+    CompletedData, EventKind, FailureKind, Message, ModelRequestCompletedData, PendingCall,
+    PendingKind, Role, RunFailure, ToolCall, ToolCallDecidedData, ToolCallEndedData,
+    ToolCallStartedData, ToolResultData, ToolSpec, Usage, new_id, now_ms,
+};
 use crate::models::{Model, ModelDelta, ModelError, ModelRequest, ModelSettings};
 use crate::tools::{AgentToolHandle, Tool};
 

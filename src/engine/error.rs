@@ -91,3 +91,38 @@ fn too_large_message(file: Option<&str>, bytes: u64, limit: u64) -> String {
         ),
     }
 }
+
+/// What kind of failure an `EngineError` is, for every client alike: the
+/// HTTP status it is answered with unless a protocol's specification says
+/// otherwise, and, for a passing condition, how long to wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorClass {
+    pub status: u16,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl EngineError {
+    /// The one place an engine error is classified; adapters read it and
+    /// word the body in their protocol's shape.
+    pub fn class(&self) -> ErrorClass {
+        let (status, retry_after_secs) = match self {
+            EngineError::AgentNotFound(_) | EngineError::RunNotFound(_) => (404, None),
+            EngineError::RunExists(_) | EngineError::NotAwaiting { .. } => (409, None),
+            EngineError::InvalidInput(_) | EngineError::UnsupportedMedia { .. } => (400, None),
+            EngineError::DocumentOverBudget { .. } => (422, None),
+            EngineError::TooLarge { .. } => (413, None),
+            EngineError::TooManyRuns {
+                retry_after_secs, ..
+            } => (429, Some(*retry_after_secs)),
+            EngineError::ShuttingDown => (503, None),
+            EngineError::StoreUnavailable {
+                retry_after_secs, ..
+            } => (503, Some(*retry_after_secs)),
+            EngineError::Store(_) => (500, None),
+        };
+        ErrorClass {
+            status,
+            retry_after_secs,
+        }
+    }
+}

@@ -21,9 +21,7 @@ use futures::stream::BoxStream;
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::event::{Delta, Event, EventKind};
-use super::message::now_ms;
-use super::run::RunRecord;
+use crate::domain::{Delta, Event, EventKind, RunRecord, now_ms};
 use crate::store::Store;
 
 /// Unstored events that make the run's task write them (see `flush_wanted`).

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use super::message::Usage;
+use crate::domain::Usage;
 
 pub(crate) fn run_ended(origin: &str, outcome: &str) {
     metrics::counter!("agentd_runs_total", "origin" => origin.to_string(), "outcome" => outcome.to_string())

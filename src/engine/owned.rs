@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use super::{Engine, RunHandle, cancel_live};
+use super::cancel::cancel_live;
+use super::{Engine, RunHandle};
 
 impl Engine {
     /// Runs `work` to its end in a task of its own whatever happens to the

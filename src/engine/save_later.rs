@@ -11,8 +11,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Engine;
 use super::live::LiveRun;
-use super::{Engine, StoreError};
+use crate::store::StoreError;
 
 /// The first wait before a retry, doubled after each failure up to `MAX_WAIT`.
 const FIRST_WAIT: Duration = Duration::from_secs(1);

@@ -13,12 +13,10 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::Engine;
-use super::event::{EventKind, MemberRef};
 use super::live::LiveRun;
-use super::message::{Message, ToolSpec};
-use super::run::{RunRequest, RunStatus};
+use super::{Engine, RunRequest};
 use crate::config::{AgentConfig, Config, TeamConfig, TeamMode};
+use crate::domain::{EventKind, MemberRef, Message, RunStatus, ToolSpec};
 use crate::tools::{Tool, ToolError};
 
 pub(crate) const DELEGATE_TOOL: &str = "delegate_task_to_member";
@@ -76,6 +74,7 @@ pub(crate) fn leader(team: &TeamConfig, config: &Config) -> AgentConfig {
         response_schema: None,
         response_schema_strict: None,
         max_run_secs: crate::config::default_max_run_secs(),
+        allowed_scopes: team.allowed_scopes.clone(),
     }
 }
 
@@ -85,7 +84,7 @@ pub(crate) struct DelegateTool {
     pub parent: Arc<LiveRun>,
     pub team: TeamConfig,
     /// The team run's input files, handed to every member.
-    pub attachments: Vec<super::message::Attachment>,
+    pub attachments: Vec<crate::domain::Attachment>,
 }
 
 impl DelegateTool {

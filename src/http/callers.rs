@@ -4,15 +4,20 @@
 //! caller's limit of live runs, handed to the engine as a `RunCaller`
 //! request extension that adapters put on their run requests.
 //!
-//! A caller is the API key presented: an `auth.api_keys` entry, or on the
-//! Codegen routes (which authenticate their own users) a Codegen user's
-//! key. Requests without a known key count as one anonymous caller. Keys
-//! are matched in constant time and never used as names: a caller is named
-//! by its entry (`name`, or its position) or its Codegen user id.
+//! A caller is the user, when the principal `auth` found names one (a JWT's
+//! user, or an `auth.api_keys` entry with `user`: all of a user's keys
+//! and tokens count together), else the API key presented: an
+//! `auth.api_keys` entry, or on the Codegen routes (which authenticate
+//! their own users) a Codegen user's key. Requests without a known key
+//! count as one anonymous caller. Keys are matched in constant time and
+//! never used as names: a caller is named by its user, its entry (`name`,
+//! or its position) or its Codegen user id.
 //!
 //! Runs after `auth` (an unknown key has been refused by then); depends on
-//! config, `keys`, `rate_limit`, `errors` and the engine's `RunCaller`.
+//! config, the domain's `Principal`, `keys`, `rate_limit`, `errors` and
+//! the engine's `RunCaller`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,11 +27,12 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::auth::ApiKeys;
-use super::errors::{self, Shape};
-use super::keys::{KeyRing, bearer_token};
 use super::rate_limit::RateLimiter;
 use crate::config::{Config, RateLimits};
+use crate::domain::principal::{AuthMethod, Principal};
 use crate::engine::RunCaller;
+use crate::web::errors::{self, Shape};
+use crate::web::keys::{KeyRing, bearer_token};
 
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -70,9 +76,10 @@ impl Callers {
             rate_limits: server.rate_limits.overridden_by(own),
         };
         let api_keys = KeyRing::new(config.auth.api_keys.iter().enumerate().map(|(i, k)| {
-            let id = match k.name() {
-                Some(name) => format!("key:{name}"),
-                None => format!("key:api_keys[{i}]"),
+            let id = match (k.user(), k.name()) {
+                (Some(user), _) => format!("user:{user}"),
+                (None, Some(name)) => format!("key:{name}"),
+                (None, None) => format!("key:api_keys[{i}]"),
             };
             let limits = k.rate_limits();
             (
@@ -123,14 +130,27 @@ impl Callers {
             || self.public_paths.iter().any(|p| p == path)
     }
 
-    fn profile(&self, shape: Shape, req: &Request) -> &Profile {
+    /// A key's own profile; a token's user gets the server's limits under
+    /// the user's name.
+    fn profile(&self, shape: Shape, req: &Request) -> Cow<'_, Profile> {
+        if let Some(p) = req.extensions().get::<Principal>()
+            && p.method == AuthMethod::Jwt
+        {
+            return Cow::Owned(Profile {
+                id: p.caller_id(),
+                keyed: true,
+                ..self.anonymous.clone()
+            });
+        }
         let ring = match shape {
             Shape::Codegen => &self.codegen_keys,
             _ => &self.api_keys,
         };
-        bearer_token(req.headers())
-            .and_then(|t| ring.find(t))
-            .unwrap_or(&self.anonymous)
+        Cow::Borrowed(
+            bearer_token(req.headers())
+                .and_then(|t| ring.find(t))
+                .unwrap_or(&self.anonymous),
+        )
     }
 }
 
@@ -159,7 +179,9 @@ pub async fn limit(State(callers): State<Arc<Callers>>, mut req: Request, next: 
             .check_limit(&format!("{}|{shape:?}", profile.id), per_minute)
     {
         let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-        let who = if profile.keyed {
+        let who = if profile.id.starts_with("user:") {
+            "this user"
+        } else if profile.keyed {
             "this API key"
         } else {
             "callers without an API key"

@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, StatusCode, header, uri::Authority};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::errors;
 use crate::config::ServerConfig;
+use crate::web::errors;
 
 /// Names a loopback-bound server answers to unless told otherwise.
 const LOOPBACK_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];

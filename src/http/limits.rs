@@ -17,7 +17,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
-use super::errors;
+use crate::web::errors;
 
 /// What a handler reading a body that stopped arriving gets as the error.
 #[derive(Debug, thiserror::Error)]
@@ -122,20 +122,6 @@ impl HttpBody for TimedBody {
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
     }
-}
-
-/// Whether reading a body failed because it passed the server's size limit
-/// (tower-http's `RequestBodyLimitLayer` wraps every body), so a handler that
-/// reads raw bodies can answer 413 rather than 400.
-pub fn is_length_limit(e: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
 }
 
 /// Answers 408 when a handler has not produced its response in time. Only

@@ -71,22 +71,6 @@ pub async fn track(req: Request, next: Next) -> Response {
     resp
 }
 
-/// Open SSE streams, kept by a guard each stream owns.
-pub struct StreamGauge;
-
-impl StreamGauge {
-    pub fn open() -> Self {
-        metrics::gauge!("agentd_active_streams").increment(1.0);
-        StreamGauge
-    }
-}
-
-impl Drop for StreamGauge {
-    fn drop(&mut self) {
-        metrics::gauge!("agentd_active_streams").decrement(1.0);
-    }
-}
-
 /// Metrics in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]

@@ -1,21 +1,21 @@
-//! Router assembly: application state, the routes of every protocol, shared
-//! layers, health, and the OpenAPI document built from the handlers.
+//! Router assembly: the routes of every protocol, shared layers (auth,
+//! limits, metrics, CORS, hosts, request ids), health, the accept loop and
+//! the OpenAPI document built from the handlers. What adapters share
+//! (state, SSE, schemas) lives in `crate::web`, below the adapters.
 
 pub mod auth;
 pub mod callers;
 pub mod docs;
-pub mod errors;
+#[cfg(test)]
+mod error_snapshots;
 pub mod hosts;
-pub mod keys;
+pub mod jwt;
 pub mod limits;
 pub mod metrics;
+pub mod protected_resource;
 pub mod rate_limit;
 pub mod request_id;
-pub mod schemas;
 pub mod server;
-pub mod sse;
-
-use std::sync::Arc;
 
 use std::future::Future;
 use std::time::Duration;
@@ -34,36 +34,9 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::config::Config;
-use crate::engine::Engine;
 use crate::protocols;
-
-/// Shared by every handler: the engine (which owns config, models, tools and
-/// the store), when this process started, and the switch `serve` throws on
-/// shutdown (long-lived sessions, such as MCP's, end with it).
-#[derive(Clone)]
-pub struct AppState {
-    pub engine: Arc<Engine>,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-    pub shutdown: tokio_util::sync::CancellationToken,
-}
-
-impl AppState {
-    /// Also starts the engine's background workers (the run queue, and the
-    /// signals of a shared store): a served engine needs them.
-    pub fn new(engine: Arc<Engine>) -> Self {
-        engine.start_workers();
-        Self {
-            engine,
-            started_at: chrono::Utc::now(),
-            shutdown: tokio_util::sync::CancellationToken::new(),
-        }
-    }
-
-    pub fn config(&self) -> &Config {
-        self.engine.config()
-    }
-}
+pub use crate::web::AppState;
+use crate::web::errors;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -91,6 +64,8 @@ fn routes_with(ui: bool) -> OpenApiRouter<AppState> {
         .routes(routes!(health))
         .routes(routes!(ready))
         .routes(routes!(metrics::render))
+        .routes(routes!(protected_resource::server))
+        .routes(routes!(protected_resource::mcp))
         .merge(protocols::agentos::router())
         .merge(protocols::acp::router())
         .merge(protocols::codegen::router())
@@ -156,7 +131,8 @@ pub fn app(state: AppState) -> Router {
     let keys = auth::ApiKeys::from_config(state.config());
     let callers = callers::Callers::from_config(state.config());
     let hosts = hosts::AllowedHosts::from_config(server);
-    let cors = cors(&server.cors_allowed_origins);
+    let origins: Vec<String> = server.cors_origins().map(|(_, o)| o.to_string()).collect();
+    let cors = cors(&origins);
     let (router, mut doc) = routes_with(state.config().ui.enabled).split_for_parts();
     finish_document(&mut doc);
     let mcp = protocols::mcp::service(state.clone(), state.shutdown.child_token());
@@ -187,6 +163,7 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(from_fn_with_state(callers, callers::limit))
         .layer(from_fn_with_state(keys, auth::require_key))
+        .layer(from_fn(errors::log_faults))
         .layer(from_fn(errors::reshape))
         .layer(cors)
         .layer(from_fn_with_state(hosts, hosts::check))
@@ -206,27 +183,32 @@ pub fn app(state: AppState) -> Router {
 /// CORS for browser frontends on other origins: none at all unless
 /// origins are configured (config validation decides when `"*"` may be);
 /// any origin with `"*"` in the list, else only the listed ones.
-/// Credentials (cookies) are never allowed: keys travel in the
-/// `Authorization` header, which a listed origin may send.
+/// Credentials (cookies) are never allowed: keys and tokens travel in the
+/// `Authorization` header, which a listed origin may send. Allowed request
+/// headers mirror what the preflight asks for: a wildcard there would not
+/// cover `Authorization` (the Fetch standard excludes it from `*`).
 fn cors(origins: &[String]) -> tower::util::Either<CorsLayer, tower::layer::util::Identity> {
     use tower::util::Either;
+    use tower_http::cors::{AllowHeaders, AllowOrigin, Any};
     if origins.is_empty() {
         return Either::Right(tower::layer::util::Identity::new());
     }
-    let layer = if origins.iter().any(|o| o == "*") {
-        CorsLayer::permissive()
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
     } else {
-        let list: Vec<axum::http::HeaderValue> = origins
-            .iter()
-            .filter_map(|o| axum::http::HeaderValue::from_str(o).ok())
-            .collect();
-        CorsLayer::new()
-            .allow_origin(tower_http::cors::AllowOrigin::list(list))
-            .allow_methods(tower_http::cors::Any)
-            .allow_headers(tower_http::cors::Any)
-            .expose_headers(tower_http::cors::Any)
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| axum::http::HeaderValue::from_str(o).ok()),
+        )
     };
-    Either::Left(layer)
+    Either::Left(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods(Any)
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers(Any),
+    )
 }
 
 /// The span every request's log lines carry: method, path and request id

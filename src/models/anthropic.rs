@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::http::Transport;
 use super::{Model, ModelDelta, ModelError, ModelRequest, ModelStream};
 use crate::config::{ANTHROPIC_DEFAULT_MAX_TOKENS, ModelConfig};
-use crate::engine::{MediaKind, Message, Role, Usage};
+use crate::domain::{MediaKind, Message, Role, Usage};
 
 const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 const DEFAULT_VERSION: &str = "2023-06-01";
@@ -449,7 +449,7 @@ impl Model for AnthropicModel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Attachment, ToolCall};
+    use crate::domain::{Attachment, ToolCall};
     use crate::models::{ModelSettings, ResponseFormat};
 
     fn model() -> AnthropicModel {

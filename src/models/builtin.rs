@@ -21,7 +21,7 @@ use futures::StreamExt;
 
 use super::{Model, ModelDelta, ModelError, ModelRequest, ModelStream};
 use crate::config::ModelConfig;
-use crate::engine::{Message, Role, Usage};
+use crate::domain::{Message, Role, Usage};
 
 pub struct BuiltinModel {
     name: String,
@@ -163,10 +163,10 @@ impl Model for BuiltinModel {
     }
 
     /// It only lists what it received, so any image or audio will do.
-    fn accepts(&self, kind: crate::engine::MediaKind, _mime_type: &str) -> bool {
+    fn accepts(&self, kind: crate::domain::MediaKind, _mime_type: &str) -> bool {
         matches!(
             kind,
-            crate::engine::MediaKind::Image | crate::engine::MediaKind::Audio
+            crate::domain::MediaKind::Image | crate::domain::MediaKind::Audio
         )
     }
 

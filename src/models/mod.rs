@@ -19,7 +19,7 @@ use futures::stream::BoxStream;
 use serde_json::Value;
 
 use crate::config::{AgentConfig, Config, ModelConfig, Provider};
-use crate::engine::{Delta, FailureKind, MediaKind, Message, ToolSpec, Usage};
+use crate::domain::{Delta, FailureKind, MediaKind, Message, ToolSpec, Usage};
 
 #[derive(Debug, Clone, Default)]
 pub struct ModelRequest {

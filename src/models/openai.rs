@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::http::Transport;
 use super::{Model, ModelDelta, ModelError, ModelRequest, ModelStream};
 use crate::config::ModelConfig;
-use crate::engine::{Attachment, MediaKind, Message, Role, Usage};
+use crate::domain::{Attachment, MediaKind, Message, Role, Usage};
 
 const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 

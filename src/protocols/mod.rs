@@ -5,6 +5,5 @@ pub mod a2a;
 pub mod acp;
 pub mod agentos;
 pub mod agui;
-pub mod approval;
 pub mod codegen;
 pub mod mcp;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
-use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
+use crate::domain::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
 #[derive(Default)]
 pub struct MemoryStore {

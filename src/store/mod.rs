@@ -14,7 +14,7 @@ pub(crate) mod codec {
     use serde::{Deserialize, Serialize};
 
     use super::StoreError;
-    use crate::engine::{Event, EventKind};
+    use crate::domain::{Event, EventKind};
 
     /// An event as a stored chunk holds it: without the run id and
     /// sequence number, which the chunk's row gives (its run id, its first
@@ -205,7 +205,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::{StoreConfig, StoreKind};
-use crate::engine::{Event, Message, RunRecord, RunStatus, SessionRecord};
+use crate::domain::{Event, Message, RunRecord, RunStatus, SessionRecord};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -334,7 +334,7 @@ pub fn trim_history(mut messages: Vec<Message>, limit: usize) -> Vec<Message> {
     messages.drain(..skip);
     let orphans = messages
         .iter()
-        .take_while(|m| m.role == crate::engine::Role::Tool)
+        .take_while(|m| m.role == crate::domain::Role::Tool)
         .count();
     messages.drain(..orphans);
     messages

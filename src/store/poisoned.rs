@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use crate::engine::{Event, EventKind, FailureKind, RunFailure, RunRecord, now_ms};
+use crate::domain::{Event, EventKind, FailureKind, RunFailure, RunRecord, now_ms};
 
 /// The failed record and terminal event of queued run `run_id`, whose
 /// stored record or work order is unreadable (`why`). It never started, so

@@ -34,7 +34,7 @@ use tokio::sync::broadcast;
 
 use super::codec::{chunk_to_json, event_chunks, from_json, log_from_chunks, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError, StoreSignal};
-use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
+use crate::domain::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
 /// The schema, embedded so the binary needs no files beside it.
 const MIGRATIONS: &[(i64, &str, &str)] = &[

@@ -25,7 +25,7 @@ use self::txn::WriteTxn;
 use self::writer::{RunRow, SessionRow, Write, Writer};
 use super::codec::{from_json, log_from_chunks, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
-use crate::engine::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
+use crate::domain::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
 
 /// The schema, embedded so the binary needs no files beside it.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -678,7 +678,7 @@ fn read_run(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{
+    use crate::domain::{
         EventKind, FailureKind, ModelRequestCompletedData, RunFailure, RunStatus, Usage,
     };
 

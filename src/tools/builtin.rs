@@ -17,13 +17,8 @@ use serde_json::{Value, json};
 
 use super::{Tool, ToolError};
 use crate::config::ToolsConfig;
-use crate::engine::ToolSpec;
-
-pub const HTTP_FETCH: &str = super::fetch::NAME;
-pub const ASK_USER: &str = "ask_user";
-
-/// Names accepted in an agent's `tools` list.
-pub const NAMES: &[&str] = &["current_time", "calculator", ASK_USER, HTTP_FETCH];
+use crate::domain::ToolSpec;
+use crate::domain::builtin_tools::{ASK_USER, CALCULATOR, CURRENT_TIME};
 
 /// The built-in tools `config` turns on (all but `http_fetch`, which needs
 /// its allow-list of hosts).
@@ -45,7 +40,7 @@ pub struct CurrentTime;
 impl Tool for CurrentTime {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "current_time".into(),
+            name: CURRENT_TIME.into(),
             description: "Returns the current date and time (RFC 3339). Optional utc_offset_hours shifts it from UTC.".into(),
             parameters: json!({
                 "type": "object",
@@ -82,7 +77,7 @@ pub struct Calculator;
 impl Tool for Calculator {
     fn spec(&self) -> ToolSpec {
         ToolSpec {
-            name: "calculator".into(),
+            name: CALCULATOR.into(),
             description: "Evaluates an arithmetic expression with + - * / % ^ and parentheses."
                 .into(),
             parameters: json!({

@@ -18,77 +18,16 @@ use reqwest::Url;
 use serde_json::{Value, json};
 
 use super::{Tool, ToolError};
-use crate::config::HttpFetchConfig;
-use crate::engine::ToolSpec;
+use crate::config::{FetchHostPattern as HostPattern, HttpFetchConfig};
+use crate::domain::ToolSpec;
 use crate::net::read_capped;
 
-pub const NAME: &str = "http_fetch";
+pub const NAME: &str = crate::domain::builtin_tools::HTTP_FETCH;
 
-/// One `allowed_hosts` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct HostPattern {
-    /// Lowercase host, without the `*.` of a wildcard.
-    host: String,
-    /// `*.example.com`: subdomains of `host` (not `host` itself).
-    subdomains: bool,
-    /// Only this port, when given.
-    port: Option<u16>,
-}
-
-impl HostPattern {
-    fn parse(s: &str) -> Option<Self> {
-        let s = s.trim().to_ascii_lowercase();
-        let (rest, subdomains) = match s.strip_prefix("*.") {
-            Some(r) => (r.to_string(), true),
-            None => (s, false),
-        };
-        // An IPv6 literal is written in brackets, like in a URL.
-        let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
-            let (addr, after) = inner.split_once(']')?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => Some(p.parse::<u16>().ok()?),
-                None if after.is_empty() => None,
-                None => return None,
-            };
-            (format!("[{addr}]"), port)
-        } else {
-            match rest.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().ok()?)),
-                None => (rest, None),
-            }
-        };
-        let valid = !host.is_empty()
-            && host.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '[' | ']' | ':' | '_')
-            });
-        valid.then_some(Self {
-            host,
-            subdomains,
-            port,
-        })
-    }
-
-    fn matches(&self, url: &Url) -> bool {
-        let Some(host) = url.host_str() else {
-            return false;
-        };
-        let host = host.to_ascii_lowercase();
-        let host_ok = if self.subdomains {
-            host.strip_suffix(&self.host)
-                .is_some_and(|prefix| prefix.ends_with('.') && prefix.len() > 1)
-        } else {
-            host == self.host
-        };
-        host_ok
-            && self
-                .port
-                .is_none_or(|p| url.port_or_known_default() == Some(p))
-    }
-}
-
-/// Whether an `allowed_hosts` entry can be understood (config validation).
-pub fn valid_host_pattern(s: &str) -> bool {
-    HostPattern::parse(s).is_some()
+/// Whether `url` is on `pattern`'s host (and port, when it names one).
+fn allows(pattern: &HostPattern, url: &Url) -> bool {
+    url.host_str()
+        .is_some_and(|host| pattern.matches_host(host, url.port_or_known_default()))
 }
 
 pub struct HttpFetch {
@@ -115,7 +54,7 @@ impl HttpFetch {
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() > max_redirects {
                 attempt.error(format!("more than {max_redirects} redirects"))
-            } else if allowed.iter().any(|h| h.matches(attempt.url())) {
+            } else if allowed.iter().any(|h| allows(h, attempt.url())) {
                 attempt.follow()
             } else {
                 let to = attempt.url().host_str().unwrap_or("").to_string();
@@ -234,7 +173,7 @@ impl Tool for HttpFetch {
                 url.scheme()
             )));
         }
-        if !self.hosts.iter().any(|h| h.matches(&url)) {
+        if !self.hosts.iter().any(|h| allows(h, &url)) {
             return Err(ToolError::Failed(format!(
                 "{} is not an allowed host (allowed: {})",
                 url.host_str().unwrap_or(""),
@@ -304,22 +243,22 @@ mod tests {
     #[test]
     fn host_patterns_match_hosts_ports_and_subdomains() {
         let plain = HostPattern::parse("Example.com").unwrap();
-        assert!(plain.matches(&url("https://example.com/x")));
-        assert!(plain.matches(&url("http://EXAMPLE.com:8080/")));
-        assert!(!plain.matches(&url("https://www.example.com/")));
-        assert!(!plain.matches(&url("https://example.com.evil.net/")));
+        assert!(allows(&plain, &url("https://example.com/x")));
+        assert!(allows(&plain, &url("http://EXAMPLE.com:8080/")));
+        assert!(!allows(&plain, &url("https://www.example.com/")));
+        assert!(!allows(&plain, &url("https://example.com.evil.net/")));
 
         let port = HostPattern::parse("127.0.0.1:8080").unwrap();
-        assert!(port.matches(&url("http://127.0.0.1:8080/")));
-        assert!(!port.matches(&url("http://127.0.0.1:8081/")));
+        assert!(allows(&port, &url("http://127.0.0.1:8080/")));
+        assert!(!allows(&port, &url("http://127.0.0.1:8081/")));
 
         let wild = HostPattern::parse("*.example.org").unwrap();
-        assert!(wild.matches(&url("https://api.example.org/")));
-        assert!(!wild.matches(&url("https://example.org/")));
-        assert!(!wild.matches(&url("https://badexample.org/")));
+        assert!(allows(&wild, &url("https://api.example.org/")));
+        assert!(!allows(&wild, &url("https://example.org/")));
+        assert!(!allows(&wild, &url("https://badexample.org/")));
 
         let https = HostPattern::parse("secure.test:443").unwrap();
-        assert!(https.matches(&url("https://secure.test/")));
+        assert!(allows(&https, &url("https://secure.test/")));
 
         assert!(HostPattern::parse("[::1]:80").is_some());
         for bad in ["", "exa mple.com", "a.com:port", "http://a.com", "a.com/x"] {

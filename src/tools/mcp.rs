@@ -31,7 +31,7 @@ use tokio::io::AsyncBufReadExt;
 
 use super::{Tool, ToolError};
 use crate::config::McpServerConfig;
-use crate::engine::ToolSpec;
+use crate::domain::ToolSpec;
 
 /// How long after a failed connect the next call answers at once with that
 /// failure instead of trying again (so a dead server is not restarted by

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use crate::config::{AgentTool, Config, ToolSource, ToolsConfig};
-use crate::engine::ToolSpec;
+use crate::domain::ToolSpec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {

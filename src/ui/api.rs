@@ -9,7 +9,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -17,9 +16,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::UiError;
-use crate::engine::{CancelOutcome, Message, RunRecord, RunStatus, SessionRecord};
-use crate::http::{AppState, sse};
-use crate::store::{RunFilter, SessionFilter, SessionSort};
+use crate::engine::{
+    CancelOutcome, Event, Message, RunRecord, RunStatus, SessionRecord, SessionScope,
+};
+use crate::engine::{RunFilter, SessionFilter, SessionSort};
+use crate::web::{AppState, sse};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -326,7 +327,7 @@ pub struct EventsQuery {
 #[utoipa::path(get, path = "/ui/api/runs/{run_id}/events", tag = "ui", operation_id = "ui_run_events",
     params(("run_id" = String, Path, description = "Run id"), EventsQuery),
     responses(
-        (status = 200, description = "SSE of the run's events", content_type = "text/event-stream", body = crate::http::schemas::SseEvent),
+        (status = 200, description = "SSE of the run's events", content_type = "text/event-stream", body = crate::web::schemas::SseEvent),
         (status = 400), (status = 404)))]
 async fn run_events(
     State(state): State<AppState>,
@@ -348,15 +349,20 @@ async fn run_events(
         })?,
     };
     let events = state.engine.subscribe(&run_id, after).await?;
-    let frames = events.map(|event| sse::Frame {
-        id: Some(event.seq),
-        event: None,
-        data: serde_json::to_string(&*event).unwrap_or_default(),
-    });
-    Ok(sse::response(
-        frames,
-        state.config().server.sse_keep_alive_secs,
-    ))
+    Ok(sse::stream(&state, events, None, EventJson))
+}
+
+/// The UI's projection: each engine event as it is, in JSON.
+struct EventJson;
+
+impl sse::Projection for EventJson {
+    const IDS: sse::EventIds = sse::ids::UI;
+
+    fn apply(&mut self, event: &Event, _end: Option<&RunRecord>, out: &mut Vec<sse::Frame>) {
+        out.push(sse::Frame::data(
+            serde_json::to_string(event).unwrap_or_default(),
+        ));
+    }
 }
 
 /// Stops a run that is going or paused (its events end with `cancelled`);
@@ -431,12 +437,7 @@ async fn list_sessions(
         limit: Some(parse_limit(query.limit.as_deref())?),
         ..Default::default()
     };
-    let sessions = state
-        .engine
-        .store()
-        .list_sessions(&filter)
-        .await
-        .map_err(crate::engine::EngineError::from)?;
+    let sessions = state.engine.sessions(&SessionScope::all(), &filter).await?;
     Ok(Json(SessionList {
         sessions: sessions.into_iter().map(SessionSummary::of).collect(),
     }))
@@ -464,10 +465,8 @@ async fn get_session(
 ) -> Result<Json<SessionTranscript>, UiError> {
     let session = state
         .engine
-        .store()
-        .get_session(&session_id)
-        .await
-        .map_err(crate::engine::EngineError::from)?
+        .session(&SessionScope::all(), &session_id)
+        .await?
         .ok_or_else(|| UiError::NotFound(format!("session '{session_id}' not found")))?;
     let mut runs = state
         .engine
@@ -482,4 +481,21 @@ async fn get_session(
         runs: runs.iter().map(RunSummary::of).collect(),
         messages: runs.into_iter().flat_map(|r| r.messages).collect(),
     }))
+}
+
+/// Each recorded log as the UI's frames; `snapshots/` holds the reviewed
+/// output.
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+    use crate::web::recorded;
+
+    #[test]
+    fn recorded_logs_as_ui_frames() {
+        for (name, log) in recorded::LOGS {
+            let events = recorded::events(log);
+            let sent = sse::project(EventJson, &events, |_| None);
+            insta::assert_snapshot!(name, recorded::render(&sent));
+        }
+    }
 }

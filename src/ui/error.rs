@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::engine::EngineError;
-use crate::http::errors;
+use crate::web::errors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UiError {
@@ -27,17 +27,9 @@ impl UiError {
             UiError::NotFound(_) => StatusCode::NOT_FOUND,
             UiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             UiError::Conflict(_) => StatusCode::CONFLICT,
-            UiError::Engine(e) => match e {
-                EngineError::RunNotFound(_) | EngineError::AgentNotFound(_) => {
-                    StatusCode::NOT_FOUND
-                }
-                EngineError::InvalidInput(_) => StatusCode::BAD_REQUEST,
-                EngineError::NotAwaiting { .. } | EngineError::RunExists(_) => StatusCode::CONFLICT,
-                EngineError::ShuttingDown
-                | EngineError::StoreUnavailable { .. }
-                | EngineError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+            // The UI reads a store fault as "try again" like an outage.
+            UiError::Engine(EngineError::Store(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            UiError::Engine(e) => errors::status_of(e.class()),
         }
     }
 }
@@ -45,9 +37,15 @@ impl UiError {
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::warn!(error = %self, "ui api request failed");
+        let resp = errors::response(super::PATH, status, &self.to_string());
+        let retry_after = match &self {
+            UiError::Engine(e) => e.class().retry_after_secs,
+            _ => None,
+        };
+        let resp = errors::with_retry_after(resp, retry_after);
+        match self {
+            UiError::Engine(e) if status.is_server_error() => errors::with_fault(resp, e),
+            _ => resp,
         }
-        errors::response(super::PATH, status, &self.to_string())
     }
 }

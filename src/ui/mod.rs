@@ -14,7 +14,7 @@
 
 mod api;
 mod assets;
-mod error;
+pub(crate) mod error;
 
 use axum::response::Redirect;
 use axum::routing::get;
@@ -22,7 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use error::UiError;
 
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// Where the pages live; `/` redirects here when the UI is on.
 pub const PATH: &str = "/ui";

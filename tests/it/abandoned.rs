@@ -132,7 +132,7 @@ async fn abandon_everywhere(server: &TestServer) -> usize {
     for client in clients {
         client.await.unwrap();
     }
-    let store = server.engine.store().clone();
+    let store = server.store.clone();
     let in_flight = RunFilter {
         statuses: vec![RunStatus::Pending, RunStatus::Running],
         ..Default::default()
@@ -187,7 +187,7 @@ async fn clients_leaving_while_their_runs_start_leave_no_run_in_flight_on_postgr
 /// by a fault leaves) is failed by the sweeper within a few looks, and a
 /// resuming client gets its terminal event.
 async fn a_stray_run_is_failed(server: &TestServer) {
-    let store = server.engine.store();
+    let store = &server.store;
     let mut stray = agentd::engine::RunRecord::pending("stray-1", "s-stray", "assistant", "A", 1);
     stray.origin = "agentos".into();
     assert!(store.create_run(&stray).await.unwrap());

@@ -241,7 +241,7 @@ async fn last_event_id_resumes_mid_run_sqlite_store() {
 async fn long_stream_replays_whole_mid_run(server: &TestServer, mock: &MockLlm) {
     let (text, head) = slow_background_stream(server, mock, 300, 5, 200).await;
     let run_id = str_of(&head[0].data, "run_id");
-    let stored = server.engine.store().events(&run_id, 0).await.unwrap();
+    let stored = server.store.events(&run_id, 0).await.unwrap();
     let run = server.engine.get_run(&run_id).await.unwrap().unwrap();
     assert!(!run.status.is_terminal(), "still running: {:?}", run.status);
     assert!(
@@ -265,7 +265,7 @@ async fn long_stream_replays_whole_mid_run(server: &TestServer, mock: &MockLlm) 
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     // The event log read while running is whole as well (the ACP and UI
     // listings read it this way), and the store's log ends up complete.
-    let events = server.engine.store().events(&run_id, 0).await.unwrap();
+    let events = server.store.events(&run_id, 0).await.unwrap();
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
 }
@@ -341,7 +341,7 @@ async fn last_event_id_replays_after_the_end_and_after_a_restart() {
     };
     check(&server).await;
     // The engine's log in the store has every sequence number once, in order.
-    let events = server.engine.store().events(&run_id, 0).await.unwrap();
+    let events = server.store.events(&run_id, 0).await.unwrap();
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
     server.stop();
@@ -508,7 +508,7 @@ async fn restart_keeps_finished_runs_and_fails_interrupted_ones() {
         .await
         .unwrap();
     let stuck_id = str_of(&receipt, "run_id");
-    let store = first.engine.store().clone();
+    let store = first.store.clone();
     // A checkpoint stores the events, then the record: wait for both.
     crate::common::eventually("the tool step's checkpoint", || async {
         let events = store.events(&stuck_id, 0).await.ok()?;
@@ -551,7 +551,7 @@ async fn restart_keeps_finished_runs_and_fails_interrupted_ones() {
     let last = replay.last().unwrap();
     assert_eq!(last.data["event"], "RunError");
     assert_eq!(last.data["error_id"], "interrupted");
-    let events = server.engine.store().events(&stuck_id, 0).await.unwrap();
+    let events = server.store.events(&stuck_id, 0).await.unwrap();
     let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
     let (end, stored) = seqs.split_last().unwrap();
     assert_eq!(stored, (1..=stored.len() as u64).collect::<Vec<_>>());
@@ -566,8 +566,7 @@ async fn restart_keeps_finished_runs_and_fails_interrupted_ones() {
 
     // Nothing is left running, and the session goes on.
     let in_flight = server
-        .engine
-        .store()
+        .store
         .list_runs(&RunFilter {
             statuses: vec![
                 agentd::engine::RunStatus::Pending,

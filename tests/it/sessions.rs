@@ -411,13 +411,7 @@ async fn delete_removes_runs_and_events() {
         .await;
         assert_eq!(status, 404, "the run went with its session");
         assert!(
-            server
-                .engine
-                .store()
-                .events(&run_id, 0)
-                .await
-                .unwrap()
-                .is_empty(),
+            server.store.events(&run_id, 0).await.unwrap().is_empty(),
             "and so did its events"
         );
         let resp = server

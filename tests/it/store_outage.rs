@@ -158,7 +158,7 @@ pub async fn every_kind_of_run(server: &TestServer, text: &str) -> Vec<Answer> {
 
 /// Waits (a generous fuse) until no run is in flight in the store.
 pub async fn nothing_in_flight(server: &TestServer) {
-    let store = server.engine.store().clone();
+    let store = server.store.clone();
     let filter = RunFilter {
         statuses: vec![RunStatus::Pending, RunStatus::Running],
         ..Default::default()
@@ -252,7 +252,7 @@ async fn after_a_full_disk_is_freed_every_kind_of_run_works_again_without_a_rest
     }
     assert_eq!(status, 200, "ready once the disk was freed");
     nothing_in_flight(&server).await;
-    let store = server.engine.store().clone();
+    let store = server.store.clone();
     let runs = store.list_runs(&RunFilter::default()).await.unwrap();
     let after: Vec<_> = runs
         .iter()
@@ -332,7 +332,7 @@ async fn a_run_that_ends_while_the_disk_is_full_is_saved_once_it_is_freed() {
     assert!(ended.is_terminal(), "{ended:?}");
     // Past the few quick tries at the end of the run.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let store = server.engine.store().clone();
+    let store = server.store.clone();
     let stored = store.get_run(&run_id).await.unwrap().unwrap();
     assert!(
         !stored.status.is_terminal(),

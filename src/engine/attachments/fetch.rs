@@ -19,8 +19,8 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use super::super::EngineError;
-use super::super::message::{Attachment, Message};
 use crate::config::{FilesConfig, UrlInputMode, UrlInputsConfig};
+use crate::domain::{Attachment, Message};
 use crate::net::{is_public, read_capped};
 
 /// Resolves the URL attachments of `messages` as the config says: data

@@ -23,39 +23,15 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use serde::{Deserialize, Serialize};
 
 use super::EngineError;
-use super::message::{Attachment, MediaKind, Message};
 use crate::config::{FilesConfig, UnsupportedMediaPolicy};
+use crate::domain::{Attachment, FileSummary, MediaKind, Message};
 use crate::models::Model;
 pub use detect::not_an_image;
 pub use documents::Documents;
 use extract::ExtractError;
 pub use worker::main as document_worker;
-
-/// One file a run was given, as recorded on the run: what it turned out to
-/// be and how it reached the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileSummary {
-    pub name: String,
-    /// The detected type (from the bytes when they tell).
-    pub mime_type: String,
-    pub kind: MediaKind,
-    /// Decoded size; 0 for a file given by URL and not fetched.
-    pub bytes: u64,
-    /// For documents: characters of text given to the model.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extracted_chars: Option<u64>,
-    /// The document's text was cut to the configured length (or row limit).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub truncated: bool,
-    /// The model was told of the file but not given its content.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub reference: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
-}
 
 /// Input messages as the model will see them, and the files they carried.
 #[derive(Debug, Default)]

@@ -6,29 +6,13 @@
 //! Depends on the wire types and the engine's agent and team configs only.
 
 use axum::http::HeaderMap;
-use axum::http::header::HOST;
 use serde_json::json;
 
 use super::error::A2aError;
 use super::v1;
 use super::wire::{self, AgentCard, AgentInterface};
-use crate::http::AppState;
-
-/// `http(s)://host` as the client reached us, for the card's absolute URLs.
-fn origin(headers: &HeaderMap) -> String {
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("https") => "https",
-        _ => "http",
-    };
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("{scheme}://{host}")
-}
+use crate::web::AppState;
+use crate::web::base_url;
 
 /// Where each version and binding answers. JSON-RPC 1.0 and 0.3 share
 /// one URL (the version is chosen per request); HTTP+JSON 1.0 paths hang
@@ -56,7 +40,9 @@ fn card_base(
     url: String,
     rest: bool,
 ) -> AgentCard {
-    let secured = state.config().auth.keys().next().is_some();
+    let auth = &state.config().auth;
+    let secured = auth.enabled();
+    let oidc = auth.jwt.as_ref().map(|j| j.discovery_url());
     AgentCard {
         protocol_version: wire::PROTOCOL_VERSION,
         name,
@@ -78,18 +64,44 @@ fn card_base(
         default_input_modes: vec!["text/plain".into(), "application/json".into(), "*/*".into()],
         default_output_modes: vec!["text/plain".into(), "application/json".into()],
         skills: Vec::new(),
-        // One scheme in both versions' shapes: 0.3's `type`/`scheme` and
-        // 1.0's `httpAuthSecurityScheme`; each client reads its own.
-        security_schemes: secured.then(|| {
-            json!({"bearer": {
-                "type": "http",
-                "scheme": "bearer",
-                "httpAuthSecurityScheme": {"scheme": "bearer"},
-            }})
+        // Each scheme in both versions' shapes: 0.3's `type`/`scheme` and
+        // 1.0's `...SecurityScheme`; each client reads its own. With JWT
+        // auth, the OpenID Connect discovery URL is named too, and either
+        // scheme will do (the token is a bearer token all the same).
+        security_schemes: secured.then(|| security_schemes(oidc.as_deref())),
+        security: secured.then(|| {
+            let mut alternatives = vec![json!({"bearer": []})];
+            if oidc.is_some() {
+                alternatives.push(json!({"oidc": []}));
+            }
+            alternatives
         }),
-        security: secured.then(|| vec![json!({"bearer": []})]),
-        security_requirements: secured.then(|| vec![json!({"schemes": {"bearer": {"list": []}}})]),
+        security_requirements: secured.then(|| {
+            let mut alternatives = vec![json!({"schemes": {"bearer": {"list": []}}})];
+            if oidc.is_some() {
+                alternatives.push(json!({"schemes": {"oidc": {"list": []}}}));
+            }
+            alternatives
+        }),
     }
+}
+
+fn security_schemes(oidc: Option<&str>) -> serde_json::Value {
+    let mut schemes = json!({"bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "httpAuthSecurityScheme": {"scheme": "bearer"},
+    }});
+    if let Some(url) = oidc {
+        schemes["bearer"]["bearerFormat"] = json!("JWT");
+        schemes["bearer"]["httpAuthSecurityScheme"]["bearerFormat"] = json!("JWT");
+        schemes["oidc"] = json!({
+            "type": "openIdConnect",
+            "openIdConnectUrl": url,
+            "openIdConnectSecurityScheme": {"openIdConnectUrl": url},
+        });
+    }
+    schemes
 }
 
 fn skill(id: &str, name: &str, description: Option<&str>, tag: &str) -> wire::AgentSkill {
@@ -122,7 +134,7 @@ pub fn server_card(state: &AppState, headers: &HeaderMap) -> AgentCard {
         "agentd's agents and teams. Name one with metadata.agentId, or use its own \
          card at /a2a/{id}/.well-known/agent-card.json; the first agent answers otherwise."
             .into(),
-        format!("{}/a2a", origin(headers)),
+        format!("{}/a2a", base_url::origin_or_localhost(headers, None)),
         false,
     );
     card.skills = skills(state);
@@ -142,7 +154,7 @@ pub fn agent_card(state: &AppState, headers: &HeaderMap, id: &str) -> Result<Age
         state,
         name.to_string(),
         description.unwrap_or(name).to_string(),
-        format!("{}/a2a/{id}", origin(headers)),
+        format!("{}/a2a/{id}", base_url::origin_or_localhost(headers, None)),
         true,
     );
     card.skills = vec![skill(id, name, description, tag)];

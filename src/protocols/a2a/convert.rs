@@ -17,6 +17,7 @@ use super::wire::{self, Artifact, Part, Task, TaskState, TaskStatus};
 use crate::engine::{
     Attachment, MediaKind, Message, PendingCall, Role, RunRecord, RunStatus, new_id,
 };
+use crate::web::time::{self, rfc3339};
 
 /// The id of the artifact that holds a task's answer.
 pub const ANSWER: &str = "answer";
@@ -106,14 +107,8 @@ pub fn answer_parts(m: &wire::Message) -> (Vec<Map<String, Value>>, String) {
     (objects, texts.join(" "))
 }
 
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 pub fn now() -> String {
-    rfc3339(crate::engine::now_ms())
+    rfc3339(crate::engine::now_ms(), time::A2A)
 }
 
 pub fn state_of(record: &RunRecord) -> TaskState {
@@ -194,7 +189,7 @@ pub fn status_of(record: &RunRecord) -> TaskStatus {
     TaskStatus {
         state,
         message,
-        timestamp: rfc3339(record.updated_at),
+        timestamp: rfc3339(record.updated_at, time::A2A),
     }
 }
 

@@ -15,12 +15,13 @@
 //!
 //! Depends on the engine's error type and the wire types only.
 
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Value, json};
 
 use super::wire::{JsonRpcError, JsonRpcResponse};
 use crate::engine::EngineError;
+use crate::web::errors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum A2aError {
@@ -63,9 +64,9 @@ pub enum A2aError {
         message: String,
         retry_after_secs: u64,
     },
-    /// The detail is logged, never shown.
+    /// The cause is kept whole for the logging layer, never shown.
     #[error("Internal error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl A2aError {
@@ -150,21 +151,21 @@ impl A2aError {
             error["details"] = details;
         }
         let resp = (status, Json(json!({ "error": error }))).into_response();
-        self.with_retry_after(resp)
+        self.finish(resp)
     }
 
-    /// Both bindings tell a busy or unavailable client when to come back.
-    fn with_retry_after(&self, mut resp: Response) -> Response {
-        if let A2aError::TooManyRuns(secs)
-        | A2aError::StoreUnavailable {
-            retry_after_secs: secs,
-            ..
-        } = self
-        {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, (*secs).max(1).into());
+    /// Both bindings tell a busy or unavailable client when to come back,
+    /// and hand an internal error's cause to the logging layer.
+    fn finish(self, resp: Response) -> Response {
+        match self {
+            A2aError::TooManyRuns(secs)
+            | A2aError::StoreUnavailable {
+                retry_after_secs: secs,
+                ..
+            } => errors::with_retry_after(resp, Some(secs)),
+            A2aError::Internal(source) => errors::with_fault(resp, source),
+            _ => resp,
         }
-        resp
     }
 
     fn status(&self) -> StatusCode {
@@ -179,9 +180,6 @@ impl A2aError {
     }
 
     pub fn object(&self) -> JsonRpcError {
-        if let A2aError::Internal(detail) = self {
-            tracing::error!(error = %detail, "internal error");
-        }
         JsonRpcError {
             code: self.code(),
             message: self.to_string(),
@@ -198,7 +196,7 @@ impl A2aError {
             error: Some(self.object()),
         };
         let resp = (self.status(), Json(body)).into_response();
-        self.with_retry_after(resp)
+        self.finish(resp)
     }
 }
 
@@ -230,7 +228,7 @@ impl From<EngineError> for A2aError {
                 message: e.store_unavailable_message().unwrap_or_default(),
                 retry_after_secs,
             },
-            EngineError::Store(e) => A2aError::Internal(e.to_string()),
+            e @ EngineError::Store(_) => A2aError::Internal(e.into()),
         }
     }
 }

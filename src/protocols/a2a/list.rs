@@ -7,7 +7,7 @@
 use super::error::A2aError;
 use super::ops::{self, Scope};
 use super::v1;
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// One page of `ListTasks`, in 1.0's shape (shared with HTTP+JSON).
 pub async fn page(

@@ -25,14 +25,13 @@
 
 mod card;
 mod convert;
-mod error;
+pub(crate) mod error;
 mod list;
 mod ops;
-mod render;
 mod rest;
 mod rpc;
 pub(crate) use rpc::parse_for_fuzzing;
-mod stream;
+mod outbound;
 pub mod v1;
 mod version;
 pub mod wire;
@@ -50,7 +49,7 @@ use ops::Scope;
 use wire::{AgentCard, JsonRpcRequest, JsonRpcResponse};
 
 use crate::engine::RunCaller;
-use crate::http::AppState;
+use crate::web::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     let (router, doc) = OpenApiRouter::new()

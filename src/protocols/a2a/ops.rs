@@ -15,12 +15,12 @@ use serde_json::Value;
 
 use super::convert;
 use super::error::A2aError;
-use super::stream::TaskStream;
+use super::outbound::TaskStream;
 use super::wire::{self, TaskState};
 use crate::engine::{
     CancelOutcome, EventStream, Message, ResumeRequest, RunCaller, RunRecord, RunRequest,
 };
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// How long a cancel waits for the run to stop before answering with the
 /// task as it then is (still `working`, cancel under way).
@@ -176,7 +176,7 @@ async fn begin(
         .map(|c| Message::tool_result(&c.call_id, &c.name, input.text.clone(), false))
         .collect();
     let (objects, text) = convert::answer_parts(&p.message);
-    let decisions = crate::protocols::approval::decide(&objects, &text, &record.pending);
+    let decisions = crate::web::approval::decide(&objects, &text, &record.pending);
     let handle = state
         .engine
         .resume(
@@ -338,7 +338,7 @@ pub async fn list(state: &AppState, scope: &Scope, q: ListQuery) -> Result<TaskP
     let after = q.page_token.as_deref().map(parse_cursor).transpose()?;
     let mut runs = state
         .engine
-        .list_runs(&crate::store::RunFilter {
+        .list_runs(&crate::engine::RunFilter {
             session_id: q.context_id.clone(),
             agent_id: scope.agent_id(),
             ..Default::default()

@@ -20,12 +20,12 @@ use serde::Serialize;
 
 use super::error::A2aError;
 use super::ops::{self, Scope};
-use super::render;
-use super::stream::json;
+use super::outbound;
+use super::outbound::json;
 use super::version::{self, Version};
 use super::{list, v1};
 use crate::engine::RunCaller;
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// The media type 1.0 gives HTTP+JSON bodies.
 const A2A_JSON: &str = "application/a2a+json";
@@ -148,8 +148,8 @@ async fn rest_stream(
         let scope = scope(&state, &headers, agent_id)?;
         let (p, _, _) = v1::inbound_send(body(&bytes)?)?;
         let streamed = ops::stream(&state, &scope, caller.map(|c| c.0), &p).await?;
-        Ok::<_, A2aError>(render::sse(&state, streamed, |item| {
-            render::v1(item).to_string()
+        Ok::<_, A2aError>(outbound::sse(&state, streamed, |item| {
+            outbound::v1(item).to_string()
         }))
     };
     run.await.unwrap_or_else(A2aError::rest)
@@ -256,8 +256,8 @@ async fn rest_task_post(
 
 async fn subscribe(state: &AppState, scope: &Scope, id: &str) -> Result<Response, A2aError> {
     let streamed = ops::subscribe(state, scope, id).await?;
-    Ok(render::sse(state, streamed, |item| {
-        render::v1(item).to_string()
+    Ok(outbound::sse(state, streamed, |item| {
+        outbound::v1(item).to_string()
     }))
 }
 

@@ -15,13 +15,13 @@ use serde_json::Value;
 
 use super::error::A2aError;
 use super::ops::{self, Scope, Streamed};
-use super::render::{self, Item};
-use super::stream::json;
+use super::outbound::json;
+use super::outbound::{self, Item};
 use super::version::{self, Version};
 use super::wire::{JsonRpcRequest, JsonRpcResponse};
 use super::{list, v1, wire};
 use crate::engine::RunCaller;
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// A checked JSON-RPC request.
 struct Call {
@@ -89,7 +89,7 @@ fn event_response(
     streamed: Streamed,
     render: fn(Item<'_>) -> Value,
 ) -> Response {
-    render::sse(state, streamed, move |item| {
+    outbound::sse(state, streamed, move |item| {
         serde_json::to_string(&JsonRpcResponse {
             jsonrpc: "2.0",
             id: id.clone(),
@@ -145,7 +145,7 @@ async fn v03(
         "message/stream" => {
             let p: wire::MessageSendParams = params(call.params)?;
             let streamed = ops::stream(state, scope, caller, &p).await?;
-            Ok(event_response(state, id, streamed, render::v03))
+            Ok(event_response(state, id, streamed, outbound::v03))
         }
         "tasks/get" => {
             let p: wire::TaskQueryParams = params(call.params)?;
@@ -159,7 +159,7 @@ async fn v03(
         "tasks/resubscribe" => {
             let p: wire::TaskIdParams = params(call.params)?;
             let streamed = ops::subscribe(state, scope, &p.id).await?;
-            Ok(event_response(state, id, streamed, render::v03))
+            Ok(event_response(state, id, streamed, outbound::v03))
         }
         m if m.starts_with("tasks/pushNotificationConfig/") => Err(A2aError::PushNotSupported),
         "agent/getAuthenticatedExtendedCard" => Err(A2aError::Unsupported(
@@ -189,7 +189,7 @@ async fn v1(
         "SendStreamingMessage" => {
             let (p, _, _) = v1::inbound_send(params(call.params)?)?;
             let streamed = ops::stream(state, scope, caller, &p).await?;
-            Ok(event_response(state, id, streamed, render::v1))
+            Ok(event_response(state, id, streamed, outbound::v1))
         }
         "GetTask" => {
             let p: v1::GetTaskRequest = params(call.params)?;
@@ -210,7 +210,7 @@ async fn v1(
         "SubscribeToTask" => {
             let p: v1::TaskIdRequest = params(call.params)?;
             let streamed = ops::subscribe(state, scope, &p.id).await?;
-            Ok(event_response(state, id, streamed, render::v1))
+            Ok(event_response(state, id, streamed, outbound::v1))
         }
         "CreateTaskPushNotificationConfig"
         | "GetTaskPushNotificationConfig"

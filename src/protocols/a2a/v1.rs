@@ -14,7 +14,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::A2aError;
-use super::stream::Update;
+use super::outbound::Update;
 use super::wire::{self, TaskState};
 
 /// The A2A protocol version of this module (Major.Minor, as 1.0 names it).

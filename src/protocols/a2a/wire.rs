@@ -38,7 +38,7 @@ pub struct JsonRpcRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JsonRpcResponse {
     pub jsonrpc: &'static str,
-    #[schema(schema_with = crate::http::schemas::jsonrpc_id_schema)]
+    #[schema(schema_with = crate::web::schemas::jsonrpc_id_schema)]
     pub id: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]

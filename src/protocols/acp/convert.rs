@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::error::AcpError;
 use super::wire::{self, ContentEncoding, MessagePart};
 use crate::engine::{Attachment, MediaKind, Message, Role};
+use crate::web::time::{self, rfc3339};
 
 /// `user`, `agent` or `agent/{name}` with a name of `[a-zA-Z0-9_-]+`.
 pub fn valid_role(role: &str) -> bool {
@@ -119,12 +120,6 @@ pub fn input_message(m: &wire::Message, index: usize) -> Result<Message, AcpErro
     Ok(message)
 }
 
-pub fn timestamp(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
 /// An engine message as the ACP Message a session-history resource holds.
 /// Agent messages are labelled `agent/{agent}`.
 pub fn resource_message(m: &Message, agent: &str) -> wire::Message {
@@ -154,7 +149,7 @@ pub fn resource_message(m: &Message, agent: &str) -> wire::Message {
             metadata: None,
         });
     }
-    let at = Some(serde_json::Value::String(timestamp(m.created_at)));
+    let at = Some(serde_json::Value::String(rfc3339(m.created_at, time::ACP)));
     wire::Message {
         role,
         parts,

@@ -1,5 +1,5 @@
 //! Approvals in an ACP resume message. A run waiting for approval of tool
-//! calls asks with a question and a JSON part per call (fold.rs); the client
+//! calls asks with a question and a JSON part per call (outbound.rs); the client
 //! answers with the resume message, in either form:
 //!
 //! - a JSON part (`application/json`) `{"approved": true|false, "note"?: "...",
@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::wire;
 use crate::engine::{PendingCall, ToolDecision};
-use crate::protocols::approval::decide;
+use crate::web::approval::decide;
 
 pub fn decisions(message: &wire::Message, pending: &[PendingCall]) -> Vec<ToolDecision> {
     let objects: Vec<Map<String, Value>> = message

@@ -13,6 +13,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::engine::EngineError;
+use crate::web::errors;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcpError {
@@ -53,7 +54,7 @@ pub enum AcpError {
     },
     /// 500 `server_error`; the detail is logged, never shown.
     #[error("An unexpected error occurred")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The ACP Error object.
@@ -102,23 +103,17 @@ impl AcpError {
 
 impl IntoResponse for AcpError {
     fn into_response(self) -> Response {
-        if let AcpError::Internal(detail) = &self {
-            tracing::error!(error = %detail, "internal error");
+        let resp = (self.status(), Json(self.body())).into_response();
+        match self {
+            AcpError::TooManyRuns {
+                retry_after_secs, ..
+            }
+            | AcpError::StoreUnavailable {
+                retry_after_secs, ..
+            } => errors::with_retry_after(resp, Some(retry_after_secs)),
+            AcpError::Internal(source) => errors::with_fault(resp, source),
+            _ => resp,
         }
-        let mut resp = (self.status(), Json(self.body())).into_response();
-        if let AcpError::TooManyRuns {
-            retry_after_secs: secs,
-            ..
-        }
-        | AcpError::StoreUnavailable {
-            retry_after_secs: secs,
-            ..
-        } = self
-        {
-            resp.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
-        }
-        resp
     }
 }
 
@@ -142,11 +137,7 @@ impl From<EngineError> for AcpError {
                 per_caller,
                 retry_after_secs,
             } => AcpError::TooManyRuns {
-                message: crate::http::errors::run_limit_message(
-                    limit,
-                    per_caller,
-                    retry_after_secs,
-                ),
+                message: errors::run_limit_message(limit, per_caller, retry_after_secs),
                 retry_after_secs,
             },
             EngineError::ShuttingDown => AcpError::Unavailable,
@@ -156,7 +147,7 @@ impl From<EngineError> for AcpError {
                 message: e.store_unavailable_message().unwrap_or_default(),
                 retry_after_secs,
             },
-            EngineError::Store(e) => AcpError::Internal(e.to_string()),
+            e @ EngineError::Store(_) => AcpError::Internal(e.into()),
         }
     }
 }

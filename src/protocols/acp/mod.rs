@@ -1,22 +1,21 @@
 //! ACP (Agent Communication Protocol, acp-sdk 1.0.3) adapter: agent
 //! manifests, runs in sync/async/stream mode, await/resume, cancel, event
-//! logs, sessions and their history resources (../shared/specs/acp.md).
+//! logs, sessions and their history resources (docs/specs/acp.md).
 //!
 //! The whole API is served under `/acp` (so `Client(base_url=".../acp")`
 //! works unmodified); `/ping`, `/runs...` and `/resources/...` are also
 //! served at the root, where `/agents` and `/sessions` belong to AgentOS.
 //! Handlers stay thin: parse (`extract`, `convert`), call the engine,
-//! answer through the one fold of engine events (`fold`).
+//! answer through the one fold of engine events (`outbound`).
 
 mod convert;
 pub(crate) mod decide;
-mod error;
+pub(crate) mod error;
 mod extract;
-mod fold;
+mod outbound;
 mod wire;
 
 use axum::extract::{Extension, OriginalUri, RawQuery, State};
-use axum::http::header::HOST;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use futures::StreamExt;
@@ -28,16 +27,16 @@ use uuid::Uuid;
 
 pub use error::{AcpError, ErrorBody};
 use extract::{AcpJson, AcpPath};
-use fold::RunView;
+use outbound::RunView;
 pub use wire::{AgentManifest, Run};
 
 use crate::config::{AgentConfig, TeamConfig};
+use crate::engine::RunFilter;
 use crate::engine::{
     CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle,
-    RunRecord, RunRequest,
+    RunRecord, RunRequest, SessionScope,
 };
-use crate::http::{AppState, sse};
-use crate::store::RunFilter;
+use crate::web::{AppState, sse};
 
 /// Every ACP route under `/acp`, plus the root aliases that clash with no
 /// other protocol.
@@ -249,17 +248,8 @@ async fn fold_to_end(handle: &RunHandle, mut view: RunView) -> Run {
 
 /// An SSE stream of ACP events: `view` holds what the client already knows
 /// (nothing for a new run, the run so far for a resume).
-fn event_stream(state: &AppState, mut view: RunView, mut events: EventStream) -> Response {
-    let frames = async_stream::stream! {
-        while let Some(ev) = events.next().await {
-            for event in view.apply(&ev) {
-                if let Ok(data) = serde_json::to_string(&event) {
-                    yield sse::Frame { id: None, event: None, data };
-                }
-            }
-        }
-    };
-    sse::response(frames, state.config().server.sse_keep_alive_secs)
+fn event_stream(state: &AppState, view: RunView, events: EventStream) -> Response {
+    sse::stream(state, events, None, outbound::Frames(view))
 }
 
 /// Create a run: `sync` answers with the finished (or paused) Run, `async`
@@ -269,7 +259,7 @@ fn event_stream(state: &AppState, mut view: RunView, mut events: EventStream) ->
     request_body(content = wire::RunCreateRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "sync: the Run; stream: SSE of ACP events",
-            content((Run = "application/json"), (crate::http::schemas::SseEvent = "text/event-stream")),
+            content((Run = "application/json"), (crate::web::schemas::SseEvent = "text/event-stream")),
             headers(("Run-ID" = String, description = "The new run's id"))),
         (status = 202, body = Run, description = "async: the run, started in the background",
             headers(("Run-ID" = String, description = "The new run's id"))),
@@ -359,7 +349,7 @@ async fn get_run(
     request_body(content = wire::RunResumeRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "sync: the Run; stream: SSE of the new ACP events",
-            content((Run = "application/json"), (crate::http::schemas::SseEvent = "text/event-stream"))),
+            content((Run = "application/json"), (crate::web::schemas::SseEvent = "text/event-stream"))),
         (status = 202, body = Run),
         (status = 403, body = ErrorBody, description = "The run is not awaiting"),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -483,23 +473,12 @@ async fn run_events(
 /// The URL prefix this request came through (`http://host/acp` or
 /// `http://host`), for absolute resource URLs.
 fn base_url(headers: &HeaderMap, original: &Uri, uri: &Uri) -> String {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty())
-    };
-    let scheme = match header("x-forwarded-proto") {
-        Some("https") => "https",
-        _ => "http",
-    };
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .or(original.authority().map(|a| a.as_str()))
-        .unwrap_or("localhost");
+    let origin = crate::web::base_url::origin_or_localhost(
+        headers,
+        original.authority().map(|a| a.as_str()),
+    );
     let prefix = original.path().strip_suffix(uri.path()).unwrap_or_default();
-    format!("{scheme}://{host}{prefix}")
+    format!("{origin}{prefix}")
 }
 
 /// A session's history: the input and output messages of its completed
@@ -550,10 +529,8 @@ async fn get_session(
     let id = session_id.to_string();
     if state
         .engine
-        .store()
-        .get_session(&id)
-        .await
-        .map_err(EngineError::from)?
+        .session(&SessionScope::all(), &id)
+        .await?
         .is_none()
     {
         return Err(AcpError::NotFound(format!("Session {id} not found")));

@@ -8,6 +8,9 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::engine::EngineError;
+use crate::web::errors::{self, sentence};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentOsError {
@@ -19,7 +22,7 @@ pub enum AgentOsError {
     NotFound(String),
     /// An unknown session. Its 404 also carries ACP's error keys, because
     /// the ACP client probes `GET /sessions/{id}` too and must read
-    /// `code: not_found` there (specs/README.md, the third conflict).
+    /// `code: not_found` there (docs/specs/README.md, the third conflict).
     #[error("{0}")]
     SessionNotFound(String),
     #[error("{0}")]
@@ -49,8 +52,9 @@ pub enum AgentOsError {
         message: String,
         retry_after_secs: u64,
     },
+    /// 500: the cause is kept whole for the logging layer, never shown.
     #[error("Internal server error ({0})")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
 
 /// One entry of FastAPI's validation error list.
@@ -87,7 +91,7 @@ impl AgentOsError {
 #[schema(as = AgentOsErrorBody)]
 pub struct ErrorBody {
     /// A message, or FastAPI's list of validation errors on 422.
-    #[schema(schema_with = crate::http::schemas::detail_schema)]
+    #[schema(schema_with = crate::web::schemas::detail_schema)]
     pub detail: Value,
     /// BAD_REQUEST, NOT_FOUND, VALIDATION_ERROR, UNPROCESSABLE_ENTITY, CONFLICT or INTERNAL_SERVER_ERROR.
     pub error_code: &'static str,
@@ -133,13 +137,10 @@ impl IntoResponse for AgentOsError {
             AgentOsError::Validation(f) => {
                 json!([{"type": f.kind, "loc": f.loc, "msg": f.msg, "input": f.input}])
             }
-            AgentOsError::Internal(e) => {
-                tracing::error!(error = %e, "internal error");
-                json!("Internal server error")
-            }
+            AgentOsError::Internal(_) => json!("Internal server error"),
             other => json!(other.to_string()),
         };
-        let mut resp = (
+        let resp = (
             status,
             Json(ErrorBody {
                 detail,
@@ -149,19 +150,16 @@ impl IntoResponse for AgentOsError {
             }),
         )
             .into_response();
-        if let AgentOsError::TooManyRuns {
-            retry_after_secs: secs,
-            ..
+        match self {
+            AgentOsError::TooManyRuns {
+                retry_after_secs, ..
+            }
+            | AgentOsError::StoreUnavailable {
+                retry_after_secs, ..
+            } => errors::with_retry_after(resp, Some(retry_after_secs)),
+            AgentOsError::Internal(source) => errors::with_fault(resp, source),
+            _ => resp,
         }
-        | AgentOsError::StoreUnavailable {
-            retry_after_secs: secs,
-            ..
-        } = self
-        {
-            resp.headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, secs.into());
-        }
-        resp
     }
 }
 
@@ -179,19 +177,21 @@ impl From<EngineError> for AgentOsError {
                 AgentOsError::Conflict(format!("Run {run_id} is {status}, not paused"))
             }
             EngineError::InvalidInput(m) => AgentOsError::BadRequest(m),
-            e @ EngineError::UnsupportedMedia { .. } => AgentOsError::BadRequest(sentence(&e)),
-            e @ EngineError::TooLarge { .. } => AgentOsError::PayloadTooLarge(sentence(&e)),
-            e @ EngineError::DocumentOverBudget { .. } => AgentOsError::Unprocessable(sentence(&e)),
+            e @ EngineError::UnsupportedMedia { .. } => {
+                AgentOsError::BadRequest(sentence(&e.to_string()))
+            }
+            e @ EngineError::TooLarge { .. } => {
+                AgentOsError::PayloadTooLarge(sentence(&e.to_string()))
+            }
+            e @ EngineError::DocumentOverBudget { .. } => {
+                AgentOsError::Unprocessable(sentence(&e.to_string()))
+            }
             EngineError::TooManyRuns {
                 limit,
                 per_caller,
                 retry_after_secs,
             } => AgentOsError::TooManyRuns {
-                message: crate::http::errors::run_limit_message(
-                    limit,
-                    per_caller,
-                    retry_after_secs,
-                ),
+                message: errors::run_limit_message(limit, per_caller, retry_after_secs),
                 retry_after_secs,
             },
             EngineError::ShuttingDown => AgentOsError::ShuttingDown,
@@ -201,17 +201,7 @@ impl From<EngineError> for AgentOsError {
                 message: e.store_unavailable_message().unwrap_or_default(),
                 retry_after_secs,
             },
-            EngineError::Store(e) => AgentOsError::Internal(e.to_string()),
+            e @ EngineError::Store(_) => AgentOsError::Internal(e.into()),
         }
-    }
-}
-
-/// An engine message as AgentOS words its details: capitalized.
-fn sentence(e: &EngineError) -> String {
-    let text = e.to_string();
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => text,
     }
 }

@@ -1,9 +1,10 @@
 //! Agno AgentOS adapter: agent discovery and agent runs over form posts, with
-//! JSON or SSE answers, and sessions (../shared/specs/agentos.md).
+//! JSON or SSE answers, and sessions (docs/specs/agentos.md).
 
-mod error;
-mod form;
+pub(crate) mod error;
+mod inbound;
 mod os_config;
+mod outbound;
 mod runs;
 mod sessions;
 mod teams;
@@ -20,7 +21,7 @@ pub use error::{AgentOsError, ErrorBody};
 pub use wire::{AgentResponse, BackgroundRun, RunOutput};
 
 use crate::config::AgentConfig;
-use crate::http::AppState;
+use crate::web::AppState;
 use runs::{Kind, SessionQuery};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -126,7 +127,7 @@ pub(super) struct CreateRunForm {
         (CreateRunForm = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Run output (stream=false) or an SSE stream of run events (stream=true)",
-            content((RunOutput = "application/json"), (crate::http::schemas::SseEvent = "text/event-stream"))),
+            content((RunOutput = "application/json"), (crate::web::schemas::SseEvent = "text/event-stream"))),
         (status = 202, body = BackgroundRun),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -182,7 +183,7 @@ async fn cancel_run(
         (Object = "application/x-www-form-urlencoded"), (Object = "multipart/form-data")),
         description = "tools (JSON array of tool executions with result), session_id, stream"),
     responses(
-        (status = 200, description = "As create run", content((RunOutput = "application/json"), (crate::http::schemas::SseEvent = "text/event-stream"))),
+        (status = 200, description = "As create run", content((RunOutput = "application/json"), (crate::web::schemas::SseEvent = "text/event-stream"))),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 async fn continue_run(
@@ -201,7 +202,7 @@ async fn continue_run(
     request_body(content(
         (Object = "application/x-www-form-urlencoded"), (Object = "multipart/form-data")),
         description = "last_event_index (the id of the last event received), session_id"),
-    responses((status = 200, content((crate::http::schemas::SseEvent = "text/event-stream"))),
+    responses((status = 200, content((crate::web::schemas::SseEvent = "text/event-stream"))),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn resume_run(

@@ -16,7 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::config::StoreKind;
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// What Agno's `ConfigResponse` requires and agentd can say truly.
 #[derive(Serialize, ToSchema)]

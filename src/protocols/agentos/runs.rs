@@ -4,20 +4,20 @@
 use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::IntoParams;
 
 use super::error::AgentOsError;
-use super::form::{self, Form};
+use super::inbound::{self as form, Form};
+use super::outbound::RunFrames;
 use super::wire::{self, BackgroundRun};
+use crate::engine::RunFilter;
 use crate::engine::{
     EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle, RunRecord,
     RunRequest, ToolDecision,
 };
-use crate::http::{AppState, sse};
-use crate::store::RunFilter;
+use crate::web::{AppState, sse};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -145,38 +145,15 @@ async fn output(state: &AppState, run: &RunRecord) -> Result<Output, AgentOsErro
     Ok(Output::Team(wire::team_run_output(run, &members)))
 }
 
-/// `live` is the run this request started or resumed: the end of its
-/// stream is framed from its live record, already final when its last event
-/// shows. Other runs' ends (a replay, a team member's) read the run: for
-/// every streamed run, that read back from the store (and its decoding)
-/// cost ~79 k of its ~1.37 M instructions (callgrind, SQLite).
+/// A run's events as AgentOS SSE; `live` is the run this request started
+/// or resumed (see `sse::stream`).
 pub fn sse_response(
     state: &AppState,
-    mut events: EventStream,
+    events: EventStream,
     run: RunRecord,
     live: Option<RunHandle>,
 ) -> Response {
-    let ctx = wire::FrameContext::of(&run);
-    let engine = state.engine.clone();
-    let frames = async_stream::stream! {
-        while let Some(ev) = events.next().await {
-            let record = match &live {
-                _ if !ev.kind.ends_stream() => None,
-                Some(handle) if *ev.run_id == *handle.run_id => Some(handle.record()),
-                _ => engine.get_run(&ev.run_id).await.ok().flatten(),
-            };
-            // One engine event may become two frames (RunContentCompleted,
-            // RunCompleted): only the last carries the event's id, so a client
-            // cut off between them resumes from the previous id and gets both.
-            let frames = wire::translate_text(&ev, &ctx, record.as_ref());
-            let last = frames.len().saturating_sub(1);
-            for (i, (name, data)) in frames.into_iter().enumerate() {
-                let id = (i == last).then_some(ev.seq);
-                yield sse::Frame { id, event: Some(name), data };
-            }
-        }
-    };
-    sse::response(frames, state.config().server.sse_keep_alive_secs)
+    sse::stream(state, events, live, RunFrames::of(&run))
 }
 
 /// The run, if it exists and belongs to this agent/team and session.

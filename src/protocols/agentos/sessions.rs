@@ -18,9 +18,10 @@ use utoipa_axum::routes;
 
 use super::error::{AgentOsError, ErrorBody};
 use super::wire;
-use crate::engine::{RunRecord, SessionDeletion, SessionRecord, Usage, now_ms};
-use crate::http::AppState;
-use crate::store::{RunFilter, SessionFilter, SessionSort};
+use crate::engine::{RunFilter, SessionFilter, SessionSort};
+use crate::engine::{RunRecord, SessionDeletion, SessionRecord, SessionScope, Usage, now_ms};
+use crate::web::AppState;
+use crate::web::time::{self, rfc3339};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -139,12 +140,6 @@ fn json_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, AgentOsError> {
     })
 }
 
-fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn total_usage(runs: &[RunRecord]) -> Usage {
     let mut usage = Usage::default();
     for run in runs {
@@ -188,8 +183,8 @@ async fn session_summary(state: &AppState, s: &SessionRecord) -> Result<Value, A
         "session_id": s.session_id,
         "session_name": s.name,
         "session_state": s.state,
-        "created_at": iso(s.created_at),
-        "updated_at": iso(s.updated_at),
+        "created_at": rfc3339(s.created_at, time::AGENTOS),
+        "updated_at": rfc3339(s.updated_at, time::AGENTOS),
         "session_type": "agent",
         "user_id": s.user_id,
         "agent_id": s.agent_id,
@@ -238,8 +233,8 @@ async fn session_detail(state: &AppState, s: &SessionRecord) -> Result<Value, Ag
         "metrics": session_metrics(&usage),
         "metadata": s.metadata,
         "chat_history": chat_history,
-        "created_at": iso(s.created_at),
-        "updated_at": iso(s.updated_at),
+        "created_at": rfc3339(s.created_at, time::AGENTOS),
+        "updated_at": rfc3339(s.updated_at, time::AGENTOS),
     }))
 }
 
@@ -253,10 +248,8 @@ async fn find_session(
     let kind = params.choice("type", SESSION_TYPES)?;
     let session = state
         .engine
-        .store()
-        .get_session(session_id)
-        .await
-        .map_err(crate::engine::EngineError::from)?
+        .session(&SessionScope::all(), session_id)
+        .await?
         .filter(|_| kind.is_none_or(|k| k == "agent"))
         .filter(|s| {
             params
@@ -266,17 +259,13 @@ async fn find_session(
     session.ok_or_else(|| AgentOsError::SessionNotFound(not_found()))
 }
 
-fn store_error(e: crate::store::StoreError) -> AgentOsError {
-    crate::engine::EngineError::from(e).into()
-}
-
-/// Query parameters of the session listing (for the OpenAPI document).
-// The values the query parsers below accept, for the document (the
-// parameter structs describe the queries; the handlers parse them).
+// The values of the session routes' query parameters. The listing's
+// parameters are parsed into `ListSessionsParams` (see `Query`); the other
+// routes' structs still only describe what their handlers read from `Params`.
 
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum SessionType {
     Agent,
     Team,
@@ -285,7 +274,7 @@ enum SessionType {
 
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "snake_case")]
-#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum SortBy {
     CreatedAt,
     UpdatedAt,
@@ -295,7 +284,7 @@ enum SortBy {
 
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum SortOrder {
     Asc,
     Desc,
@@ -316,7 +305,6 @@ enum RunStatusName {
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 struct ListSessionsParams {
     /// `agent`, `team` or `workflow`; every type when omitted.
     #[param(inline)]
@@ -340,49 +328,102 @@ struct ListSessionsParams {
     sort_order: Option<SortOrder>,
 }
 
+/// A route's typed query: the struct the OpenAPI document lists
+/// (`IntoParams`) is the one the handler receives, so the two cannot drift.
+/// Read the way FastAPI reads it (see `Params`): a bad value is AgentOS's
+/// 422 naming the parameter, never axum's plain-text rejection.
+struct Query<T>(T);
+
+/// How a parameter struct is read from a query string.
+trait FromParams: Sized {
+    fn from_params(params: &Params) -> Result<Self, AgentOsError>;
+}
+
+impl<S: Send + Sync, T: FromParams> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = AgentOsError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, AgentOsError> {
+        let params = Params::parse(parts.uri.query().map(str::to_owned))?;
+        T::from_params(&params).map(Query)
+    }
+}
+
+impl FromParams for ListSessionsParams {
+    fn from_params(params: &Params) -> Result<Self, AgentOsError> {
+        let r#type = params.choice("type", SESSION_TYPES)?.map(|t| match t {
+            "team" => SessionType::Team,
+            "workflow" => SessionType::Workflow,
+            _ => SessionType::Agent,
+        });
+        let sort_by = params
+            .choice(
+                "sort_by",
+                &["created_at", "updated_at", "session_name", "session_id"],
+            )?
+            .map(|s| match s {
+                "updated_at" => SortBy::UpdatedAt,
+                "session_name" => SortBy::SessionName,
+                "session_id" => SortBy::SessionId,
+                _ => SortBy::CreatedAt,
+            });
+        let sort_order = params
+            .choice("sort_order", &["asc", "desc"])?
+            .map(|o| match o {
+                "asc" => SortOrder::Asc,
+                _ => SortOrder::Desc,
+            });
+        Ok(Self {
+            r#type,
+            component_id: params.get("component_id").map(str::to_string),
+            user_id: params.get("user_id").map(str::to_string),
+            session_name: params.get("session_name").map(str::to_string),
+            limit: Some(params.int("limit", 20, Some(1))?),
+            page: Some(params.int("page", 1, Some(1))?),
+            sort_by,
+            sort_order,
+        })
+    }
+}
+
 /// List sessions, newest first by default, one page at a time.
 #[utoipa::path(get, path = "/sessions", tag = "agentos", params(ListSessionsParams),
     responses((status = 200, description = "`{data: [session], meta: {page, limit, total_pages, total_count, search_time_ms}}`", body = Object),
         (status = 422, body = ErrorBody)))]
 async fn list_sessions(
     State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
+    Query(query): Query<ListSessionsParams>,
 ) -> Result<Json<Value>, AgentOsError> {
     let started = std::time::Instant::now();
-    let params = Params::parse(raw)?;
-    let kind = params.choice("type", SESSION_TYPES)?;
-    let limit = params.int("limit", 20, Some(1))?;
-    let page = params.int("page", 1, Some(1))?;
-    let sort = match params.choice(
-        "sort_by",
-        &["created_at", "updated_at", "session_name", "session_id"],
-    )? {
-        Some("updated_at") => SessionSort::UpdatedAt,
-        Some("session_name") => SessionSort::Name,
-        Some("session_id") => SessionSort::Id,
-        _ => SessionSort::CreatedAt,
+    let limit = query.limit.unwrap_or(20);
+    let page = query.page.unwrap_or(1);
+    let sort = match query.sort_by {
+        Some(SortBy::UpdatedAt) => SessionSort::UpdatedAt,
+        Some(SortBy::SessionName) => SessionSort::Name,
+        Some(SortBy::SessionId) => SessionSort::Id,
+        Some(SortBy::CreatedAt) | None => SessionSort::CreatedAt,
     };
-    let ascending = params.choice("sort_order", &["asc", "desc"])? == Some("asc");
+    let ascending = query.sort_order == Some(SortOrder::Asc);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let offset = usize::try_from(page - 1).unwrap_or(0).saturating_mul(limit);
     let filter = SessionFilter {
-        agent_id: params.get("component_id").map(str::to_string),
-        user_id: params.get("user_id").map(str::to_string),
-        name_contains: params
-            .get("session_name")
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        agent_id: query.component_id,
+        user_id: query.user_id,
+        name_contains: query.session_name.filter(|s| !s.is_empty()),
         sort,
         ascending,
         limit: Some(limit),
         offset,
     };
+    let kind = query.r#type;
     // agentd keeps agent sessions only: other types list nothing.
-    let (sessions, total) = if kind.is_none_or(|k| k == "agent") {
-        let store = state.engine.store();
+    let (sessions, total) = if kind.is_none_or(|k| k == SessionType::Agent) {
+        let scope = SessionScope::all();
         (
-            store.list_sessions(&filter).await.map_err(store_error)?,
-            store.count_sessions(&filter).await.map_err(store_error)?,
+            state.engine.sessions(&scope, &filter).await?,
+            state.engine.count_sessions(&scope, &filter).await?,
         )
     } else {
         (Vec::new(), 0)
@@ -549,13 +590,8 @@ async fn create_session(
         .session_id
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(crate::engine::new_id);
-    let store = state.engine.store();
-    if store
-        .get_session(&session_id)
-        .await
-        .map_err(store_error)?
-        .is_some()
-    {
+    let scope = SessionScope::all();
+    if state.engine.session(&scope, &session_id).await?.is_some() {
         return Err(AgentOsError::Conflict(format!(
             "Session with ID {session_id} already exists"
         )));
@@ -571,7 +607,7 @@ async fn create_session(
         created_at: now,
         updated_at: now,
     };
-    store.put_session(&session).await.map_err(store_error)?;
+    state.engine.save_session(&scope, &session).await?;
     Ok((
         StatusCode::CREATED,
         Json(session_detail(&state, &session).await?),
@@ -622,10 +658,8 @@ async fn update_session(
     session.updated_at = now_ms();
     state
         .engine
-        .store()
-        .put_session(&session)
-        .await
-        .map_err(store_error)?;
+        .save_session(&SessionScope::all(), &session)
+        .await?;
     Ok(Json(session_detail(&state, &session).await?))
 }
 
@@ -666,10 +700,8 @@ async fn rename_session(
     session.updated_at = now_ms();
     state
         .engine
-        .store()
-        .put_session(&session)
-        .await
-        .map_err(store_error)?;
+        .save_session(&SessionScope::all(), &session)
+        .await?;
     Ok(Json(session_detail(&state, &session).await?))
 }
 
@@ -682,7 +714,11 @@ async fn delete_session(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
 ) -> Result<StatusCode, AgentOsError> {
-    match state.engine.delete_session(&session_id).await? {
+    match state
+        .engine
+        .delete_session(&SessionScope::all(), &session_id)
+        .await?
+    {
         SessionDeletion::Busy { run_id } => Err(busy(&session_id, &run_id)),
         SessionDeletion::Deleted | SessionDeletion::NotFound => Ok(StatusCode::NO_CONTENT),
     }
@@ -739,8 +775,9 @@ async fn delete_sessions(
             return Err(busy(id, &run.run_id));
         }
     }
+    let scope = SessionScope::all();
     for id in &req.session_ids {
-        if let SessionDeletion::Busy { run_id } = state.engine.delete_session(id).await? {
+        if let SessionDeletion::Busy { run_id } = state.engine.delete_session(&scope, id).await? {
             return Err(busy(id, &run_id));
         }
     }

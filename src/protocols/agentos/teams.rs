@@ -15,7 +15,7 @@ use super::runs::{self, Kind, SessionQuery};
 use super::wire::{BackgroundRun, ModelInfo};
 use super::{CreateRunForm, agent_response};
 use crate::config::TeamConfig;
-use crate::http::AppState;
+use crate::web::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -113,7 +113,7 @@ async fn get_team(
         (CreateRunForm = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "An SSE stream of team events (stream=true, the default) or the team run output",
-            content((crate::http::schemas::SseEvent = "text/event-stream"), (Object = "application/json"))),
+            content((crate::web::schemas::SseEvent = "text/event-stream"), (Object = "application/json"))),
         (status = 202, body = BackgroundRun),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
@@ -167,7 +167,7 @@ async fn cancel_team_run(
     params(("team_id" = String, Path), ("run_id" = String, Path)),
     request_body(content(
         (Object = "application/x-www-form-urlencoded"), (Object = "multipart/form-data"))),
-    responses((status = 200, content((crate::http::schemas::SseEvent = "text/event-stream"), (Object = "application/json"))),
+    responses((status = 200, content((crate::web::schemas::SseEvent = "text/event-stream"), (Object = "application/json"))),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 async fn continue_team_run(
@@ -183,7 +183,7 @@ async fn continue_team_run(
     params(("team_id" = String, Path), ("run_id" = String, Path)),
     request_body(content(
         (Object = "application/x-www-form-urlencoded"), (Object = "multipart/form-data"))),
-    responses((status = 200, content((crate::http::schemas::SseEvent = "text/event-stream"))),
+    responses((status = 200, content((crate::web::schemas::SseEvent = "text/event-stream"))),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn resume_team_run(

@@ -1,15 +1,11 @@
-//! AgentOS wire shapes: discovery objects, run output, and the translation of
-//! engine events into AgentOS SSE events (spec §4, §6, §8).
+//! AgentOS wire shapes: discovery objects and run output (spec §4, §6).
+//! Engine events become SSE frames in `outbound`.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-use crate::engine::{
-    CompletedData, Event, EventKind, ModelRequestCompletedData, PendingCall, RunRecord,
-    RunStartedData, RunStatus, ToolCallDecidedData, ToolCallEndedData, ToolExecution,
-    ToolResultData,
-};
+use crate::engine::{PendingCall, RunRecord, RunStatus, ToolExecution};
 
 /// `model` of an agent object.
 #[derive(Serialize, ToSchema)]
@@ -105,11 +101,11 @@ pub fn status(status: RunStatus) -> &'static str {
     }
 }
 
-fn secs(ms: i64) -> i64 {
+pub(super) fn secs(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
-fn metrics(run: &RunRecord) -> Value {
+pub(super) fn metrics(run: &RunRecord) -> Value {
     let mut m = Map::new();
     let u = &run.usage;
     for (k, v) in [
@@ -155,7 +151,7 @@ pub fn tool_execution(t: &ToolExecution) -> Value {
 /// A paused call: an external one (`external_execution_required`), or
 /// one waiting for confirmation (`requires_confirmation`; the client answers
 /// with `confirmed`).
-fn pending_execution(p: &PendingCall, created_at: i64) -> Value {
+pub(super) fn pending_execution(p: &PendingCall, created_at: i64) -> Value {
     let mut tool = tool_object(
         &p.call_id,
         &p.name,
@@ -174,7 +170,7 @@ fn pending_execution(p: &PendingCall, created_at: i64) -> Value {
 
 /// A ToolExecution object: every key present, nulls kept (spec §4).
 #[allow(clippy::too_many_arguments)]
-fn tool_object(
+pub(super) fn tool_object(
     call_id: &str,
     name: &str,
     arguments: &Value,
@@ -196,7 +192,7 @@ fn tool_object(
     })
 }
 
-fn requirements(run: &RunRecord) -> Vec<Value> {
+pub(super) fn requirements(run: &RunRecord) -> Vec<Value> {
     run.pending
         .iter()
         .map(|p| {
@@ -235,7 +231,7 @@ pub fn message_json(m: &crate::engine::Message) -> Value {
 
 /// A run's answer as AgentOS reports it: structured output as JSON
 /// (`content_type` "json"), else the text.
-fn answer(content: &str, structured: Option<&Value>) -> (Value, &'static str) {
+pub(super) fn answer(content: &str, structured: Option<&Value>) -> (Value, &'static str) {
     match structured {
         Some(v) => (v.clone(), "json"),
         None => (Value::String(content.to_string()), "str"),
@@ -297,352 +293,6 @@ pub fn run_output(run: &RunRecord) -> RunOutput {
     }
 }
 
-/// The identity every frame of a run carries.
-#[derive(Clone)]
-pub struct FrameContext {
-    /// Whether the run is a team's: event names get the `Team` prefix and
-    /// identity keys are `team_id`/`team_name`.
-    pub team: bool,
-    pub id: String,
-    pub name: String,
-    pub session_id: String,
-    pub parent_run_id: Option<String>,
-    pub depth: u32,
-}
-
-impl FrameContext {
-    pub fn of(run: &RunRecord) -> Self {
-        Self {
-            team: run.team,
-            id: run.agent_id.clone(),
-            name: run.agent_name.clone(),
-            session_id: run.session_id.clone(),
-            parent_run_id: run.parent_run_id.clone(),
-            depth: 0,
-        }
-    }
-}
-
-/// `translate`, with each event's JSON as text: what an SSE stream sends.
-/// A text delta (nearly every frame of a stream) is written straight from
-/// the event, without building a JSON tree for it first; its bytes are the
-/// same as `translate`'s (see the test below).
-pub fn translate_text(
-    ev: &Event,
-    ctx: &FrameContext,
-    run: Option<&RunRecord>,
-) -> Vec<(String, String)> {
-    if let EventKind::TextDelta { delta, .. } = &ev.kind {
-        let name = if ctx.team {
-            "TeamRunContent"
-        } else {
-            "RunContent"
-        };
-        let frame = ContentFrame {
-            ev,
-            ctx,
-            name,
-            delta,
-        };
-        if let Ok(text) = serde_json::to_string(&frame) {
-            return vec![(name.to_string(), text)];
-        }
-    }
-    translate(ev, ctx, run)
-        .into_iter()
-        .map(|(name, data)| (name, data.to_string()))
-        .collect()
-}
-
-/// A `RunContent` frame, keys in the order `translate` writes them.
-struct ContentFrame<'a> {
-    ev: &'a Event,
-    ctx: &'a FrameContext,
-    name: &'a str,
-    delta: &'a str,
-}
-
-impl Serialize for ContentFrame<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let ctx = self.ctx;
-        let (id_key, name_key) = if ctx.team {
-            ("team_id", "team_name")
-        } else {
-            ("agent_id", "agent_name")
-        };
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("created_at", &secs(self.ev.at))?;
-        map.serialize_entry("event", self.name)?;
-        map.serialize_entry(id_key, &ctx.id)?;
-        map.serialize_entry(name_key, &ctx.name)?;
-        map.serialize_entry("run_id", &self.ev.run_id)?;
-        if let Some(parent) = &ctx.parent_run_id {
-            map.serialize_entry("parent_run_id", parent)?;
-        }
-        map.serialize_entry("session_id", &ctx.session_id)?;
-        map.serialize_entry("nested_depth", &ctx.depth)?;
-        map.serialize_entry("content", self.delta)?;
-        map.serialize_entry("content_type", "str")?;
-        if !ctx.team {
-            map.serialize_entry("workflow_agent", &false)?;
-        }
-        map.end()
-    }
-}
-
-/// Translates one engine event into AgentOS events (name, JSON). Some engine
-/// events have no AgentOS counterpart; the end of a run yields two. Member
-/// events of a team come out as the member's own events, with its run id,
-/// the team run as parent and a deeper `nested_depth`.
-/// `run` is the run's record, needed only for the events that end a stream.
-pub fn translate(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>) -> Vec<(String, Value)> {
-    if let EventKind::Member { member, event } = &ev.kind {
-        let inner = Event {
-            seq: ev.seq,
-            run_id: member.run_id.as_str().into(),
-            at: ev.at,
-            kind: (**event).clone(),
-        };
-        let child = FrameContext {
-            team: member.team,
-            id: member.id.clone(),
-            name: member.name.clone(),
-            session_id: ctx.session_id.clone(),
-            parent_run_id: Some(ev.run_id.to_string()),
-            depth: ctx.depth + 1,
-        };
-        return translate(&inner, &child, None);
-    }
-    let (id_key, name_key) = if ctx.team {
-        ("team_id", "team_name")
-    } else {
-        ("agent_id", "agent_name")
-    };
-    let frame = |name: &str, extra: Value| -> (String, Value) {
-        let name = if ctx.team {
-            format!("Team{name}")
-        } else {
-            name.to_string()
-        };
-        let mut obj = json!({
-            "created_at": secs(ev.at),
-            "event": name,
-            id_key: ctx.id,
-            name_key: ctx.name,
-            "run_id": ev.run_id,
-            "parent_run_id": ctx.parent_run_id,
-            "session_id": ctx.session_id,
-            "nested_depth": ctx.depth,
-        });
-        if let (Value::Object(o), Value::Object(extra)) = (&mut obj, extra) {
-            // Null keys are omitted at the top level (spec §4).
-            o.retain(|_, v| !v.is_null());
-            o.extend(extra.into_iter().filter(|(_, v)| !v.is_null()));
-        }
-        (name, obj)
-    };
-    match &ev.kind {
-        EventKind::RunStarted(d) => {
-            let RunStartedData {
-                model, provider, ..
-            } = &**d;
-            vec![frame(
-                "RunStarted",
-                json!({"model": model, "model_provider": provider}),
-            )]
-        }
-        EventKind::RunResumed => vec![frame("RunContinued", json!({}))],
-        EventKind::ModelRequestStarted { model, provider } => vec![frame(
-            "ModelRequestStarted",
-            json!({"model": model, "model_provider": provider}),
-        )],
-        EventKind::ModelRequestCompleted(d) => {
-            let ModelRequestCompletedData {
-                model,
-                provider,
-                usage,
-                time_to_first_token_ms,
-                ..
-            } = &**d;
-            vec![frame(
-                "ModelRequestCompleted",
-                json!({
-                    "model": model, "model_provider": provider,
-                    "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-                    "total_tokens": usage.total_tokens,
-                    "time_to_first_token": time_to_first_token_ms.map(|t| t as f64 / 1000.0),
-                }),
-            )]
-        }
-        EventKind::TextDelta { delta, .. } => vec![frame(
-            "RunContent",
-            if ctx.team {
-                json!({"content": delta, "content_type": "str"})
-            } else {
-                json!({"content": delta, "content_type": "str", "workflow_agent": false})
-            },
-        )],
-        EventKind::ReasoningStarted { .. } => vec![frame("ReasoningStarted", json!({}))],
-        EventKind::ReasoningDelta { delta, .. } => vec![frame(
-            "ReasoningContentDelta",
-            json!({"reasoning_content": delta}),
-        )],
-        EventKind::ReasoningCompleted { text, .. } => vec![frame(
-            "ReasoningCompleted",
-            json!({"content": text, "content_type": "str"}),
-        )],
-        EventKind::ToolCallEnded(d) if !d.client_side && !d.needs_approval => {
-            let ToolCallEndedData {
-                call_id,
-                name,
-                arguments,
-                ..
-            } = &**d;
-            vec![frame(
-                "ToolCallStarted",
-                json!({"tool": tool_object(call_id, name, arguments, None, None, None, secs(ev.at), false)}),
-            )]
-        }
-        // An approved call starts now; a rejected one only gets its result.
-        EventKind::ToolCallDecided(d) if d.approved => {
-            let ToolCallDecidedData {
-                call_id,
-                name,
-                arguments,
-                note,
-                ..
-            } = &**d;
-            let mut tool = tool_object(
-                call_id,
-                name,
-                arguments,
-                None,
-                None,
-                None,
-                secs(ev.at),
-                false,
-            );
-            tool["requires_confirmation"] = json!(true);
-            tool["confirmed"] = json!(true);
-            tool["confirmation_note"] = json!(note);
-            vec![frame("ToolCallStarted", json!({ "tool": tool }))]
-        }
-        EventKind::ToolResult(d) => {
-            let ToolResultData {
-                call_id,
-                name,
-                arguments,
-                result,
-                is_error,
-                started_at,
-                finished_at,
-                ..
-            } = &**d;
-            let metrics = json!({
-                "start_time": *started_at as f64 / 1000.0,
-                "end_time": *finished_at as f64 / 1000.0,
-                "duration": (finished_at - started_at) as f64 / 1000.0,
-            });
-            let args = arguments
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .map(|(k, v)| match v {
-                            Value::String(s) => format!("{k}={s}"),
-                            other => format!("{k}={other}"),
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            let tool = tool_object(
-                call_id,
-                name,
-                arguments,
-                Some(result.clone()),
-                Some(*is_error),
-                Some(metrics),
-                secs(*started_at),
-                false,
-            );
-            let seconds = (finished_at - started_at) as f64 / 1000.0;
-            if *is_error {
-                vec![frame(
-                    "ToolCallError",
-                    json!({"tool": tool, "error": result}),
-                )]
-            } else {
-                vec![frame(
-                    "ToolCallCompleted",
-                    json!({"tool": tool, "content": format!("{name}({args}) completed in {seconds:.4}s. ")}),
-                )]
-            }
-        }
-        EventKind::Awaiting { pending } => {
-            let reqs = run.map(requirements).unwrap_or_default();
-            let content = run.map(|r| r.content.clone()).unwrap_or_default();
-            vec![
-                frame("RunContentCompleted", json!({})),
-                frame(
-                    "RunPaused",
-                    json!({
-                        "tools": pending.iter().map(|p| pending_execution(p, secs(ev.at))).collect::<Vec<_>>(),
-                        "requirements": reqs,
-                        "content": content,
-                    }),
-                ),
-            ]
-        }
-        EventKind::Completed(d) => {
-            let CompletedData {
-                content,
-                structured,
-                usage,
-                duration_ms,
-                ..
-            } = &**d;
-            let (content, content_type) = answer(content, structured.as_ref());
-            let metrics = match run {
-                Some(run) => metrics(run),
-                None => {
-                    json!({"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-                    "total_tokens": usage.total_tokens, "duration": *duration_ms as f64 / 1000.0})
-                }
-            };
-            vec![
-                frame("RunContentCompleted", json!({})),
-                frame(
-                    "RunCompleted",
-                    json!({
-                        "content": content, "content_type": content_type,
-                        "reasoning_content": run.and_then(|r| r.reasoning.clone()),
-                        "metrics": metrics,
-                        "metadata": run.and_then(|r| r.metadata.clone()),
-                        "session_state": run.and_then(|r| r.state.clone()),
-                    }),
-                ),
-            ]
-        }
-        EventKind::Failed { error } => {
-            let error_type = if error.kind.is_model_fault() {
-                "model_provider_error"
-            } else {
-                error.kind.as_str()
-            };
-            vec![frame(
-                "RunError",
-                json!({"content": error.message, "error_type": error_type, "error_id": error.kind.as_str()}),
-            )]
-        }
-        EventKind::Cancelled { reason, partial } => vec![frame(
-            "RunCancelled",
-            json!({"reason": reason, "content": partial}),
-        )],
-        _ => Vec::new(),
-    }
-}
-
 /// A run as the session-runs listings show it (RunSchema, spec §7).
 pub fn run_schema(run: &RunRecord) -> Value {
     let out = run_output(run);
@@ -697,40 +347,4 @@ pub fn team_run_output(run: &RunRecord, members: &[RunRecord]) -> Value {
         );
     }
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The direct text-delta frame is byte for byte what the JSON tree gives.
-    #[test]
-    fn text_frames_match_the_tree() {
-        let ev = Event {
-            seq: 7,
-            run_id: "run-1".into(),
-            at: 1_700_000_123_456,
-            kind: EventKind::TextDelta {
-                message_id: "m".into(),
-                delta: "he said \"hi\"\n\u{1F600}".into(),
-            },
-        };
-        for team in [false, true] {
-            for parent in [None, Some("parent-1".to_string())] {
-                let ctx = FrameContext {
-                    team,
-                    id: "agent".into(),
-                    name: "Agent \"A\"".into(),
-                    session_id: "s".into(),
-                    parent_run_id: parent,
-                    depth: 2,
-                };
-                let tree: Vec<(String, String)> = translate(&ev, &ctx, None)
-                    .into_iter()
-                    .map(|(n, v)| (n, v.to_string()))
-                    .collect();
-                assert_eq!(translate_text(&ev, &ctx, None), tree);
-            }
-        }
-    }
 }

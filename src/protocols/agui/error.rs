@@ -10,6 +10,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::engine::EngineError;
+use crate::web::errors;
 
 /// One FastAPI validation error.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -60,15 +61,16 @@ pub enum AguiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// 500: the cause is kept whole for the logging layer, never shown.
     #[error("Internal server error ({0})")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The error body: a message, or the list of validation errors on 422.
 #[derive(Serialize, ToSchema)]
 #[schema(as = AguiErrorBody)]
 pub struct ErrorBody {
-    #[schema(schema_with = crate::http::schemas::detail_schema)]
+    #[schema(schema_with = crate::web::schemas::detail_schema)]
     pub detail: Value,
 }
 
@@ -96,27 +98,28 @@ impl IntoResponse for AguiError {
                     AguiError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
                     _ => StatusCode::SERVICE_UNAVAILABLE,
                 };
-                let mut resp = (
+                let resp = (
                     status,
                     Json(ErrorBody {
                         detail: Value::String(self.to_string()),
                     }),
                 )
                     .into_response();
-                resp.headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
-                return resp;
+                return errors::with_retry_after(resp, Some(secs));
             }
             AguiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Value::String(self.to_string()),
             ),
-            AguiError::Internal(e) => {
-                tracing::error!(error = %e, "internal error");
-                (
+            AguiError::Internal(source) => {
+                let resp = (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    Value::String("Internal server error".into()),
+                    Json(ErrorBody {
+                        detail: Value::String("Internal server error".into()),
+                    }),
                 )
+                    .into_response();
+                return errors::with_fault(resp, source);
             }
         };
         (status, Json(ErrorBody { detail })).into_response()
@@ -136,10 +139,10 @@ impl From<EngineError> for AguiError {
             // The handler retries a taken run id, and AG-UI never resumes by
             // run id, so these mean a bug rather than a client mistake.
             EngineError::RunExists(_) | EngineError::RunNotFound(_) => {
-                AguiError::Internal(e.to_string())
+                AguiError::Internal(e.into())
             }
             EngineError::NotAwaiting { .. } => AguiError::Conflict(e.to_string()),
-            EngineError::Store(_) => AguiError::Internal(e.to_string()),
+            EngineError::Store(_) => AguiError::Internal(e.into()),
             EngineError::UnsupportedMedia { .. } => AguiError::BadRequest(e.to_string()),
             EngineError::TooLarge { .. } => AguiError::PayloadTooLarge(e.to_string()),
             EngineError::DocumentOverBudget { .. } => AguiError::Unprocessable(e.to_string()),
@@ -148,11 +151,7 @@ impl From<EngineError> for AguiError {
                 per_caller,
                 retry_after_secs,
             } => AguiError::TooManyRuns {
-                message: crate::http::errors::run_limit_message(
-                    limit,
-                    per_caller,
-                    retry_after_secs,
-                ),
+                message: errors::run_limit_message(limit, per_caller, retry_after_secs),
                 retry_after_secs,
             },
             EngineError::ShuttingDown => AguiError::Unavailable,

@@ -1,4 +1,4 @@
-//! AG-UI adapter (protocol 1.0, ../shared/specs/agui.md): `POST /agui` and
+//! AG-UI adapter (protocol 1.0, docs/specs/agui.md): `POST /agui` and
 //! `POST /agui/{agent_id}` run an agent from a `RunAgentInput` and answer with
 //! an SSE stream of AG-UI events; `GET /status` is Agno's availability probe.
 //!
@@ -20,18 +20,17 @@
 //! `wire::ClientLine` holds the rule; docs/agui.md has the table of events.
 //!
 //! This module depends on the engine's API and event vocabulary and on
-//! `crate::http` for state and SSE framing; it must never depend on another
+//! `crate::web` for state and the SSE writer; it must never depend on another
 //! protocol adapter, and the engine must never depend on it.
 
-mod error;
-mod input;
-mod translate;
+pub(crate) mod error;
+mod inbound;
+mod outbound;
 mod wire;
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
 use axum::response::{Json, Response};
-use futures::StreamExt;
 use serde::Serialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -39,11 +38,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::{AguiError, ErrorBody, FieldError};
-pub use input::RunAgentInput;
+pub use inbound::RunAgentInput;
 
 use crate::engine::{EngineError, ResumeRequest, RunCaller, RunHandle, RunRequest, ToolDecision};
-use crate::http::{AppState, sse};
-use translate::Translator;
+use crate::web::{AppState, sse};
+use outbound::Translator;
 use wire::ClientLine;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -112,7 +111,7 @@ async fn run(
     body: &[u8],
 ) -> Result<Response, AguiError> {
     // As FastAPI does: the body is validated before anything else.
-    let input = input::parse(body)?;
+    let input = inbound::parse(body)?;
     if !state.engine.is_runnable(&agent_id) {
         return Err(AguiError::AgentNotFound(agent_id));
     }
@@ -281,33 +280,20 @@ async fn start(state: &AppState, request: RunRequest) -> Result<RunHandle, AguiE
 
 /// The run's events as AG-UI frames. The client going away (a closed fetch,
 /// `abortRun()`) drops the stream, which cancels the run.
-/// Each event goes out as the client's line accepts it (`wire::ClientLine`).
 fn stream(
     state: &AppState,
     handle: &RunHandle,
-    mut translator: Translator,
+    translator: Translator,
     line: ClientLine,
 ) -> Response {
-    let mut events = handle.events(true);
-    let frames = async_stream::stream! {
-        while let Some(event) = events.next().await {
-            for out in translator.translate(&event) {
-                let data = out.for_client(line).encode(event.at);
-                yield sse::Frame { id: Some(event.seq), event: None, data };
-            }
-        }
-        let now = crate::engine::now_ms();
-        for out in translator.unterminated() {
-            yield sse::Frame { id: None, event: None, data: out.for_client(line).encode(now) };
-        }
-    };
-    sse::response(frames, state.config().server.sse_keep_alive_secs)
+    let frames = outbound::Frames { translator, line };
+    sse::stream(state, handle.events(true), None, frames)
 }
 
 /// For the fuzz targets (`crate::fuzzing`): the run endpoint's parsing of
 /// a body, and what the engine would be handed from it.
 pub(crate) fn parse_for_fuzzing(body: &[u8]) {
-    if let Ok(input) = input::parse(body) {
+    if let Ok(input) = inbound::parse(body) {
         let _ = (input.conversation(), input.client_tools(), input.user_id());
     }
 }

@@ -13,8 +13,9 @@ use axum::http::HeaderMap;
 
 use super::error::CodegenError;
 use crate::config::{CodegenConfig, CodegenOrganization, CodegenUser, Config};
-use crate::http::keys::{KeyRing, bearer_token};
-use crate::store::{RateDecision, Store};
+use crate::engine::Engine;
+use crate::engine::RateDecision;
+use crate::web::keys::{KeyRing, bearer_token};
 
 /// Per-app authentication state.
 #[derive(Default)]
@@ -65,18 +66,17 @@ impl Access {
     /// store (every replica on it counts against the same window).
     pub async fn count_create(
         &self,
-        store: &dyn Store,
+        engine: &Engine,
         caller: &Caller<'_>,
     ) -> Result<(), CodegenError> {
         let rl = &caller.config.rate_limit;
-        let decision = store
+        let decision = engine
             .hit_rate_limit(
                 &caller.key_label,
                 rl.creates,
                 Duration::from_secs(rl.window_secs),
             )
-            .await
-            .map_err(|e| CodegenError::from(crate::engine::EngineError::from(e)))?;
+            .await?;
         match decision {
             RateDecision::Allowed => Ok(()),
             RateDecision::Refused(wait) => Err(CodegenError::RateLimited {

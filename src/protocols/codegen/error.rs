@@ -2,24 +2,25 @@
 //! `{"detail": [...]}` for validation errors (422), and on 429 both `message`
 //! (current schema) and `detail` (codegen-api-client 1.0.0's older schema).
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::engine::EngineError;
+use crate::web::errors::{self, sentence};
 
 /// One FastAPI/pydantic validation error.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ValidationIssue {
     /// Where: `["body", "prompt"]`, `["query", "limit"]`, `["path", "org_id"]`...
-    #[schema(schema_with = crate::http::schemas::loc_schema)]
+    #[schema(schema_with = crate::web::schemas::loc_schema)]
     pub loc: Vec<Value>,
     pub msg: String,
     #[serde(rename = "type")]
     pub kind: String,
-    #[schema(schema_with = crate::http::schemas::input_schema)]
+    #[schema(schema_with = crate::web::schemas::input_schema)]
     pub input: Value,
 }
 
@@ -68,8 +69,9 @@ pub enum CodegenError {
         message: String,
         retry_after_secs: u64,
     },
+    /// 500: the cause is kept whole for the logging layer, never shown.
     #[error("Internal server error.")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl CodegenError {
@@ -128,12 +130,8 @@ impl IntoResponse for CodegenError {
                     "detail": "Rate limit exceeded",
                     "status_code": status.as_u16(),
                 });
-                let mut resp = (status, Json(body)).into_response();
-                resp.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(retry_after_secs.max(1)),
-                );
-                resp
+                let resp = (status, Json(body)).into_response();
+                errors::with_retry_after(resp, Some(retry_after_secs))
             }
             CodegenError::StoreUnavailable {
                 message,
@@ -143,25 +141,22 @@ impl IntoResponse for CodegenError {
                     message,
                     status_code: status.as_u16(),
                 };
-                let mut resp = (status, Json(body)).into_response();
-                resp.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(retry_after_secs.max(1)),
-                );
-                resp
+                let resp = (status, Json(body)).into_response();
+                errors::with_retry_after(resp, Some(retry_after_secs))
             }
             other => {
-                if let CodegenError::Internal(e) = &other {
-                    tracing::error!(error = %e, "internal error");
-                }
-                (
+                let resp = (
                     status,
                     Json(ErrorBody {
                         message: other.to_string(),
                         status_code: status.as_u16(),
                     }),
                 )
-                    .into_response()
+                    .into_response();
+                match other {
+                    CodegenError::Internal(source) => errors::with_fault(resp, source),
+                    _ => resp,
+                }
             }
         }
     }
@@ -189,7 +184,7 @@ impl From<EngineError> for CodegenError {
                 ))
             }
             e @ EngineError::TooLarge { .. } => {
-                CodegenError::PayloadTooLarge(Some(format!("{}.", sentence(&e))))
+                CodegenError::PayloadTooLarge(Some(format!("{}.", sentence(&e.to_string()))))
             }
             EngineError::TooManyRuns {
                 retry_after_secs, ..
@@ -201,17 +196,7 @@ impl From<EngineError> for CodegenError {
                 message: e.store_unavailable_message().unwrap_or_default(),
                 retry_after_secs,
             },
-            other => CodegenError::Internal(other.to_string()),
+            other => CodegenError::Internal(other.into()),
         }
-    }
-}
-
-/// An engine message as a sentence, as Codegen's own messages are written.
-fn sentence(e: &EngineError) -> String {
-    let text = e.to_string();
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => text,
     }
 }

@@ -23,11 +23,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::CodegenError;
+use crate::engine::SessionFilter;
 use crate::engine::{
     Engine, Message, ResumeRequest, RunCaller, RunRecord, RunRequest, RunStatus, SessionRecord,
-    new_id, now_ms,
+    SessionScope, new_id, now_ms,
 };
-use crate::store::{SessionFilter, StoreError};
 
 const SESSION_PREFIX: &str = "codegen-run-";
 /// The key of the ledger inside the session's metadata.
@@ -88,10 +88,6 @@ fn ledger_of(session: &SessionRecord) -> Option<Ledger> {
 
 /// Classified by the engine, like every store error (an unavailable store
 /// is a 503 with Retry-After, not a 500).
-fn store_err(e: StoreError) -> CodegenError {
-    crate::engine::EngineError::from(e).into()
-}
-
 /// Allocates ids and serializes the writes that change ledgers.
 #[derive(Default)]
 pub struct Ledgers {
@@ -108,10 +104,8 @@ impl Ledgers {
         id: u64,
     ) -> Result<Option<Ledger>, CodegenError> {
         let session = engine
-            .store()
-            .get_session(&session_id(id))
-            .await
-            .map_err(store_err)?;
+            .session(&SessionScope::all(), &session_id(id))
+            .await?;
         Ok(session
             .as_ref()
             .and_then(ledger_of)
@@ -121,10 +115,8 @@ impl Ledgers {
     /// Every Codegen run in the store.
     pub async fn all(&self, engine: &Engine) -> Result<Vec<Ledger>, CodegenError> {
         let sessions = engine
-            .store()
-            .list_sessions(&SessionFilter::default())
-            .await
-            .map_err(store_err)?;
+            .sessions(&SessionScope::all(), &SessionFilter::default())
+            .await?;
         Ok(sessions.iter().filter_map(ledger_of).collect())
     }
 
@@ -172,7 +164,7 @@ impl Ledgers {
         let now = now_ms();
         ledger.runs = vec![run_id.clone()];
         ledger.created_at = now;
-        let store = engine.store();
+        let scope = SessionScope::all();
         let session = loop {
             ledger.id = id;
             let session = SessionRecord {
@@ -185,7 +177,7 @@ impl Ledgers {
                 created_at: now,
                 updated_at: now,
             };
-            if store.create_session(&session).await.map_err(store_err)? {
+            if engine.create_session(&scope, &session).await? {
                 break session;
             }
             // Another replica took this id since we counted.
@@ -198,7 +190,7 @@ impl Ledgers {
         {
             Ok(record) => Ok((ledger, record)),
             Err(e) => {
-                if let Err(e) = store.delete_session(&session.session_id).await {
+                if let Err(e) = engine.delete_session(&scope, &session.session_id).await {
                     tracing::warn!(error = %e, "could not remove the ledger of a run that did not start");
                 }
                 Err(e.into())
@@ -218,11 +210,10 @@ impl Ledgers {
         caller: Option<RunCaller>,
     ) -> Result<(Ledger, RunRecord), CodegenError> {
         let _guard = self.next.lock().await;
-        let store = engine.store();
-        let mut session = store
-            .get_session(&session_id(id))
-            .await
-            .map_err(store_err)?
+        let scope = SessionScope::all();
+        let mut session = engine
+            .session(&scope, &session_id(id))
+            .await?
             .ok_or(CodegenError::RunNotFound)?;
         let mut ledger = ledger_of(&session)
             .filter(|l| l.id == id && l.organization_id == org_id)
@@ -257,7 +248,7 @@ impl Ledgers {
                 ledger.runs.push(run_id.clone());
                 let before = session.metadata.clone();
                 session.metadata = Some(serde_json::json!({ METADATA_KEY: &ledger }));
-                store.put_session(&session).await.map_err(store_err)?;
+                engine.save_session(&scope, &session).await?;
                 match engine
                     .start_background(ledger.run_request(&run_id, message, caller))
                     .await
@@ -265,7 +256,7 @@ impl Ledgers {
                     Ok(record) => Ok((ledger, record)),
                     Err(e) => {
                         session.metadata = before;
-                        if let Err(e) = store.put_session(&session).await {
+                        if let Err(e) = engine.save_session(&scope, &session).await {
                             tracing::warn!(error = %e, "could not roll back a failed resume");
                         }
                         Err(e.into())

@@ -1,12 +1,12 @@
 //! Codegen agent API adapter: background agent runs addressed by integer ids,
 //! with bearer-key auth, organizations, users and a create-run rate limit
-//! (../shared/specs/codegen.md).
+//! (docs/specs/codegen.md).
 //!
 //! Handlers stay thin: `access` says who is calling, `wire` parses and
 //! shapes JSON, `ledger` maps Codegen ids to engine sessions and runs.
 
 mod access;
-mod error;
+pub(crate) mod error;
 mod ledger;
 mod wire;
 
@@ -32,7 +32,7 @@ use ledger::{Ledger, Ledgers};
 
 use crate::config::{CodegenOrganization, CodegenUser, Config};
 use crate::engine::{Engine, Event, Message, RunCaller, RunRecord};
-use crate::http::AppState;
+use crate::web::AppState;
 
 /// Per-app Codegen state, shared by the handlers through an extension so the
 /// app state stays protocol-neutral.
@@ -69,23 +69,7 @@ fn web_base(config: &Config, headers: &HeaderMap) -> String {
     {
         return base.trim_end_matches('/').to_string();
     }
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| {
-                !v.is_empty()
-                    && v.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-            })
-    };
-    let host = header("x-forwarded-host").or_else(|| header("host"));
-    let proto = header("x-forwarded-proto")
-        .filter(|p| *p == "http" || *p == "https")
-        .unwrap_or("http");
-    host.map(|h| format!("{proto}://{h}")).unwrap_or_default()
+    crate::web::base_url::origin(headers, None).unwrap_or_default()
 }
 
 fn view(
@@ -232,9 +216,7 @@ async fn create_agent_run(
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
     let org_id = wire::path_int("org_id", &org_id)?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
-    rt.access
-        .count_create(state.engine.store().as_ref(), &caller)
-        .await?;
+    rt.access.count_create(&state.engine, &caller).await?;
     let org = caller.organization(org_id)?;
     let input = wire::parse_create(&body_bytes(body)?)?;
     let (ledger, message) = plan_create(state.config(), &caller, org, input)?;

@@ -1,7 +1,7 @@
 //! Codegen wire shapes: request bodies (validated the way FastAPI/pydantic
 //! would, so clients get the 422 details they expect), query and path
 //! parameters, responses, and the translation of engine runs and events into
-//! `AgentRunResponse` and agent-run logs (../shared/specs/codegen.md §2-§4).
+//! `AgentRunResponse` and agent-run logs (docs/specs/codegen.md §2-§4).
 //!
 //! Knows nothing of auth, config or the store: handlers feed it records.
 
@@ -17,6 +17,7 @@ use crate::config::CodegenAgentType;
 use crate::engine::{
     Attachment, CompletedData, Event, EventKind, MediaKind, RunRecord, RunStatus, ToolResultData,
 };
+use crate::web::time::{self, rfc3339};
 
 // ---------------------------------------------------------------- requests
 
@@ -576,13 +577,6 @@ pub fn status(status: RunStatus) -> &'static str {
     }
 }
 
-/// ISO 8601 with an explicit UTC offset, as Codegen shows timestamps.
-pub fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
-}
-
 /// A one-line description of how the run ended, for `summary`.
 fn summary(run: &RunRecord) -> Option<String> {
     match run.status {
@@ -606,7 +600,7 @@ pub fn agent_run(view: &RunView<'_>, latest: Option<&RunRecord>) -> AgentRunResp
         id: view.id,
         organization_id: view.organization_id,
         status: latest.map(|r| status(r.status)),
-        created_at: Some(iso(view.created_at_ms)),
+        created_at: Some(rfc3339(view.created_at_ms, time::CODEGEN)),
         web_url: Some(view.web_url.clone()),
         result: latest
             .filter(|r| r.status == RunStatus::Completed)
@@ -648,7 +642,7 @@ impl AgentRunLog {
     fn new(id: u64, at: i64, kind: &'static str) -> Self {
         Self {
             agent_run_id: id,
-            created_at: Some(iso(at)),
+            created_at: Some(rfc3339(at, time::CODEGEN)),
             tool_name: None,
             message_type: Some(kind),
             thought: None,

@@ -51,7 +51,7 @@ pub(super) fn spawn_checkpoints(pool: SqlitePool, stop: CancellationToken) {
 #[cfg(test)]
 mod tests {
     use super::super::SqliteStore;
-    use crate::engine::{RunRecord, RunStatus};
+    use crate::domain::{RunRecord, RunStatus};
     use crate::store::Store;
 
     /// The WAL stays small under a stream of large writes: a commit

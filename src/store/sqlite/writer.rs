@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::txn::WriteTxn;
 use super::{db_error, run_row};
-use crate::engine::{Event, RunRecord};
+use crate::domain::{Event, RunRecord};
 use crate::store::StoreError;
 use crate::store::codec::{chunk_to_json, event_chunks};
 

@@ -10,6 +10,7 @@ pub mod mcp_server;
 pub mod mock_anthropic;
 pub mod mock_h2;
 pub mod mock_llm;
+pub mod oidc;
 pub mod pg;
 pub mod process;
 pub mod sse;
@@ -99,6 +100,9 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     pub engine: Arc<Engine>,
+    /// The store the engine was given: for stories that check what was
+    /// stored (the engine keeps its store to itself).
+    pub store: Arc<dyn Store>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -113,7 +117,7 @@ impl TestServer {
         let models = ModelRegistry::from_config(&config).expect("models build");
         let tools = ToolRegistry::from_config(&config);
         tools.start().await;
-        let engine = Engine::new(Arc::new(config), models, tools, store);
+        let engine = Engine::new(Arc::new(config), models, tools, store.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -130,6 +134,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             engine,
+            store,
             task,
         }
     }
