@@ -595,7 +595,7 @@ impl Proto {
 
     /// What one frame's JSON says: a token's text, the run's successful
     /// end, or its failure.
-    fn read<'a>(self, v: &'a Value) -> Frame<'a> {
+    fn read(self, v: &Value) -> Frame<'_> {
         let (kind, text) = match self {
             Proto::AgentOs => (v["event"].as_str(), v["content"].as_str()),
             Proto::Agui => (v["type"].as_str(), v["delta"].as_str()),
