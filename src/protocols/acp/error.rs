@@ -79,12 +79,17 @@ impl AcpError {
     }
 }
 
-/// The engine's class, but for resuming a run that waits for nothing: the
-/// acp-sdk server answers that 403 (spec §4, "403 not awaiting"), where
-/// the class says 409.
+/// The engine's class, but where ACP's documented answers differ: resuming
+/// a run that waits for nothing is 403 (spec §4, "403 not awaiting"; the
+/// class says 409), and input the run will not take is the acp-sdk
+/// server's validation answer, 422 `invalid_input` (spec §6; the class
+/// says 400), which ACP clients and this repo's tests rely on.
 fn class(e: &EngineError) -> ErrorClass {
     match e {
         EngineError::NotAwaiting { .. } => errors::with_status(e.class(), StatusCode::FORBIDDEN),
+        EngineError::InvalidInput(_) => {
+            errors::with_status(e.class(), StatusCode::UNPROCESSABLE_ENTITY)
+        }
         _ => e.class(),
     }
 }
