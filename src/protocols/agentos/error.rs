@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use crate::engine::EngineError;
 use crate::web::errors::{self, sentence};
+use crate::web::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentOsError {
@@ -39,15 +40,6 @@ pub enum AgentOsError {
     Engine(#[source] EngineError),
 }
 
-/// One entry of FastAPI's validation error list.
-#[derive(Debug)]
-pub struct FieldError {
-    pub kind: &'static str,
-    pub loc: Vec<String>,
-    pub msg: String,
-    pub input: Value,
-}
-
 impl AgentOsError {
     pub fn validation(
         kind: &'static str,
@@ -55,12 +47,8 @@ impl AgentOsError {
         msg: impl Into<String>,
         input: Value,
     ) -> Self {
-        AgentOsError::Validation(Box::new(FieldError {
-            kind,
-            loc: loc.iter().map(|s| s.to_string()).collect(),
-            msg: msg.into(),
-            input,
-        }))
+        let loc = loc.iter().map(|s| Value::from(*s)).collect();
+        AgentOsError::Validation(Box::new(FieldError::new(kind, loc, msg, Some(input))))
     }
 
     pub fn missing(loc: &[&str]) -> Self {
@@ -108,9 +96,7 @@ impl IntoResponse for AgentOsError {
             _ => None,
         };
         let detail = match &self {
-            AgentOsError::Validation(f) => {
-                json!([{"type": f.kind, "loc": f.loc, "msg": f.msg, "input": f.input}])
-            }
+            AgentOsError::Validation(f) => json!([f]),
             other => json!(other.to_string()),
         };
         let body = ErrorBody {

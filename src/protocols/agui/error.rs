@@ -11,22 +11,7 @@ use utoipa::ToSchema;
 
 use crate::engine::EngineError;
 use crate::web::errors;
-
-/// One FastAPI validation error.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct FieldError {
-    /// e.g. `missing`, `string_type`, `list_type`, `json_invalid`, `value_error`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// Where: `["body", "messages", 0, "content"]`.
-    #[schema(value_type = Vec<Object>)]
-    pub loc: Vec<Value>,
-    pub msg: String,
-    /// The offending value (omitted when the field is missing).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub input: Option<Value>,
-}
+pub use crate::web::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AguiError {

@@ -11,28 +11,18 @@ use utoipa::ToSchema;
 use crate::engine::{EngineError, ErrorClass};
 use crate::web::errors::{self, sentence};
 
-/// One FastAPI/pydantic validation error.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ValidationIssue {
-    /// Where: `["body", "prompt"]`, `["query", "limit"]`, `["path", "org_id"]`...
-    #[schema(schema_with = crate::web::schemas::loc_schema)]
-    pub loc: Vec<Value>,
-    pub msg: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[schema(schema_with = crate::web::schemas::input_schema)]
-    pub input: Value,
-}
+/// FastAPI's validation error (web::validation), as Codegen's code names it.
+pub use crate::web::validation::FieldError as ValidationIssue;
 
-impl ValidationIssue {
-    pub fn new(loc: Vec<Value>, kind: &str, msg: impl Into<String>, input: Value) -> Self {
-        Self {
-            loc,
-            msg: msg.into(),
-            kind: kind.to_string(),
-            input,
-        }
-    }
+/// A validation error that, as pydantic's, always carries the refused
+/// `input` (null for a missing field).
+pub fn issue(
+    loc: Vec<Value>,
+    kind: &'static str,
+    msg: impl Into<String>,
+    input: Value,
+) -> ValidationIssue {
+    ValidationIssue::new(kind, loc, msg, Some(input))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +177,7 @@ fn validation_issue(e: &EngineError) -> Option<ValidationIssue> {
         EngineError::InvalidInput(m) => m.clone(),
         other => other.to_string(),
     };
-    Some(ValidationIssue::new(loc, "value_error", msg, Value::Null))
+    Some(issue(loc, "value_error", msg, Value::Null))
 }
 
 /// How Codegen words an engine error (never a 500's cause).

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use super::access::Caller;
-use super::error::{CodegenError, ValidationIssue};
+use super::error::{CodegenError, ValidationIssue, issue};
 use super::ledger::Ledger;
 use super::wire::{SOURCE_TYPES, truncate};
 use crate::config::{CodegenAgentType, CodegenOrganization, Config};
@@ -46,28 +46,28 @@ struct Fields {
 impl Fields {
     fn parse(body: &[u8]) -> Result<Self, CodegenError> {
         let value: Value = serde_json::from_slice(body).map_err(|e| {
-            let mut issue = ValidationIssue::new(
+            let mut found = issue(
                 vec![json!("body"), json!(e.column())],
                 "json_invalid",
                 "JSON decode error",
                 json!({}),
             );
             if body.iter().all(u8::is_ascii_whitespace) {
-                issue = ValidationIssue::new(
+                found = issue(
                     vec![json!("body")],
                     "missing",
                     "Field required",
                     Value::Null,
                 );
             }
-            CodegenError::invalid(issue)
+            CodegenError::invalid(found)
         })?;
         match value {
             Value::Object(map) => Ok(Self {
                 map,
                 issues: Vec::new(),
             }),
-            other => Err(CodegenError::invalid(ValidationIssue::new(
+            other => Err(CodegenError::invalid(issue(
                 vec![json!("body")],
                 "model_attributes_type",
                 "Input should be a valid dictionary or object to extract fields from",
@@ -89,7 +89,7 @@ impl Fields {
         match self.map.get(name) {
             Some(Value::String(s)) => s.clone(),
             None => {
-                self.issues.push(ValidationIssue::new(
+                self.issues.push(issue(
                     Self::loc(name),
                     "missing",
                     "Field required",
@@ -129,7 +129,7 @@ impl Fields {
 
     fn required_int(&mut self, name: &str) -> Option<i64> {
         let issue = match self.map.get(name) {
-            None => ValidationIssue::new(Self::loc(name), "missing", "Field required", Value::Null),
+            None => issue(Self::loc(name), "missing", "Field required", Value::Null),
             Some(v) => match v.as_i64() {
                 Some(n) => return Some(n),
                 None => int_type(Self::loc(name), v),
@@ -143,7 +143,7 @@ impl Fields {
         match self.get(name)? {
             v @ Value::Object(_) => Some(v.clone()),
             other => {
-                let issue = ValidationIssue::new(
+                let issue = issue(
                     Self::loc(name),
                     "dict_type",
                     "Input should be a valid dictionary",
@@ -160,7 +160,7 @@ impl Fields {
             return Vec::new();
         };
         let Value::Array(items) = value else {
-            self.issues.push(ValidationIssue::new(
+            self.issues.push(issue(
                 Self::loc("images"),
                 "list_type",
                 "Input should be a valid list",
@@ -174,7 +174,7 @@ impl Fields {
             match item {
                 Value::String(uri) => match image_from_data_uri(uri, i) {
                     Ok(a) => out.push(a),
-                    Err(msg) => self.issues.push(ValidationIssue::new(
+                    Err(msg) => self.issues.push(issue(
                         loc,
                         "value_error",
                         format!("Value error, {msg}"),
@@ -197,7 +197,7 @@ impl Fields {
 }
 
 fn string_type(loc: Vec<Value>, input: &Value) -> ValidationIssue {
-    ValidationIssue::new(
+    issue(
         loc,
         "string_type",
         "Input should be a valid string",
@@ -206,7 +206,7 @@ fn string_type(loc: Vec<Value>, input: &Value) -> ValidationIssue {
 }
 
 fn int_type(loc: Vec<Value>, input: &Value) -> ValidationIssue {
-    ValidationIssue::new(
+    issue(
         loc,
         "int_type",
         "Input should be a valid integer",
@@ -264,7 +264,7 @@ pub fn parse_create(body: &[u8]) -> Result<CreateRun, CodegenError> {
         Some(Value::String(s)) if s == "codegen" => Some(CodegenAgentType::Codegen),
         Some(Value::String(s)) if s == "claude_code" => Some(CodegenAgentType::ClaudeCode),
         Some(other) => {
-            f.issues.push(ValidationIssue::new(
+            f.issues.push(issue(
                 Fields::loc("agent_type"),
                 "enum",
                 "Input should be 'codegen' or 'claude_code'",
@@ -301,7 +301,7 @@ pub fn parse_resume(body: &[u8]) -> Result<ResumeRun, CodegenError> {
 /// An integer path parameter, or FastAPI's `int_parsing` error.
 pub fn path_int(name: &str, raw: &str) -> Result<i64, CodegenError> {
     raw.trim().parse::<i64>().map_err(|_| {
-        CodegenError::invalid(ValidationIssue::new(
+        CodegenError::invalid(issue(
             vec![json!("path"), json!(name)],
             "int_parsing",
             "Input should be a valid integer, unable to parse string as an integer",
@@ -339,7 +339,7 @@ impl Query {
         let raw = self.raw(name)?.to_string();
         let loc = vec![json!("query"), json!(name)];
         let Ok(n) = raw.trim().parse::<i64>() else {
-            self.issues.push(ValidationIssue::new(
+            self.issues.push(issue(
                 loc,
                 "int_parsing",
                 "Input should be a valid integer, unable to parse string as an integer",
@@ -348,7 +348,7 @@ impl Query {
             return None;
         };
         if let Some(min) = min.filter(|m| n < *m) {
-            self.issues.push(ValidationIssue::new(
+            self.issues.push(issue(
                 loc,
                 "greater_than_equal",
                 format!("Input should be greater than or equal to {min}"),
@@ -357,7 +357,7 @@ impl Query {
             return None;
         }
         if let Some(max) = max.filter(|m| n > *m) {
-            self.issues.push(ValidationIssue::new(
+            self.issues.push(issue(
                 loc,
                 "less_than_equal",
                 format!("Input should be less than or equal to {max}"),
@@ -376,7 +376,7 @@ impl Query {
             "true" | "1" | "yes" | "on" | "t" | "y" => true,
             "false" | "0" | "no" | "off" | "f" | "n" => false,
             _ => {
-                self.issues.push(ValidationIssue::new(
+                self.issues.push(issue(
                     vec![json!("query"), json!(name)],
                     "bool_parsing",
                     "Input should be a valid boolean, unable to interpret input",
@@ -393,7 +393,7 @@ impl Query {
             return Some(raw);
         }
         let choices: Vec<String> = SOURCE_TYPES.iter().map(|s| format!("'{s}'")).collect();
-        self.issues.push(ValidationIssue::new(
+        self.issues.push(issue(
             vec![json!("query"), json!("source_type")],
             "enum",
             format!(
@@ -427,7 +427,7 @@ pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, CodegenE
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             CodegenError::PayloadTooLarge(None)
         } else {
-            CodegenError::invalid(ValidationIssue::new(
+            CodegenError::invalid(issue(
                 vec![json!("body")],
                 "value_error",
                 format!("The request body could not be read: {e}"),
@@ -456,7 +456,7 @@ pub fn plan_create(
             Some(key) => Some(key.clone()),
             None => {
                 let known: Vec<&str> = cg.models.keys().map(String::as_str).collect();
-                return Err(CodegenError::invalid(ValidationIssue::new(
+                return Err(CodegenError::invalid(issue(
                     vec![json!("body"), json!("model")],
                     "value_error",
                     if known.is_empty() {
