@@ -15,7 +15,7 @@ use crate::protocols::a2a::error::A2aError;
 use crate::protocols::acp::error::AcpError;
 use crate::protocols::agentos::error::AgentOsError;
 use crate::protocols::agui::error::{AguiError, FieldError};
-use crate::protocols::codegen::error::{CodegenError, ValidationIssue};
+use crate::protocols::codegen::error::{CodegenError, issue};
 use crate::protocols::mcp;
 use crate::store::StoreError;
 use crate::ui::error::UiError;
@@ -126,7 +126,7 @@ async fn acp() {
 
 #[tokio::test]
 async fn codegen() {
-    let missing = ValidationIssue::new(
+    let missing = issue(
         vec![json!("body"), json!("prompt")],
         "missing",
         "Field required",

@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Value, json};
 
-use crate::engine::ErrorClass;
+use crate::engine::{EngineError, ErrorClass};
 
 /// Which protocol's error shape a path gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ fn a2a_rest(path: &str) -> bool {
 }
 
 /// The `google.rpc.Code` name HTTP+JSON pairs with an HTTP status.
-fn google_rpc_code(status: StatusCode) -> &'static str {
+pub fn google_rpc_code(status: StatusCode) -> &'static str {
     match status.as_u16() {
         401 => "UNAUTHENTICATED",
         403 => "PERMISSION_DENIED",
@@ -180,6 +180,34 @@ pub fn with_retry_after(mut resp: Response, secs: Option<u64>) -> Response {
 /// The HTTP status of an engine error's class.
 pub fn status_of(class: ErrorClass) -> StatusCode {
     StatusCode::from_u16(class.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// An engine error's whole response: the status and Retry-After of its
+/// class (the engine's, which a protocol overrides only where its spec
+/// demands another status, saying so where it does), the body the protocol
+/// words, and for a 500 the error itself, kept for `log_faults`.
+pub fn engine_response(
+    class: ErrorClass,
+    body: impl serde::Serialize,
+    error: EngineError,
+) -> Response {
+    let status = status_of(class);
+    let resp = with_retry_after((status, Json(body)).into_response(), class.retry_after_secs);
+    // A fault by the engine's own class, whatever status the protocol sends.
+    if error.class().status == 500 {
+        with_fault(resp, error)
+    } else {
+        resp
+    }
+}
+
+/// The class of `error` with another status, for a protocol whose spec
+/// answers it differently (Retry-After stays the engine's).
+pub fn with_status(class: ErrorClass, status: StatusCode) -> ErrorClass {
+    ErrorClass {
+        status: status.as_u16(),
+        ..class
+    }
 }
 
 /// The error behind a 5xx answer, kept whole (its `source()` chain) and

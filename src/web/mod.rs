@@ -20,5 +20,6 @@ pub mod schemas;
 pub mod sse;
 pub mod state;
 pub mod time;
+pub mod validation;
 
 pub use state::AppState;

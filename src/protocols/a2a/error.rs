@@ -52,21 +52,44 @@ pub enum A2aError {
     /// No agent or team with this id: HTTP 404.
     #[error("Agent {0} not found")]
     AgentNotFound(String),
-    /// The server runs as many runs as it may: HTTP 429 with Retry-After.
-    #[error("Too many runs in progress; retry in {0} seconds")]
-    TooManyRuns(u64),
-    /// HTTP 503.
-    #[error("The server is shutting down")]
-    Unavailable,
-    /// HTTP 503 with Retry-After: the store is unavailable for now.
-    #[error("{message}")]
-    StoreUnavailable {
-        message: String,
-        retry_after_secs: u64,
-    },
-    /// The cause is kept whole for the logging layer, never shown.
-    #[error("Internal error")]
-    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// What the engine refused or failed at: the A2A error it reads as
+    /// (`a2a_kind`) gives the body, its class the status and Retry-After
+    /// where the binding allows one (see `rest_status`, `status`).
+    #[error("{}", engine_message(.0))]
+    Engine(#[source] EngineError),
+}
+
+/// The A2A error an engine error is, for the body's code, reason and
+/// message; None for the engine's own conditions (busy, shutting down,
+/// store unavailable, a fault), which JSON-RPC calls an Internal Error.
+fn a2a_kind(e: &EngineError) -> Option<A2aError> {
+    Some(match e {
+        EngineError::AgentNotFound(id) => A2aError::AgentNotFound(id.clone()),
+        EngineError::RunNotFound(id) => A2aError::TaskNotFound(id.clone()),
+        EngineError::RunExists(id) => A2aError::InvalidParams(format!("task {id} exists")),
+        EngineError::NotAwaiting { .. } => A2aError::Unsupported(e.to_string()),
+        EngineError::InvalidInput(m) => A2aError::InvalidParams(m.clone()),
+        EngineError::UnsupportedMedia { .. } => A2aError::ContentType(e.to_string()),
+        EngineError::TooLarge { .. } | EngineError::DocumentOverBudget { .. } => {
+            A2aError::InvalidParams(e.to_string())
+        }
+        _ => return None,
+    })
+}
+
+/// How A2A words an engine error (never a fault's cause).
+fn engine_message(e: &EngineError) -> String {
+    if let Some(kind) = a2a_kind(e) {
+        return kind.to_string();
+    }
+    match e {
+        EngineError::TooManyRuns {
+            retry_after_secs, ..
+        } => format!("Too many runs in progress; retry in {retry_after_secs} seconds"),
+        EngineError::ShuttingDown => "The server is shutting down".into(),
+        EngineError::StoreUnavailable { .. } => e.store_unavailable_message().unwrap_or_default(),
+        _ => "Internal error".into(),
+    }
 }
 
 impl A2aError {
@@ -76,10 +99,7 @@ impl A2aError {
             A2aError::InvalidRequest(_) | A2aError::AgentNotFound(_) => -32600,
             A2aError::MethodNotFound(_) => -32601,
             A2aError::InvalidParams(_) => -32602,
-            A2aError::Internal(_)
-            | A2aError::TooManyRuns(_)
-            | A2aError::Unavailable
-            | A2aError::StoreUnavailable { .. } => -32603,
+            A2aError::Engine(e) => a2a_kind(e).map_or(-32603, |kind| kind.code()),
             A2aError::TaskNotFound(_) => -32001,
             A2aError::TaskNotCancelable(_) => -32002,
             A2aError::PushNotSupported => -32003,
@@ -101,6 +121,7 @@ impl A2aError {
             A2aError::ContentType(_) => "CONTENT_TYPE_NOT_SUPPORTED",
             A2aError::ExtendedCardNotConfigured => "EXTENDED_AGENT_CARD_NOT_CONFIGURED",
             A2aError::VersionNotSupported(_) => "VERSION_NOT_SUPPORTED",
+            A2aError::Engine(e) => return a2a_kind(e).and_then(|kind| kind.reason()),
             _ => return None,
         })
     }
@@ -131,11 +152,17 @@ impl A2aError {
             A2aError::MethodNotFound(_)
             | A2aError::TaskNotFound(_)
             | A2aError::AgentNotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
-            A2aError::TooManyRuns(_) => (StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED"),
-            A2aError::Unavailable | A2aError::StoreUnavailable { .. } => {
-                (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
+            // Resuming a task that waits for nothing is A2A's
+            // UnsupportedOperationError, which the spec's table answers
+            // 400 FAILED_PRECONDITION (the class says 409).
+            A2aError::Engine(e @ EngineError::NotAwaiting { .. }) => a2a_kind(e)
+                .map_or((StatusCode::BAD_REQUEST, "FAILED_PRECONDITION"), |kind| {
+                    kind.rest_status()
+                }),
+            A2aError::Engine(e) => {
+                let status = errors::status_of(e.class());
+                (status, errors::google_rpc_code(status))
             }
-            A2aError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         }
     }
 
@@ -150,31 +177,33 @@ impl A2aError {
         if let Some(details) = self.details() {
             error["details"] = details;
         }
-        let resp = (status, Json(json!({ "error": error }))).into_response();
-        self.finish(resp)
+        self.finish(status, json!({ "error": error }))
     }
 
-    /// Both bindings tell a busy or unavailable client when to come back,
-    /// and hand an internal error's cause to the logging layer.
-    fn finish(self, resp: Response) -> Response {
+    /// Both bindings answer an engine error with its class's Retry-After
+    /// and hand a fault to the logging layer (`engine_response`).
+    fn finish(self, status: StatusCode, body: impl serde::Serialize) -> Response {
         match self {
-            A2aError::TooManyRuns(secs)
-            | A2aError::StoreUnavailable {
-                retry_after_secs: secs,
-                ..
-            } => errors::with_retry_after(resp, Some(secs)),
-            A2aError::Internal(source) => errors::with_fault(resp, source),
-            _ => resp,
+            A2aError::Engine(e) => {
+                errors::engine_response(errors::with_status(e.class(), status), body, e)
+            }
+            _ => (status, Json(body)).into_response(),
         }
     }
 
+    /// JSON-RPC's HTTP status: its errors travel with 200 as JSON-RPC
+    /// wants (the class's status would break clients that read only the
+    /// body), but for what the HTTP layer itself means: an unknown agent
+    /// (404), busy (429), unavailable (503), as their class says.
     fn status(&self) -> StatusCode {
         match self {
             A2aError::AgentNotFound(_) => StatusCode::NOT_FOUND,
-            A2aError::TooManyRuns(_) => StatusCode::TOO_MANY_REQUESTS,
-            A2aError::Unavailable | A2aError::StoreUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            A2aError::Engine(
+                e @ (EngineError::AgentNotFound(_)
+                | EngineError::TooManyRuns { .. }
+                | EngineError::ShuttingDown
+                | EngineError::StoreUnavailable { .. }),
+            ) => errors::status_of(e.class()),
             _ => StatusCode::OK,
         }
     }
@@ -195,8 +224,8 @@ impl A2aError {
             result: None,
             error: Some(self.object()),
         };
-        let resp = (self.status(), Json(body)).into_response();
-        self.finish(resp)
+        let status = self.status();
+        self.finish(status, body)
     }
 }
 
@@ -208,28 +237,7 @@ impl IntoResponse for A2aError {
 
 impl From<EngineError> for A2aError {
     fn from(e: EngineError) -> Self {
-        match e {
-            EngineError::AgentNotFound(id) => A2aError::AgentNotFound(id),
-            EngineError::RunNotFound(id) => A2aError::TaskNotFound(id),
-            EngineError::RunExists(id) => A2aError::InvalidParams(format!("task {id} exists")),
-            e @ EngineError::NotAwaiting { .. } => A2aError::Unsupported(e.to_string()),
-            EngineError::InvalidInput(m) => A2aError::InvalidParams(m),
-            e @ EngineError::UnsupportedMedia { .. } => A2aError::ContentType(e.to_string()),
-            e @ EngineError::TooLarge { .. } => A2aError::InvalidParams(e.to_string()),
-            // JSON-RPC carries its errors with HTTP 200; this is its 422.
-            e @ EngineError::DocumentOverBudget { .. } => A2aError::InvalidParams(e.to_string()),
-            EngineError::TooManyRuns {
-                retry_after_secs, ..
-            } => A2aError::TooManyRuns(retry_after_secs),
-            EngineError::ShuttingDown => A2aError::Unavailable,
-            e @ EngineError::StoreUnavailable {
-                retry_after_secs, ..
-            } => A2aError::StoreUnavailable {
-                message: e.store_unavailable_message().unwrap_or_default(),
-                retry_after_secs,
-            },
-            e @ EngineError::Store(_) => A2aError::Internal(e.into()),
-        }
+        A2aError::Engine(e)
     }
 }
 

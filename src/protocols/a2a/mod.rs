@@ -16,16 +16,17 @@
 //! input-required task; a message carrying its taskId resumes it.
 //!
 //! Where things live: `ops` runs the operations once for every version and
-//! binding (through the engine's API only); `convert` and `stream` fold
-//! runs and engine events into the shared task model (`wire`'s 0.3 types);
-//! `v1` is 1.0's wire form and its translation; `render` streams either
-//! version; `rpc` is the JSON-RPC binding, `rest` the HTTP+JSON one, `list`
-//! ListTasks' checks, `version` the version choice, `card` the cards, and
-//! `error` owns every error body. Handlers here only route.
+//! binding (through the engine's API only); `inbound` turns a message into
+//! the engine's input; `outbound` folds runs and engine events into the
+//! shared task model (`wire`'s 0.3 types) and streams either version; `v1`
+//! is 1.0's wire form and its translation; `rpc` is the JSON-RPC binding,
+//! `rest` the HTTP+JSON one, `list` ListTasks' checks, `version` the
+//! version choice, `card` the cards, and `error` owns every error body.
+//! Handlers here only route.
 
 mod card;
-mod convert;
 pub(crate) mod error;
+mod inbound;
 mod list;
 mod ops;
 mod rest;

@@ -13,9 +13,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::StreamExt;
 use serde_json::Value;
 
-use super::convert;
 use super::error::A2aError;
-use super::outbound::TaskStream;
+use super::inbound;
+use super::outbound::{self, TaskStream};
 use super::wire::{self, TaskState};
 use crate::engine::{
     CancelOutcome, EventStream, Message, ResumeRequest, RunCaller, RunRecord, RunRequest,
@@ -119,7 +119,7 @@ async fn begin(
     caller: Option<RunCaller>,
     p: &wire::MessageSendParams,
 ) -> Result<Begun, A2aError> {
-    let input = convert::input_message(&p.message)?;
+    let input = inbound::input_message(&p.message)?;
     let Some(task_id) = p.message.task_id.as_deref() else {
         let agent_id = target(state, scope, p)?;
         let handle = state
@@ -150,7 +150,7 @@ async fn begin(
             record.session_id
         )));
     }
-    let task_state = convert::state_of(&record);
+    let task_state = outbound::state_of(&record);
     if task_state != TaskState::InputRequired || record.cancel_requested {
         return Err(
             if task_state.is_final() && task_state != TaskState::InputRequired {
@@ -175,7 +175,7 @@ async fn begin(
         .filter(|c| !c.needs_approval())
         .map(|c| Message::tool_result(&c.call_id, &c.name, input.text.clone(), false))
         .collect();
-    let (objects, text) = convert::answer_parts(&p.message);
+    let (objects, text) = inbound::answer_parts(&p.message);
     let decisions = crate::web::approval::decide(&objects, &text, &record.pending);
     let handle = state
         .engine
@@ -212,7 +212,7 @@ pub async fn send(
     } else {
         begun.handle.record()
     };
-    Ok(convert::task(&record, history_length))
+    Ok(outbound::task(&record, history_length))
 }
 
 /// Sends a message and streams its task; the stream's client is the run's
@@ -225,7 +225,7 @@ pub async fn stream(
 ) -> Result<Streamed, A2aError> {
     let begun = begin(state, scope, caller, p).await?;
     let record = begun.handle.record();
-    let mut first = convert::task(&record, None);
+    let mut first = outbound::task(&record, None);
     first.status.state = if begun.resumed {
         TaskState::Working
     } else {
@@ -251,7 +251,7 @@ pub async fn get(
     history_length: Option<usize>,
 ) -> Result<wire::Task, A2aError> {
     let record = find_task(state, scope, id).await?;
-    Ok(convert::task(&record, history_length))
+    Ok(outbound::task(&record, history_length))
 }
 
 /// Cancels a task and answers with it once it has stopped, as clients
@@ -263,7 +263,7 @@ pub async fn cancel(state: &AppState, scope: &Scope, id: &str) -> Result<wire::T
         CancelOutcome::AlreadyFinished(record) => {
             return Err(A2aError::TaskNotCancelable(format!(
                 "task {id} is {}",
-                name(convert::state_of(&record))
+                name(outbound::state_of(&record))
             )));
         }
     };
@@ -273,13 +273,13 @@ pub async fn cancel(state: &AppState, scope: &Scope, id: &str) -> Result<wire::T
     })
     .await;
     let record = find_task(state, scope, id).await?;
-    Ok(convert::task(&record, None))
+    Ok(outbound::task(&record, None))
 }
 
 /// Streams a task that has not ended yet, from its state now.
 pub async fn subscribe(state: &AppState, scope: &Scope, id: &str) -> Result<Streamed, A2aError> {
     let record = find_task(state, scope, id).await?;
-    let first = convert::task(&record, None);
+    let first = outbound::task(&record, None);
     if first.status.state.is_final() {
         return Err(A2aError::Unsupported(format!(
             "task {id} is {}; there is nothing more to stream",
@@ -344,11 +344,11 @@ pub async fn list(state: &AppState, scope: &Scope, q: ListQuery) -> Result<TaskP
             ..Default::default()
         })
         .await?;
-    // The state filter goes through the one state mapping (`convert`).
+    // The state filter goes through the one state mapping (`outbound`).
     runs.retain(|r| {
         scope.sees(r)
             && q.updated_since.is_none_or(|t| r.updated_at >= t)
-            && q.state.is_none_or(|s| s == Some(convert::state_of(r)))
+            && q.state.is_none_or(|s| s == Some(outbound::state_of(r)))
     });
     runs.sort_by(|a, b| {
         b.updated_at
@@ -371,7 +371,7 @@ pub async fn list(state: &AppState, scope: &Scope, q: ListQuery) -> Result<TaskP
     Ok(TaskPage {
         tasks: page
             .iter()
-            .map(|r| convert::task(r, q.history_length))
+            .map(|r| outbound::task(r, q.history_length))
             .collect(),
         next_page_token,
         total_size,

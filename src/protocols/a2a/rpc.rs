@@ -240,6 +240,6 @@ pub(crate) fn parse_for_fuzzing(body: &[u8]) {
     if matches!(call.method.as_str(), "message/send" | "message/stream")
         && let Ok(p) = params::<super::wire::MessageSendParams>(call.params)
     {
-        let _ = super::convert::input_message(&p.message);
+        let _ = super::inbound::input_message(&p.message);
     }
 }

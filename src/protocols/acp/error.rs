@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, ErrorClass};
 use crate::web::errors;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,32 +29,15 @@ pub enum AcpError {
     /// 403 `server_error`: the run is not in a state that allows the action.
     #[error("{0}")]
     Forbidden(String),
-    /// 409 `server_error`.
-    #[error("{0}")]
-    Conflict(String),
     #[error("Method Not Allowed")]
     MethodNotAllowed,
     /// 413 `server_error`.
     #[error("{0}")]
     PayloadTooLarge(String),
-    /// 429 `server_error` with Retry-After: the server runs as many runs as it may.
-    #[error("{message}")]
-    TooManyRuns {
-        message: String,
-        retry_after_secs: u64,
-    },
-    /// 503 `server_error`: the server is shutting down.
-    #[error("The server is shutting down")]
-    Unavailable,
-    /// 503 `server_error` with Retry-After: the store is unavailable for now.
-    #[error("{message}")]
-    StoreUnavailable {
-        message: String,
-        retry_after_secs: u64,
-    },
-    /// 500 `server_error`; the detail is logged, never shown.
-    #[error("An unexpected error occurred")]
-    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// What the engine refused or failed at: its class gives the status
+    /// and Retry-After, `engine_message` the words.
+    #[error("{}", engine_message(.0))]
+    Engine(#[source] EngineError),
 }
 
 /// The ACP Error object.
@@ -75,14 +58,9 @@ impl AcpError {
             AcpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AcpError::InvalidInput(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AcpError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AcpError::Conflict(_) => StatusCode::CONFLICT,
             AcpError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AcpError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            AcpError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AcpError::Unavailable | AcpError::StoreUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            AcpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AcpError::Engine(e) => errors::status_of(class(e)),
         }
     }
 
@@ -101,54 +79,54 @@ impl AcpError {
     }
 }
 
+/// The engine's class, but where ACP's documented answers differ: resuming
+/// a run that waits for nothing is 403 (spec §4, "403 not awaiting"; the
+/// class says 409), and input the run will not take is the acp-sdk
+/// server's validation answer, 422 `invalid_input` (spec §6; the class
+/// says 400), which ACP clients and this repo's tests rely on.
+fn class(e: &EngineError) -> ErrorClass {
+    match e {
+        EngineError::NotAwaiting { .. } => errors::with_status(e.class(), StatusCode::FORBIDDEN),
+        EngineError::InvalidInput(_) => {
+            errors::with_status(e.class(), StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        _ => e.class(),
+    }
+}
+
+/// How ACP words an engine error (never a 500's cause).
+fn engine_message(e: &EngineError) -> String {
+    match e {
+        EngineError::AgentNotFound(name) => format!("Agent {name} not found"),
+        EngineError::RunNotFound(id) => format!("Run {id} not found"),
+        EngineError::RunExists(id) => format!("Run {id} already exists"),
+        EngineError::NotAwaiting { run_id, .. } => format!("Run {run_id} has no await request"),
+        EngineError::InvalidInput(m) => m.clone(),
+        EngineError::TooManyRuns {
+            limit,
+            per_caller,
+            retry_after_secs,
+        } => errors::run_limit_message(*limit, *per_caller, *retry_after_secs),
+        EngineError::ShuttingDown => "The server is shutting down".into(),
+        EngineError::StoreUnavailable { .. } => e.store_unavailable_message().unwrap_or_default(),
+        EngineError::Store(_) => "An unexpected error occurred".into(),
+        other => other.to_string(),
+    }
+}
+
 impl IntoResponse for AcpError {
     fn into_response(self) -> Response {
-        let resp = (self.status(), Json(self.body())).into_response();
+        let body = self.body();
         match self {
-            AcpError::TooManyRuns {
-                retry_after_secs, ..
-            }
-            | AcpError::StoreUnavailable {
-                retry_after_secs, ..
-            } => errors::with_retry_after(resp, Some(retry_after_secs)),
-            AcpError::Internal(source) => errors::with_fault(resp, source),
-            _ => resp,
+            AcpError::Engine(e) => errors::engine_response(class(&e), body, e),
+            other => (other.status(), Json(body)).into_response(),
         }
     }
 }
 
 impl From<EngineError> for AcpError {
     fn from(e: EngineError) -> Self {
-        match e {
-            EngineError::AgentNotFound(name) => {
-                AcpError::NotFound(format!("Agent {name} not found"))
-            }
-            EngineError::RunNotFound(id) => AcpError::NotFound(format!("Run {id} not found")),
-            EngineError::RunExists(id) => AcpError::Conflict(format!("Run {id} already exists")),
-            EngineError::NotAwaiting { run_id, .. } => {
-                AcpError::Forbidden(format!("Run {run_id} has no await request"))
-            }
-            EngineError::InvalidInput(m) => AcpError::InvalidInput(m),
-            e @ EngineError::UnsupportedMedia { .. } => AcpError::BadRequest(e.to_string()),
-            e @ EngineError::TooLarge { .. } => AcpError::PayloadTooLarge(e.to_string()),
-            e @ EngineError::DocumentOverBudget { .. } => AcpError::InvalidInput(e.to_string()),
-            EngineError::TooManyRuns {
-                limit,
-                per_caller,
-                retry_after_secs,
-            } => AcpError::TooManyRuns {
-                message: errors::run_limit_message(limit, per_caller, retry_after_secs),
-                retry_after_secs,
-            },
-            EngineError::ShuttingDown => AcpError::Unavailable,
-            e @ EngineError::StoreUnavailable {
-                retry_after_secs, ..
-            } => AcpError::StoreUnavailable {
-                message: e.store_unavailable_message().unwrap_or_default(),
-                retry_after_secs,
-            },
-            e @ EngineError::Store(_) => AcpError::Internal(e.into()),
-        }
+        AcpError::Engine(e)
     }
 }
 

@@ -5,13 +5,15 @@
 //! The whole API is served under `/acp` (so `Client(base_url=".../acp")`
 //! works unmodified); `/ping`, `/runs...` and `/resources/...` are also
 //! served at the root, where `/agents` and `/sessions` belong to AgentOS.
-//! Handlers stay thin: parse (`extract`, `convert`), call the engine,
-//! answer through the one fold of engine events (`outbound`).
+//! Handlers stay thin: read the request (`extract`: extractors whose
+//! rejections are ACP errors), turn it into engine input (`inbound`:
+//! messages, attachments, approvals), call the engine, answer through the
+//! one fold of engine events (`outbound`, which also renders history
+//! resources). `wire` holds the serde types, `error` every error body.
 
-mod convert;
-pub(crate) mod decide;
 pub(crate) mod error;
 mod extract;
+mod inbound;
 mod outbound;
 mod wire;
 
@@ -283,7 +285,7 @@ async fn create_run(
         .input
         .iter()
         .enumerate()
-        .map(|(i, m)| convert::input_message(m, i))
+        .map(|(i, m)| inbound::input_message(m, i))
         .collect::<Result<Vec<_>, _>>()?;
     if input.is_empty() {
         return Err(AcpError::InvalidInput(
@@ -373,7 +375,7 @@ async fn resume_run(
     }
     // A run awaits the answers to its pending calls (an `ask_user` question,
     // a client-side tool): the resume message's text answers each of them.
-    let answer = convert::input_message(&req.await_resume.message, 0)?;
+    let answer = inbound::input_message(&req.await_resume.message, 0)?;
     let tool_results = record
         .pending
         .iter()
@@ -381,7 +383,7 @@ async fn resume_run(
         .map(|p| Message::tool_result(&p.call_id, &p.name, answer.text.clone(), false))
         .collect();
     // Calls waiting for approval are approved or refused by the message.
-    let decisions = decide::decisions(&req.await_resume.message, &record.pending);
+    let decisions = inbound::decisions(&req.await_resume.message, &record.pending);
     let before = state.engine.event_log(&run_id).await?;
     let handle = state
         .engine
@@ -573,7 +575,7 @@ async fn get_resource(
         .await?
         .into_iter()
         .find(|(m, _)| m.id == resource_id)
-        .map(|(m, agent)| Json(convert::resource_message(&m, &agent)))
+        .map(|(m, agent)| Json(outbound::resource_message(&m, &agent)))
         .ok_or_else(not_found)
 }
 
@@ -582,7 +584,7 @@ async fn get_resource(
 pub(crate) fn parse_for_fuzzing(body: &[u8]) {
     if let Ok(req) = serde_json::from_slice::<wire::RunCreateRequest>(body) {
         for (i, m) in req.input.iter().enumerate() {
-            let _ = convert::input_message(m, i);
+            let _ = inbound::input_message(m, i);
         }
     }
 }

@@ -7,12 +7,14 @@
 //! deltas become `message.part` events; tool activity, reasoning and team
 //! members starting and finishing become `generic` events; a pause becomes `run.awaiting` with an await request.
 //! `Frames` is the projection the SSE writer drives with that fold.
+//! Session-history resources render engine messages as ACP Messages here
+//! too (`resource_message`).
 
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::wire::{self, Await, ErrorBody, MessagePart, Run, RunStatus};
-use crate::engine::{Event, EventKind, MemberRef, PendingCall, RunRecord};
+use super::wire::{self, Await, ContentEncoding, ErrorBody, MessagePart, Run, RunStatus};
+use crate::engine::{Event, EventKind, MemberRef, Message, PendingCall, Role, RunRecord};
 use crate::web::sse::{self, EventIds, Frame, Projection};
 use crate::web::time::{self, rfc3339};
 
@@ -306,6 +308,44 @@ fn approval_parts(p: &PendingCall) -> Vec<MessagePart> {
 }
 
 /// Each recorded log as ACP frames; `snapshots/` holds the reviewed output.
+/// An engine message as the ACP Message a session-history resource holds.
+/// Agent messages are labelled `agent/{agent}`.
+pub fn resource_message(m: &Message, agent: &str) -> wire::Message {
+    let role = match m.role {
+        Role::User => "user".to_string(),
+        _ => format!("agent/{}", m.name.as_deref().unwrap_or(agent)),
+    };
+    let mut parts = Vec::new();
+    if !m.text.is_empty() {
+        parts.push(MessagePart::text(m.text.clone()));
+    }
+    for a in &m.attachments {
+        let (content, encoding) = match &a.data {
+            Some(d) => (Some(d.clone()), ContentEncoding::Base64),
+            None => (None, ContentEncoding::Plain),
+        };
+        parts.push(MessagePart {
+            name: a.name.clone(),
+            content_type: Some(a.mime_type.clone()),
+            content,
+            content_encoding: Some(encoding),
+            content_url: if a.data.is_none() {
+                a.url.clone()
+            } else {
+                None
+            },
+            metadata: None,
+        });
+    }
+    let at = Some(serde_json::Value::String(rfc3339(m.created_at, time::ACP)));
+    wire::Message {
+        role,
+        parts,
+        created_at: at.clone(),
+        completed_at: at,
+    }
+}
+
 #[cfg(test)]
 mod snapshots {
     use super::*;

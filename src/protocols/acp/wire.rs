@@ -3,8 +3,8 @@
 //! validates them. Every key is always serialised, nulls included, as the
 //! SDK server does.
 //!
-//! Plain data only: no engine types, no translation (see `fold` and
-//! `convert`).
+//! Plain data only: no engine types, no translation (see `inbound` and
+//! `outbound`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

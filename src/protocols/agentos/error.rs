@@ -9,8 +9,7 @@ use utoipa::ToSchema;
 
 use crate::engine::EngineError;
 use crate::web::errors::{self, sentence};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use crate::web::validation::FieldError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentOsError {
@@ -35,35 +34,10 @@ pub enum AgentOsError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
-    /// 422 with a message: well-formed input the server will not process
-    /// (a document over the reading budget).
-    #[error("{0}")]
-    Unprocessable(String),
-    #[error("{message}")]
-    TooManyRuns {
-        message: String,
-        retry_after_secs: u64,
-    },
-    #[error("The server is shutting down")]
-    ShuttingDown,
-    /// 503 with Retry-After: the store is unavailable for now.
-    #[error("{message}")]
-    StoreUnavailable {
-        message: String,
-        retry_after_secs: u64,
-    },
-    /// 500: the cause is kept whole for the logging layer, never shown.
-    #[error("Internal server error ({0})")]
-    Internal(#[source] BoxError),
-}
-
-/// One entry of FastAPI's validation error list.
-#[derive(Debug)]
-pub struct FieldError {
-    pub kind: &'static str,
-    pub loc: Vec<String>,
-    pub msg: String,
-    pub input: Value,
+    /// What the engine refused or failed at: its class gives the status
+    /// and Retry-After, `engine_detail` the words.
+    #[error("{}", engine_detail(.0))]
+    Engine(#[source] EngineError),
 }
 
 impl AgentOsError {
@@ -73,12 +47,8 @@ impl AgentOsError {
         msg: impl Into<String>,
         input: Value,
     ) -> Self {
-        AgentOsError::Validation(Box::new(FieldError {
-            kind,
-            loc: loc.iter().map(|s| s.to_string()).collect(),
-            msg: msg.into(),
-            input,
-        }))
+        let loc = loc.iter().map(|s| Value::from(*s)).collect();
+        AgentOsError::Validation(Box::new(FieldError::new(kind, loc, msg, Some(input))))
     }
 
     pub fn missing(loc: &[&str]) -> Self {
@@ -112,21 +82,13 @@ impl IntoResponse for AgentOsError {
             | AgentOsError::SessionNotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             AgentOsError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
             AgentOsError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
-            AgentOsError::Unprocessable(_) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY")
-            }
             AgentOsError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
             AgentOsError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
             }
-            AgentOsError::TooManyRuns { .. } => {
-                (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")
-            }
-            AgentOsError::ShuttingDown | AgentOsError::StoreUnavailable { .. } => {
-                (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE")
-            }
-            AgentOsError::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR")
+            AgentOsError::Engine(e) => {
+                let status = errors::status_of(e.class());
+                (status, error_code(status))
             }
         };
         let acp = match &self {
@@ -134,74 +96,62 @@ impl IntoResponse for AgentOsError {
             _ => None,
         };
         let detail = match &self {
-            AgentOsError::Validation(f) => {
-                json!([{"type": f.kind, "loc": f.loc, "msg": f.msg, "input": f.input}])
-            }
-            AgentOsError::Internal(_) => json!("Internal server error"),
+            AgentOsError::Validation(f) => json!([f]),
             other => json!(other.to_string()),
         };
-        let resp = (
-            status,
-            Json(ErrorBody {
-                detail,
-                error_code: code,
-                code: acp.is_some().then_some("not_found"),
-                message: acp,
-            }),
-        )
-            .into_response();
+        let body = ErrorBody {
+            detail,
+            error_code: code,
+            code: acp.is_some().then_some("not_found"),
+            message: acp,
+        };
         match self {
-            AgentOsError::TooManyRuns {
-                retry_after_secs, ..
-            }
-            | AgentOsError::StoreUnavailable {
-                retry_after_secs, ..
-            } => errors::with_retry_after(resp, Some(retry_after_secs)),
-            AgentOsError::Internal(source) => errors::with_fault(resp, source),
-            _ => resp,
+            AgentOsError::Engine(e) => errors::engine_response(e.class(), body, e),
+            _ => (status, Json(body)).into_response(),
         }
+    }
+}
+
+/// AgentOS's `error_code` for an engine error's status.
+fn error_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "NOT_FOUND",
+        StatusCode::CONFLICT => "CONFLICT",
+        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+        StatusCode::UNPROCESSABLE_ENTITY => "UNPROCESSABLE_ENTITY",
+        StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
+        StatusCode::SERVICE_UNAVAILABLE => "SERVICE_UNAVAILABLE",
+        s if s.is_server_error() => "INTERNAL_SERVER_ERROR",
+        _ => "BAD_REQUEST",
+    }
+}
+
+/// How AgentOS words an engine error (never a 500's cause).
+fn engine_detail(e: &EngineError) -> String {
+    match e {
+        EngineError::AgentNotFound(_) => "Agent not found".into(),
+        EngineError::RunNotFound(id) => format!("No runs found for run ID {id}"),
+        EngineError::RunExists(id) => format!("Run {id} already exists"),
+        EngineError::NotAwaiting { run_id, status } => {
+            format!("Run {run_id} is {status}, not paused")
+        }
+        EngineError::InvalidInput(m) => m.clone(),
+        EngineError::UnsupportedMedia { .. }
+        | EngineError::TooLarge { .. }
+        | EngineError::DocumentOverBudget { .. } => sentence(&e.to_string()),
+        EngineError::TooManyRuns {
+            limit,
+            per_caller,
+            retry_after_secs,
+        } => errors::run_limit_message(*limit, *per_caller, *retry_after_secs),
+        EngineError::ShuttingDown => "The server is shutting down".into(),
+        EngineError::StoreUnavailable { .. } => e.store_unavailable_message().unwrap_or_default(),
+        EngineError::Store(_) => "Internal server error".into(),
     }
 }
 
 impl From<EngineError> for AgentOsError {
     fn from(e: EngineError) -> Self {
-        match e {
-            EngineError::AgentNotFound(_) => AgentOsError::AgentNotFound,
-            EngineError::RunNotFound(id) => {
-                AgentOsError::NotFound(format!("No runs found for run ID {id}"))
-            }
-            EngineError::RunExists(id) => {
-                AgentOsError::Conflict(format!("Run {id} already exists"))
-            }
-            EngineError::NotAwaiting { run_id, status } => {
-                AgentOsError::Conflict(format!("Run {run_id} is {status}, not paused"))
-            }
-            EngineError::InvalidInput(m) => AgentOsError::BadRequest(m),
-            e @ EngineError::UnsupportedMedia { .. } => {
-                AgentOsError::BadRequest(sentence(&e.to_string()))
-            }
-            e @ EngineError::TooLarge { .. } => {
-                AgentOsError::PayloadTooLarge(sentence(&e.to_string()))
-            }
-            e @ EngineError::DocumentOverBudget { .. } => {
-                AgentOsError::Unprocessable(sentence(&e.to_string()))
-            }
-            EngineError::TooManyRuns {
-                limit,
-                per_caller,
-                retry_after_secs,
-            } => AgentOsError::TooManyRuns {
-                message: errors::run_limit_message(limit, per_caller, retry_after_secs),
-                retry_after_secs,
-            },
-            EngineError::ShuttingDown => AgentOsError::ShuttingDown,
-            e @ EngineError::StoreUnavailable {
-                retry_after_secs, ..
-            } => AgentOsError::StoreUnavailable {
-                message: e.store_unavailable_message().unwrap_or_default(),
-                retry_after_secs,
-            },
-            e @ EngineError::Store(_) => AgentOsError::Internal(e.into()),
-        }
+        AgentOsError::Engine(e)
     }
 }

@@ -6,7 +6,7 @@
 //! renders AgentOS shapes. It never reaches into another protocol's adapter.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json, Response};
 use serde::Deserialize;
@@ -242,26 +242,25 @@ async fn session_detail(state: &AppState, s: &SessionRecord) -> Result<Value, Ag
 async fn find_session(
     state: &AppState,
     session_id: &str,
-    params: &Params,
+    params: &SessionParams,
     not_found: impl Fn() -> String,
 ) -> Result<SessionRecord, AgentOsError> {
-    let kind = params.choice("type", SESSION_TYPES)?;
     let session = state
         .engine
         .session(&SessionScope::all(), session_id)
         .await?
-        .filter(|_| kind.is_none_or(|k| k == "agent"))
+        .filter(|_| params.r#type.is_none_or(|k| k == SessionType::Agent))
         .filter(|s| {
             params
-                .get("user_id")
+                .user_id
+                .as_deref()
                 .is_none_or(|u| s.user_id.as_deref() == Some(u))
         });
     session.ok_or_else(|| AgentOsError::SessionNotFound(not_found()))
 }
 
-// The values of the session routes' query parameters. The listing's
-// parameters are parsed into `ListSessionsParams` (see `Query`); the other
-// routes' structs still only describe what their handlers read from `Params`.
+// The values of the session routes' query parameters, and the structs each
+// route's query is parsed into (see `Query`), which the document lists.
 
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "lowercase")]
@@ -292,7 +291,7 @@ enum SortOrder {
 
 #[derive(utoipa::ToSchema)]
 #[schema(rename_all = "UPPERCASE")]
-#[allow(dead_code)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum RunStatusName {
     Pending,
     Running,
@@ -328,6 +327,41 @@ struct ListSessionsParams {
     sort_order: Option<SortOrder>,
 }
 
+impl RunStatusName {
+    /// The name a run's status is given on the wire (`wire::status`).
+    fn name(self) -> &'static str {
+        match self {
+            RunStatusName::Pending => "PENDING",
+            RunStatusName::Running => "RUNNING",
+            RunStatusName::Completed => "COMPLETED",
+            RunStatusName::Paused => "PAUSED",
+            RunStatusName::Cancelled => "CANCELLED",
+            RunStatusName::Error => "ERROR",
+            RunStatusName::Regenerated => "REGENERATED",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, AgentOsError> {
+        Ok(match one_of(raw, "status", RUN_STATUSES)? {
+            "PENDING" => RunStatusName::Pending,
+            "RUNNING" => RunStatusName::Running,
+            "COMPLETED" => RunStatusName::Completed,
+            "PAUSED" => RunStatusName::Paused,
+            "CANCELLED" => RunStatusName::Cancelled,
+            "ERROR" => RunStatusName::Error,
+            _ => RunStatusName::Regenerated,
+        })
+    }
+}
+
+fn session_type(params: &Params) -> Result<Option<SessionType>, AgentOsError> {
+    Ok(params.choice("type", SESSION_TYPES)?.map(|t| match t {
+        "team" => SessionType::Team,
+        "workflow" => SessionType::Workflow,
+        _ => SessionType::Agent,
+    }))
+}
+
 /// A route's typed query: the struct the OpenAPI document lists
 /// (`IntoParams`) is the one the handler receives, so the two cannot drift.
 /// Read the way FastAPI reads it (see `Params`): a bad value is AgentOS's
@@ -353,11 +387,7 @@ impl<S: Send + Sync, T: FromParams> axum::extract::FromRequestParts<S> for Query
 
 impl FromParams for ListSessionsParams {
     fn from_params(params: &Params) -> Result<Self, AgentOsError> {
-        let r#type = params.choice("type", SESSION_TYPES)?.map(|t| match t {
-            "team" => SessionType::Team,
-            "workflow" => SessionType::Workflow,
-            _ => SessionType::Agent,
-        });
+        let r#type = session_type(params)?;
         let sort_by = params
             .choice(
                 "sort_by",
@@ -447,13 +477,21 @@ async fn list_sessions(
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 struct SessionParams {
     /// `agent` (sessions of other types are not found).
     #[param(inline)]
     r#type: Option<SessionType>,
     /// The session must belong to this user.
     user_id: Option<String>,
+}
+
+impl FromParams for SessionParams {
+    fn from_params(params: &Params) -> Result<Self, AgentOsError> {
+        Ok(Self {
+            r#type: session_type(params)?,
+            user_id: params.get("user_id").map(str::to_string),
+        })
+    }
 }
 
 /// Get an agent session with its chat history. Unknown sessions are a 404
@@ -465,9 +503,8 @@ struct SessionParams {
 async fn get_session(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(params): Query<SessionParams>,
 ) -> Result<Json<Value>, AgentOsError> {
-    let params = Params::parse(raw)?;
     let session = find_session(&state, &session_id, &params, || {
         format!("Session with id '{session_id}' not found")
     })
@@ -477,7 +514,6 @@ async fn get_session(
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)]
 struct SessionRunsParams {
     #[param(inline)]
     r#type: Option<SessionType>,
@@ -491,6 +527,22 @@ struct SessionRunsParams {
     status: Option<Vec<RunStatusName>>,
 }
 
+impl FromParams for SessionRunsParams {
+    fn from_params(params: &Params) -> Result<Self, AgentOsError> {
+        let status = params
+            .all("status")
+            .map(RunStatusName::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            r#type: session_type(params)?,
+            user_id: params.get("user_id").map(str::to_string),
+            created_after: Some(params.int("created_after", i64::MIN, None)?),
+            created_before: Some(params.int("created_before", i64::MAX, None)?),
+            status: (!status.is_empty()).then_some(status),
+        })
+    }
+}
+
 /// The runs of a session, oldest first.
 #[utoipa::path(get, path = "/sessions/{session_id}/runs", tag = "agentos",
     params(("session_id" = String, Path), SessionRunsParams),
@@ -499,15 +551,20 @@ struct SessionRunsParams {
 async fn session_runs(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(query): Query<SessionRunsParams>,
 ) -> Result<Json<Vec<Value>>, AgentOsError> {
-    let params = Params::parse(raw)?;
-    let after = params.int("created_after", i64::MIN, None)?;
-    let before = params.int("created_before", i64::MAX, None)?;
-    let statuses = params
-        .all("status")
-        .map(|s| one_of(s, "status", RUN_STATUSES))
-        .collect::<Result<Vec<_>, _>>()?;
+    let after = query.created_after.unwrap_or(i64::MIN);
+    let before = query.created_before.unwrap_or(i64::MAX);
+    let statuses: Vec<&str> = query
+        .status
+        .unwrap_or_default()
+        .into_iter()
+        .map(RunStatusName::name)
+        .collect();
+    let params = SessionParams {
+        r#type: query.r#type,
+        user_id: query.user_id,
+    };
     find_session(&state, &session_id, &params, || {
         format!("Session with ID {session_id} not found")
     })
@@ -530,9 +587,8 @@ async fn session_runs(
 async fn session_run(
     State(state): State<AppState>,
     Path((session_id, run_id)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
+    Query(params): Query<SessionParams>,
 ) -> Result<Json<Value>, AgentOsError> {
-    let params = Params::parse(raw)?;
     find_session(&state, &session_id, &params, || {
         format!("Session with ID {session_id} not found")
     })
@@ -570,13 +626,12 @@ pub struct CreateSession {
         (status = 422, body = ErrorBody)))]
 async fn create_session(
     State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
+    Query(params): Query<SessionParams>,
     body: Bytes,
 ) -> Result<Response, AgentOsError> {
-    let params = Params::parse(raw)?;
-    let kind = params.choice("type", SESSION_TYPES)?.unwrap_or("agent");
+    let kind = params.r#type.unwrap_or(SessionType::Agent);
     let req: CreateSession = json_body(&body)?;
-    if kind != "agent" || req.team_id.is_some() || req.workflow_id.is_some() {
+    if kind != SessionType::Agent || req.team_id.is_some() || req.workflow_id.is_some() {
         return Err(AgentOsError::BadRequest(
             "agentd keeps agent sessions only; team and workflow sessions cannot be created".into(),
         ));
@@ -637,10 +692,9 @@ pub struct UpdateSession {
 async fn update_session(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(params): Query<SessionParams>,
     body: Bytes,
 ) -> Result<Json<Value>, AgentOsError> {
-    let params = Params::parse(raw)?;
     let req: UpdateSession = json_body(&body)?;
     let mut session = find_session(&state, &session_id, &params, || {
         format!("Session with id '{session_id}' not found")
@@ -676,10 +730,9 @@ pub struct RenameSession {
 async fn rename_session(
     State(state): State<AppState>,
     Path(session_id): Path<String>,
-    RawQuery(raw): RawQuery,
+    Query(params): Query<SessionParams>,
     body: Bytes,
 ) -> Result<Json<Value>, AgentOsError> {
-    let params = Params::parse(raw)?;
     let raw_body: Value = json_body(&body)?;
     if raw_body.get("session_name").is_none_or(Value::is_null) {
         return Err(AgentOsError::missing(&["body", "session_name"]));

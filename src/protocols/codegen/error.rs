@@ -8,31 +8,21 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, ErrorClass};
 use crate::web::errors::{self, sentence};
 
-/// One FastAPI/pydantic validation error.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ValidationIssue {
-    /// Where: `["body", "prompt"]`, `["query", "limit"]`, `["path", "org_id"]`...
-    #[schema(schema_with = crate::web::schemas::loc_schema)]
-    pub loc: Vec<Value>,
-    pub msg: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[schema(schema_with = crate::web::schemas::input_schema)]
-    pub input: Value,
-}
+/// FastAPI's validation error (web::validation), as Codegen's code names it.
+pub use crate::web::validation::FieldError as ValidationIssue;
 
-impl ValidationIssue {
-    pub fn new(loc: Vec<Value>, kind: &str, msg: impl Into<String>, input: Value) -> Self {
-        Self {
-            loc,
-            msg: msg.into(),
-            kind: kind.to_string(),
-            input,
-        }
-    }
+/// A validation error that, as pydantic's, always carries the refused
+/// `input` (null for a missing field).
+pub fn issue(
+    loc: Vec<Value>,
+    kind: &'static str,
+    msg: impl Into<String>,
+    input: Value,
+) -> ValidationIssue {
+    ValidationIssue::new(kind, loc, msg, Some(input))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,17 +51,13 @@ pub enum CodegenError {
     Validation(Vec<ValidationIssue>),
     #[error("Rate limit exceeded. Please try again later.")]
     RateLimited { retry_after_secs: u64 },
-    #[error("The server is shutting down.")]
-    Unavailable,
-    /// 503 with Retry-After: the store is unavailable for now.
-    #[error("{message}")]
-    StoreUnavailable {
-        message: String,
-        retry_after_secs: u64,
-    },
     /// 500: the cause is kept whole for the logging layer, never shown.
     #[error("Internal server error.")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// What the engine refused or failed at: its class gives the status
+    /// and Retry-After (see `class`), `engine_message` the words.
+    #[error("{}", engine_message(.0))]
+    Engine(#[source] EngineError),
 }
 
 impl CodegenError {
@@ -115,34 +101,31 @@ impl IntoResponse for CodegenError {
             CodegenError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             CodegenError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             CodegenError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            CodegenError::Unavailable | CodegenError::StoreUnavailable { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
             CodegenError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CodegenError::Engine(e) => errors::status_of(class(e)),
         };
         match self {
             CodegenError::Validation(detail) => {
                 (status, Json(ValidationErrorBody { detail })).into_response()
             }
             CodegenError::RateLimited { retry_after_secs } => {
-                let body = json!({
-                    "message": CodegenError::RateLimited { retry_after_secs }.to_string(),
-                    "detail": "Rate limit exceeded",
-                    "status_code": status.as_u16(),
-                });
-                let resp = (status, Json(body)).into_response();
+                let resp = (status, Json(rate_limit_body())).into_response();
                 errors::with_retry_after(resp, Some(retry_after_secs))
             }
-            CodegenError::StoreUnavailable {
-                message,
-                retry_after_secs,
-            } => {
-                let body = ErrorBody {
-                    message,
-                    status_code: status.as_u16(),
+            CodegenError::Engine(e) => {
+                let body = match &e {
+                    EngineError::TooManyRuns { .. } => rate_limit_body(),
+                    _ => match validation_issue(&e) {
+                        Some(issue) => json!(ValidationErrorBody {
+                            detail: vec![issue]
+                        }),
+                        None => json!(ErrorBody {
+                            message: engine_message(&e),
+                            status_code: status.as_u16(),
+                        }),
+                    },
                 };
-                let resp = (status, Json(body)).into_response();
-                errors::with_retry_after(resp, Some(retry_after_secs))
+                errors::engine_response(class(&e), body, e)
             }
             other => {
                 let resp = (
@@ -162,41 +145,58 @@ impl IntoResponse for CodegenError {
     }
 }
 
+/// 429 in both the current and the older schema.
+fn rate_limit_body() -> Value {
+    json!({
+        "message": "Rate limit exceeded. Please try again later.",
+        "detail": "Rate limit exceeded",
+        "status_code": 429,
+    })
+}
+
+/// The engine's class, but for input the run cannot use: Codegen's API
+/// declares 422 (FastAPI's HTTPValidationError) as its only answer to bad
+/// input (docs/specs/codegen.md §3), where the class says 400.
+fn class(e: &EngineError) -> ErrorClass {
+    match validation_issue(e) {
+        Some(_) => errors::with_status(e.class(), StatusCode::UNPROCESSABLE_ENTITY),
+        None => e.class(),
+    }
+}
+
+/// The validation error an engine refusal of the input reads as.
+fn validation_issue(e: &EngineError) -> Option<ValidationIssue> {
+    let loc = match e {
+        EngineError::InvalidInput(_) => vec![json!("body")],
+        EngineError::UnsupportedMedia { .. } | EngineError::DocumentOverBudget { .. } => {
+            vec![json!("body"), json!("images")]
+        }
+        _ => return None,
+    };
+    let msg = match e {
+        EngineError::InvalidInput(m) => m.clone(),
+        other => other.to_string(),
+    };
+    Some(issue(loc, "value_error", msg, Value::Null))
+}
+
+/// How Codegen words an engine error (never a 500's cause).
+fn engine_message(e: &EngineError) -> String {
+    match e {
+        EngineError::RunNotFound(_) => "Agent run not found.".into(),
+        EngineError::NotAwaiting { status, .. } => {
+            format!("Agent run is {status}; it can be resumed once it has finished.")
+        }
+        EngineError::TooManyRuns { .. } => "Rate limit exceeded. Please try again later.".into(),
+        EngineError::ShuttingDown => "The server is shutting down.".into(),
+        EngineError::StoreUnavailable { .. } => e.store_unavailable_message().unwrap_or_default(),
+        EngineError::Store(_) => "Internal server error.".into(),
+        other => format!("{}.", sentence(&other.to_string())),
+    }
+}
+
 impl From<EngineError> for CodegenError {
     fn from(e: EngineError) -> Self {
-        match e {
-            EngineError::RunNotFound(_) => CodegenError::RunNotFound,
-            EngineError::NotAwaiting { status, .. } => CodegenError::Conflict(format!(
-                "Agent run is {status}; it can be resumed once it has finished."
-            )),
-            EngineError::InvalidInput(m) => CodegenError::invalid(ValidationIssue::new(
-                vec![json!("body")],
-                "value_error",
-                m,
-                Value::Null,
-            )),
-            e @ (EngineError::UnsupportedMedia { .. } | EngineError::DocumentOverBudget { .. }) => {
-                CodegenError::invalid(ValidationIssue::new(
-                    vec![json!("body"), json!("images")],
-                    "value_error",
-                    e.to_string(),
-                    Value::Null,
-                ))
-            }
-            e @ EngineError::TooLarge { .. } => {
-                CodegenError::PayloadTooLarge(Some(format!("{}.", sentence(&e.to_string()))))
-            }
-            EngineError::TooManyRuns {
-                retry_after_secs, ..
-            } => CodegenError::RateLimited { retry_after_secs },
-            EngineError::ShuttingDown => CodegenError::Unavailable,
-            e @ EngineError::StoreUnavailable {
-                retry_after_secs, ..
-            } => CodegenError::StoreUnavailable {
-                message: e.store_unavailable_message().unwrap_or_default(),
-                retry_after_secs,
-            },
-            other => CodegenError::Internal(other.into()),
-        }
+        CodegenError::Engine(e)
     }
 }

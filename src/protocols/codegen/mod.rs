@@ -2,12 +2,16 @@
 //! with bearer-key auth, organizations, users and a create-run rate limit
 //! (docs/specs/codegen.md).
 //!
-//! Handlers stay thin: `access` says who is calling, `wire` parses and
-//! shapes JSON, `ledger` maps Codegen ids to engine sessions and runs.
+//! Handlers stay thin: `access` says who is calling, `inbound` parses and
+//! validates requests into engine input, `outbound` renders runs and their
+//! logs, `wire` holds the serde types, `ledger` maps Codegen ids to engine
+//! sessions and runs, `error` every error body.
 
 mod access;
 pub(crate) mod error;
+mod inbound;
 mod ledger;
+mod outbound;
 mod wire;
 
 use std::sync::Arc;
@@ -16,10 +20,9 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Json;
 use futures::{FutureExt, StreamExt};
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,10 +30,9 @@ pub use error::{CodegenError, ErrorBody, RateLimitBody, ValidationErrorBody};
 pub use wire::{AgentRunResponse, AgentRunWithLogsResponse, PageAgentRunResponse, UserResponse};
 
 use access::{Access, Caller};
-use error::ValidationIssue;
 use ledger::{Ledger, Ledgers};
 
-use crate::config::{CodegenOrganization, CodegenUser, Config};
+use crate::config::{CodegenUser, Config};
 use crate::engine::{Engine, Event, Message, RunCaller, RunRecord};
 use crate::web::AppState;
 
@@ -83,8 +85,8 @@ fn view(
         web_base(state.config(), headers),
         ledger.latest_run().unwrap_or_default()
     );
-    wire::agent_run(
-        &wire::RunView {
+    outbound::agent_run(
+        &outbound::RunView {
             id: ledger.id,
             organization_id: ledger.organization_id,
             created_at_ms: ledger.created_at,
@@ -115,87 +117,6 @@ async fn events_so_far(engine: &Engine, run_id: &str) -> Result<Vec<Arc<Event>>,
     Ok(out)
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, CodegenError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            CodegenError::PayloadTooLarge(None)
-        } else {
-            CodegenError::invalid(ValidationIssue::new(
-                vec![json!("body")],
-                "value_error",
-                format!("The request body could not be read: {e}"),
-                serde_json::Value::Null,
-            ))
-        }
-    })
-}
-
-/// A path run id; a negative one names no run.
-fn run_id_param(raw: &str) -> Result<Option<u64>, CodegenError> {
-    Ok(u64::try_from(wire::path_int("agent_run_id", raw)?).ok())
-}
-
-/// Turns a validated create body into the run's ledger and first message.
-fn plan_create(
-    config: &Config,
-    caller: &Caller<'_>,
-    org: &CodegenOrganization,
-    input: wire::CreateRun,
-) -> Result<(Ledger, Message), CodegenError> {
-    let cg = caller.config;
-    let model = match input.model {
-        None => None,
-        Some(name) => match cg.models.get(&name) {
-            Some(key) => Some(key.clone()),
-            None => {
-                let known: Vec<&str> = cg.models.keys().map(String::as_str).collect();
-                return Err(CodegenError::invalid(ValidationIssue::new(
-                    vec![json!("body"), json!("model")],
-                    "value_error",
-                    if known.is_empty() {
-                        format!(
-                            "Value error, model '{name}' is not available: this server allows no model override"
-                        )
-                    } else {
-                        format!(
-                            "Value error, model '{name}' is not available (available: {})",
-                            known.join(", ")
-                        )
-                    },
-                    json!(name),
-                )));
-            }
-        },
-    };
-    if let Some(repo_id) = input.repo_id
-        && !org.repositories.iter().any(|r| r.id == repo_id)
-    {
-        return Err(CodegenError::RepoNotFound);
-    }
-    let agent_type = input.agent_type.unwrap_or(cg.default_agent_type);
-    let agent_id = cg
-        .agent_types
-        .get(agent_type)
-        .or_else(|| config.agents.first().map(|a| a.id.as_str()))
-        .ok_or_else(|| CodegenError::Internal("no agent is configured".into()))?
-        .to_string();
-    let mut message = Message::user(input.prompt);
-    message.attachments = input.images;
-    let ledger = Ledger {
-        id: 0,
-        organization_id: org.id,
-        user_id: caller.user.id,
-        repo_id: input.repo_id,
-        agent_type: agent_type.as_str().to_string(),
-        agent_id,
-        model,
-        metadata: input.metadata,
-        runs: Vec::new(),
-        created_at: 0,
-    };
-    Ok((ledger, message))
-}
-
 /// Create an agent run. It starts in the background; poll it by id.
 #[utoipa::path(post, path = "/v1/organizations/{org_id}/agent/run", tag = "codegen",
     params(("org_id" = i64, Path, description = "Organization id")),
@@ -214,12 +135,12 @@ async fn create_agent_run(
     run_caller: Option<Extension<RunCaller>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
-    let org_id = wire::path_int("org_id", &org_id)?;
+    let org_id = inbound::path_int("org_id", &org_id)?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
     rt.access.count_create(&state.engine, &caller).await?;
     let org = caller.organization(org_id)?;
-    let input = wire::parse_create(&body_bytes(body)?)?;
-    let (ledger, message) = plan_create(state.config(), &caller, org, input)?;
+    let input = inbound::parse_create(&inbound::body_bytes(body)?)?;
+    let (ledger, message) = inbound::plan_create(state.config(), &caller, org, input)?;
     let (ledger, record) = rt
         .ledgers
         .create(
@@ -246,8 +167,8 @@ async fn get_agent_run(
     Path((org_id, run_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
-    let org_id = wire::path_int("org_id", &org_id)?;
-    let run_id = run_id_param(&run_id)?;
+    let org_id = inbound::path_int("org_id", &org_id)?;
+    let run_id = inbound::run_id_param(&run_id)?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
     caller.organization(org_id)?;
     let ledger = match run_id {
@@ -273,11 +194,11 @@ async fn list_agent_runs(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<PageAgentRunResponse>, CodegenError> {
-    let org_id = wire::path_int("org_id", &org_id)?;
-    let mut q = wire::Query::parse(query.as_deref());
+    let org_id = inbound::path_int("org_id", &org_id)?;
+    let mut q = inbound::Query::parse(query.as_deref());
     let user_id = q.int("user_id", None, None);
     let source_type = q.source_type();
-    let (skip, limit) = wire::paging(&mut q);
+    let (skip, limit) = inbound::paging(&mut q);
     q.finish()?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
     caller.organization(org_id)?;
@@ -326,10 +247,10 @@ async fn resume_agent_run(
     run_caller: Option<Extension<RunCaller>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
-    let org_id = wire::path_int("org_id", &org_id)?;
+    let org_id = inbound::path_int("org_id", &org_id)?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
     caller.organization(org_id)?;
-    let input = wire::parse_resume(&body_bytes(body)?)?;
+    let input = inbound::parse_resume(&inbound::body_bytes(body)?)?;
     let mut message = Message::user(input.prompt);
     message.attachments = input.images;
     let (ledger, record) = rt
@@ -360,10 +281,10 @@ async fn get_agent_run_logs(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<AgentRunWithLogsResponse>, CodegenError> {
-    let org_id = wire::path_int("org_id", &org_id)?;
-    let run_id = run_id_param(&run_id)?;
-    let mut q = wire::Query::parse(query.as_deref());
-    let (skip, limit) = wire::paging(&mut q);
+    let org_id = inbound::path_int("org_id", &org_id)?;
+    let run_id = inbound::run_id_param(&run_id)?;
+    let mut q = inbound::Query::parse(query.as_deref());
+    let (skip, limit) = inbound::paging(&mut q);
     let reverse = q.bool("reverse", false);
     q.finish()?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
@@ -380,7 +301,7 @@ async fn get_agent_run_logs(
             runs.push((record, events));
         }
     }
-    let mut logs = wire::logs(ledger.id, &runs);
+    let mut logs = outbound::logs(ledger.id, &runs);
     if reverse {
         logs.reverse();
     }
@@ -445,8 +366,8 @@ async fn list_organizations(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<wire::PageOrganizationResponse>, CodegenError> {
-    let mut q = wire::Query::parse(query.as_deref());
-    let (skip, limit) = wire::paging(&mut q);
+    let mut q = inbound::Query::parse(query.as_deref());
+    let (skip, limit) = inbound::paging(&mut q);
     q.finish()?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
     let orgs = caller.organizations();
@@ -496,9 +417,9 @@ async fn list_users(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Json<wire::PageUserResponse>, CodegenError> {
-    let org_id = wire::path_int("org_id", &org_id)?;
-    let mut q = wire::Query::parse(query.as_deref());
-    let (skip, limit) = wire::paging(&mut q);
+    let org_id = inbound::path_int("org_id", &org_id)?;
+    let mut q = inbound::Query::parse(query.as_deref());
+    let (skip, limit) = inbound::paging(&mut q);
     q.finish()?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
     caller.organization(org_id)?;
@@ -531,8 +452,8 @@ async fn get_user(
     Path((org_id, user_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<UserResponse>, CodegenError> {
-    let org_id = wire::path_int("org_id", &org_id)?;
-    let user_id = wire::path_int("user_id", &user_id)?;
+    let org_id = inbound::path_int("org_id", &org_id)?;
+    let user_id = inbound::path_int("user_id", &user_id)?;
     let caller = rt.access.authenticate(state.config(), &headers)?;
     caller.organization(org_id)?;
     members(&caller, org_id)

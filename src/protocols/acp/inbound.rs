@@ -1,19 +1,30 @@
-//! ACP messages <-> engine messages.
+//! Wire -> engine for ACP.
 //!
-//! Input: text parts (text/*, JSON) become the message text; binary parts
-//! (base64 content, a content_url, or inline content of a non-text type)
-//! become engine attachments. Output: an engine message rendered as an ACP
-//! Message, for session-history resources.
+//! Messages: text parts (text/*, JSON) become the message text; binary
+//! parts (base64 content, a content_url, or inline content of a non-text
+//! type) become engine attachments.
+//!
+//! Approvals in a resume message: a run waiting for approval of tool calls
+//! asks with a question and a JSON part per call (outbound.rs); the client
+//! answers with the resume message, in either form:
+//!
+//! - a JSON part (`application/json`) `{"approved": true|false, "note"?: "...",
+//!   "tool_call_id"?: "..."}`: for that call, or for every waiting call when
+//!   no id is given;
+//! - text: "yes" (or approve, ok, allow, confirm...) approves every waiting
+//!   call; any other answer refuses them, and its words reach the model as
+//!   the reason (a bare "no" gives none).
 //!
 //! Depends on the wire types and the engine vocabulary only.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value};
 
 use super::error::AcpError;
 use super::wire::{self, ContentEncoding, MessagePart};
-use crate::engine::{Attachment, MediaKind, Message, Role};
-use crate::web::time::{self, rfc3339};
+use crate::engine::{Attachment, MediaKind, Message, PendingCall, Role, ToolDecision};
+use crate::web::approval::decide;
 
 /// `user`, `agent` or `agent/{name}` with a name of `[a-zA-Z0-9_-]+`.
 pub fn valid_role(role: &str) -> bool {
@@ -120,47 +131,40 @@ pub fn input_message(m: &wire::Message, index: usize) -> Result<Message, AcpErro
     Ok(message)
 }
 
-/// An engine message as the ACP Message a session-history resource holds.
-/// Agent messages are labelled `agent/{agent}`.
-pub fn resource_message(m: &Message, agent: &str) -> wire::Message {
-    let role = match m.role {
-        Role::User => "user".to_string(),
-        _ => format!("agent/{}", m.name.as_deref().unwrap_or(agent)),
-    };
-    let mut parts = Vec::new();
-    if !m.text.is_empty() {
-        parts.push(MessagePart::text(m.text.clone()));
-    }
-    for a in &m.attachments {
-        let (content, encoding) = match &a.data {
-            Some(d) => (Some(d.clone()), ContentEncoding::Base64),
-            None => (None, ContentEncoding::Plain),
-        };
-        parts.push(MessagePart {
-            name: a.name.clone(),
-            content_type: Some(a.mime_type.clone()),
-            content,
-            content_encoding: Some(encoding),
-            content_url: if a.data.is_none() {
-                a.url.clone()
-            } else {
-                None
-            },
-            metadata: None,
-        });
-    }
-    let at = Some(serde_json::Value::String(rfc3339(m.created_at, time::ACP)));
-    wire::Message {
-        role,
-        parts,
-        created_at: at.clone(),
-        completed_at: at,
-    }
+/// The decisions a resume message gives for the calls a run waits on.
+pub fn decisions(message: &wire::Message, pending: &[PendingCall]) -> Vec<ToolDecision> {
+    let objects: Vec<Map<String, Value>> = message
+        .parts
+        .iter()
+        .filter(|p| {
+            p.content_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("application/json"))
+        })
+        .filter_map(|p| p.content.as_deref())
+        .filter_map(|c| match serde_json::from_str::<Value>(c) {
+            Ok(Value::Object(obj)) => Some(obj),
+            _ => None,
+        })
+        .collect();
+    let text: String = message
+        .parts
+        .iter()
+        .filter(|p| {
+            p.content_type
+                .as_deref()
+                .is_none_or(|t| t.starts_with("text/plain"))
+        })
+        .filter_map(|p| p.content.as_deref())
+        .collect::<Vec<_>>()
+        .join(" ");
+    decide(&objects, &text, pending)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocols::acp::outbound::resource_message;
 
     fn part(ct: &str, content: &str, enc: ContentEncoding) -> MessagePart {
         MessagePart {
@@ -232,5 +236,75 @@ mod tests {
             ..bad_b64
         };
         assert!(input_message(&both, 0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod approval_tests {
+    use super::*;
+    use crate::engine::PendingKind;
+    use serde_json::json;
+
+    fn pending() -> Vec<PendingCall> {
+        ["a", "b"]
+            .iter()
+            .map(|id| PendingCall {
+                call_id: id.to_string(),
+                name: "t".into(),
+                arguments: json!({}),
+                kind: PendingKind::Approval,
+            })
+            .collect()
+    }
+
+    fn message(parts: Vec<wire::MessagePart>) -> wire::Message {
+        wire::Message {
+            role: "user".into(),
+            parts,
+            created_at: None,
+            completed_at: None,
+        }
+    }
+
+    fn json_part(v: Value) -> wire::MessagePart {
+        wire::MessagePart {
+            content_type: Some("application/json".into()),
+            ..wire::MessagePart::text(v.to_string())
+        }
+    }
+
+    #[test]
+    fn text_answers_decide_every_waiting_call() {
+        let yes = decisions(
+            &message(vec![wire::MessagePart::text("Yes, go ahead")]),
+            &pending(),
+        );
+        assert_eq!(yes.len(), 2);
+        assert!(yes.iter().all(|d| d.approved && d.note.is_none()));
+        let no = decisions(&message(vec![wire::MessagePart::text("no.")]), &pending());
+        assert!(no.iter().all(|d| !d.approved && d.note.is_none()));
+        let why = decisions(
+            &message(vec![wire::MessagePart::text("not on a Friday")]),
+            &pending(),
+        );
+        assert!(why.iter().all(|d| !d.approved));
+        assert_eq!(why[0].note.as_deref(), Some("not on a Friday"));
+        assert!(decisions(&message(vec![wire::MessagePart::text(" ")]), &pending()).is_empty());
+    }
+
+    #[test]
+    fn json_parts_decide_per_call_or_for_all() {
+        let d = decisions(
+            &message(vec![
+                json_part(json!({"tool_call_id": "a", "approved": true})),
+                json_part(json!({"approved": false, "note": "only a"})),
+            ]),
+            &pending(),
+        );
+        let a = d.iter().find(|d| d.call_id == "a").unwrap();
+        let b = d.iter().find(|d| d.call_id == "b").unwrap();
+        assert!(a.approved);
+        assert!(!b.approved);
+        assert_eq!(b.note.as_deref(), Some("only a"));
     }
 }
