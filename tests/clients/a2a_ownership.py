@@ -109,11 +109,21 @@ async def main(base, token_a, token_b, token_admin):
     await not_found("B gets A's task", lambda: b_assistant.get_task(TaskQueryParams(id=first.id)))
     await not_found("B cancels A's task", lambda: b_slow.cancel_task(TaskIdParams(id=running.id)))
 
-    async def resubscribe():
-        async for event in b_slow.resubscribe(TaskIdParams(id=running.id)):
-            return event
+    async def resubscribe(task_id):
+        # This client reads a streaming call's JSON-RPC error as an HTTP
+        # error (it wants text/event-stream): what it says for A's task must
+        # be what it says for a task nobody has.
+        try:
+            async for event in b_slow.resubscribe(TaskIdParams(id=task_id)):
+                return f"answered: {event}"
+        except Exception as e:  # noqa: BLE001 - the client's own error types
+            return f"{type(e).__name__}: {e}".replace(task_id, "<id>")
+        return "answered: nothing"
 
-    await not_found("B resubscribes to A's task", resubscribe)
+    unknown = str(uuid.uuid4())
+    theirs, none = await resubscribe(running.id), await resubscribe(unknown)
+    check(not theirs.startswith("answered"), f"B resubscribes to A's task: {theirs}")
+    check(theirs == none, f"B resubscribes: A's task {theirs!r} vs an unknown one {none!r}")
     await not_found(
         "B answers A's question",
         lambda: last_task(b_asker, message("Paris", task_id=asked.id, context_id=asked.context_id)),

@@ -590,7 +590,11 @@ async fn an_agent_outside_the_callers_scopes_is_hidden_and_forbidden() {
     .await
     .unwrap();
     assert!(body["error"]["code"].is_i64(), "{body}");
-    let runs = server.engine.list_runs(&Default::default()).await.unwrap();
+    let runs = server
+        .engine
+        .list_runs(&agentd::engine::Principal::open(), &Default::default())
+        .await
+        .unwrap();
     assert!(
         runs.iter().all(|r| r.agent_id != "ledger"),
         "no run of ledger was started"

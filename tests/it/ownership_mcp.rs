@@ -42,7 +42,11 @@ async fn args(provider: &OidcProvider, server: &TestServer) -> Vec<String> {
 /// What the story leaves behind: the runs of `assistant` are A's two and
 /// the admin's one, all in A's session; no run of `ledger` was started.
 async fn only_allowed_runs_were_made(server: &TestServer) {
-    let runs = server.engine.list_runs(&Default::default()).await.unwrap();
+    let runs = server
+        .engine
+        .list_runs(&agentd::engine::Principal::open(), &Default::default())
+        .await
+        .unwrap();
     assert!(
         runs.iter().all(|r| r.agent_id != "ledger"),
         "B's refused call started no run"

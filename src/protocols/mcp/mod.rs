@@ -35,7 +35,7 @@ use rmcp::transport::streamable_http_server::{
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::Principal;
+use crate::engine::{EngineError, Principal};
 use crate::web::AppState;
 
 pub(crate) mod error;
@@ -128,9 +128,22 @@ impl AgentTools {
             Ok(parsed) => parsed,
             Err(why) => return Ok(error::refused(why)),
         };
+        let principal = principal(&context);
+        // Session ids are ours, handed out in each result: one the caller
+        // does not see (unknown, or another user's) is refused, and both
+        // read the same, so ids cannot be probed by continuing them.
+        if let Some(id) = &session_id {
+            match engine.session(&principal, id).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return error::start_refused(EngineError::SessionNotFound(id.clone()));
+                }
+                Err(e) => return error::start_refused(e),
+            }
+        }
         let started = engine
             .start(
-                &principal(&context),
+                &principal,
                 inbound::run_request(agent_id, message, session_id),
             )
             .await;
