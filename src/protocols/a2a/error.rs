@@ -52,6 +52,10 @@ pub enum A2aError {
     /// No agent or team with this id: HTTP 404.
     #[error("Agent {0} not found")]
     AgentNotFound(String),
+    /// The caller may not run this agent (its `allowed_scopes`): HTTP 403
+    /// on both bindings (PERMISSION_DENIED).
+    #[error("Permission denied: {0}")]
+    Forbidden(String),
     /// What the engine refused or failed at: the A2A error it reads as
     /// (`a2a_kind`) gives the body, its class the status and Retry-After
     /// where the binding allows one (see `rest_status`, `status`).
@@ -65,7 +69,10 @@ pub enum A2aError {
 fn a2a_kind(e: &EngineError) -> Option<A2aError> {
     Some(match e {
         EngineError::AgentNotFound(id) => A2aError::AgentNotFound(id.clone()),
-        EngineError::RunNotFound(id) => A2aError::TaskNotFound(id.clone()),
+        EngineError::RunNotFound(id) | EngineError::SessionNotFound(id) => {
+            A2aError::TaskNotFound(id.clone())
+        }
+        EngineError::Forbidden(m) => A2aError::Forbidden(m.clone()),
         EngineError::RunExists(id) => A2aError::InvalidParams(format!("task {id} exists")),
         EngineError::NotAwaiting { .. } => A2aError::Unsupported(e.to_string()),
         EngineError::InvalidInput(m) => A2aError::InvalidParams(m.clone()),
@@ -96,7 +103,9 @@ impl A2aError {
     pub fn code(&self) -> i64 {
         match self {
             A2aError::Parse(_) => -32700,
-            A2aError::InvalidRequest(_) | A2aError::AgentNotFound(_) => -32600,
+            A2aError::InvalidRequest(_) | A2aError::AgentNotFound(_) | A2aError::Forbidden(_) => {
+                -32600
+            }
             A2aError::MethodNotFound(_) => -32601,
             A2aError::InvalidParams(_) => -32602,
             A2aError::Engine(e) => a2a_kind(e).map_or(-32603, |kind| kind.code()),
@@ -152,6 +161,7 @@ impl A2aError {
             A2aError::MethodNotFound(_)
             | A2aError::TaskNotFound(_)
             | A2aError::AgentNotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            A2aError::Forbidden(_) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
             // Resuming a task that waits for nothing is A2A's
             // UnsupportedOperationError, which the spec's table answers
             // 400 FAILED_PRECONDITION (the class says 409).
@@ -194,12 +204,14 @@ impl A2aError {
     /// JSON-RPC's HTTP status: its errors travel with 200 as JSON-RPC
     /// wants (the class's status would break clients that read only the
     /// body), but for what the HTTP layer itself means: an unknown agent
-    /// (404), busy (429), unavailable (503), as their class says.
+    /// (404), a forbidden one (403), busy (429), unavailable (503), as their class says.
     fn status(&self) -> StatusCode {
         match self {
             A2aError::AgentNotFound(_) => StatusCode::NOT_FOUND,
+            A2aError::Forbidden(_) => StatusCode::FORBIDDEN,
             A2aError::Engine(
                 e @ (EngineError::AgentNotFound(_)
+                | EngineError::Forbidden(_)
                 | EngineError::TooManyRuns { .. }
                 | EngineError::ShuttingDown
                 | EngineError::StoreUnavailable { .. }),

@@ -32,6 +32,10 @@ pub enum AgentOsError {
     Validation(Box<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// 403: the caller may not do this (an agent it may not run, a
+    /// `user_id` naming someone else).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     /// What the engine refused or failed at: its class gives the status
@@ -83,6 +87,7 @@ impl IntoResponse for AgentOsError {
             AgentOsError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BAD_REQUEST"),
             AgentOsError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_ERROR"),
             AgentOsError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            AgentOsError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             AgentOsError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
             }
@@ -131,6 +136,8 @@ fn engine_detail(e: &EngineError) -> String {
     match e {
         EngineError::AgentNotFound(_) => "Agent not found".into(),
         EngineError::RunNotFound(id) => format!("No runs found for run ID {id}"),
+        EngineError::SessionNotFound(_) => "Session not found".into(),
+        EngineError::Forbidden(m) => sentence(m),
         EngineError::RunExists(id) => format!("Run {id} already exists"),
         EngineError::NotAwaiting { run_id, status } => {
             format!("Run {run_id} is {status}, not paused")
