@@ -32,6 +32,7 @@ mod media_protocols;
 mod models;
 mod openapi;
 mod ops;
+mod owners_agentos;
 mod persistence;
 mod poisoned_queue;
 mod postgres;
