@@ -148,8 +148,8 @@ async fn story(config: &str) {
     let (status, out) = bob.run(&[("message", "hello")]).await;
     assert_eq!(status, 200, "{out}");
     let bobs = out["session_id"].as_str().unwrap().to_string();
-    assert_eq!(ann.session_ids().await, [session.clone()]);
-    assert_eq!(bob.session_ids().await, [bobs.clone()]);
+    assert_eq!(ann.session_ids().await, vec![session.clone()]);
+    assert_eq!(bob.session_ids().await, vec![bobs.clone()]);
     let all = ops.session_ids().await;
     assert!(all.contains(&session) && all.contains(&bobs), "{all:?}");
     let (status, _) = ops.get(&format!("/sessions/{session}")).await;
