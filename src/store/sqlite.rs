@@ -226,19 +226,20 @@ fn db_error(e: sqlx::Error) -> StoreError {
 }
 
 /// The clause that narrows a query to what a principal sees (see
-/// `Principal::visible`): the owner is read from the record's JSON
-/// (migration 0004 indexes it).
+/// `Principal::visible`): the owner is read from the record's JSON, by the
+/// expressions migration 0004 indexes (written the same, so the index is
+/// used; a damaged record reads as owned by no one).
 fn push_visible(q: &mut QueryBuilder<Sqlite>, visible: Option<&Visible>) {
     match visible {
         None => {}
         Some(Visible::Owner(owner)) => {
-            q.push(" AND json_extract(record, '$.owner.user') = ")
+            q.push(" AND CASE WHEN json_valid(record) THEN json_extract(record, '$.owner.user') END = ")
                 .push_bind(owner.user.clone())
-                .push(" AND json_extract(record, '$.owner.tenant') IS ")
+                .push(" AND CASE WHEN json_valid(record) THEN json_extract(record, '$.owner.tenant') END IS ")
                 .push_bind(owner.tenant.clone());
         }
         Some(Visible::Tenant(tenant)) => {
-            q.push(" AND json_extract(record, '$.owner.tenant') = ")
+            q.push(" AND CASE WHEN json_valid(record) THEN json_extract(record, '$.owner.tenant') END = ")
                 .push_bind(tenant.clone());
         }
         Some(Visible::Nothing) => {

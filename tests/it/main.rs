@@ -32,6 +32,7 @@ mod media_protocols;
 mod models;
 mod openapi;
 mod ops;
+mod owners_agentos;
 mod ownership_a2a;
 mod ownership_mcp;
 mod ownership_replicas;
