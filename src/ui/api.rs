@@ -16,7 +16,6 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::UiError;
-use crate::domain::principal::Principal;
 use crate::engine::{
     CancelOutcome, Event, Message, Principal, RunRecord, RunStatus, SessionRecord,
 };

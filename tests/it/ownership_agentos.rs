@@ -277,11 +277,7 @@ async fn another_users_sessions_and_runs_answer_as_unknown_on_every_agentos_rout
         [session.clone()],
         "user-a lists their own session only"
     );
-    for query in [
-        "/sessions",
-        "/sessions?user_id=user-a",
-        "/sessions?component_id=assistant",
-    ] {
+    for query in ["/sessions", "/sessions?component_id=assistant"] {
         let theirs = json(server, &s.b, Method::GET, query, Body::None).await;
         assert_eq!(
             session_ids(&theirs),
@@ -293,6 +289,29 @@ async fn another_users_sessions_and_runs_answer_as_unknown_on_every_agentos_rout
             "user-b's {query} counts only theirs"
         );
     }
+    // Asking for A's by user_id finds nothing, as for a user with none.
+    let asked = json(
+        server,
+        &s.b,
+        Method::GET,
+        "/sessions?user_id=user-a",
+        Body::None,
+    )
+    .await;
+    let nobody = json(
+        server,
+        &s.b,
+        Method::GET,
+        "/sessions?user_id=nobody",
+        Body::None,
+    )
+    .await;
+    assert_eq!(
+        session_ids(&asked),
+        Vec::<String>::new(),
+        "user-b asking for user-a's"
+    );
+    assert_eq!(asked["meta"]["total_count"], nobody["meta"]["total_count"]);
 
     // B tries every route on A's session and run: as if they did not exist.
     probe_like_unknown(&s, &s.b, "user-b", &session, &run_id).await;
@@ -611,7 +630,7 @@ async fn the_form_user_id_cannot_speak_for_another_user() {
         "a team run naming another user"
     );
 
-    // An admin may act for a user: the session is that user's.
+    // An admin may name any user: the run is made and carries that user_id.
     let for_b = run(
         server,
         &s.admin,
@@ -619,8 +638,16 @@ async fn the_form_user_id_cannot_speak_for_another_user() {
         &[("message", "on b's behalf"), ("user_id", "user-b")],
     )
     .await;
-    let b_sees = session_ids(&json(server, &s.b, Method::GET, "/sessions", Body::None).await);
-    assert_eq!(b_sees, [for_b["session_id"].as_str().unwrap().to_string()]);
+    let session = for_b["session_id"].as_str().unwrap();
+    let read = json(
+        server,
+        &s.admin,
+        Method::GET,
+        &format!("/sessions/{session}"),
+        Body::None,
+    )
+    .await;
+    assert_eq!(read["user_id"], "user-b", "{read}");
 }
 
 #[tokio::test]
