@@ -274,14 +274,14 @@ async fn another_users_sessions_and_runs_answer_as_unknown_on_every_agentos_rout
     let mine = session_ids(&json(server, &s.a, Method::GET, "/sessions", Body::None).await);
     assert_eq!(
         mine,
-        [session.clone()],
+        std::slice::from_ref(&session),
         "user-a lists their own session only"
     );
     for query in ["/sessions", "/sessions?component_id=assistant"] {
         let theirs = json(server, &s.b, Method::GET, query, Body::None).await;
         assert_eq!(
             session_ids(&theirs),
-            [b_session.clone()],
+            std::slice::from_ref(&b_session),
             "user-b's {query}"
         );
         assert_eq!(
