@@ -43,6 +43,30 @@ pub struct Catalog {
     teams: Vec<Runnable>,
     /// The agent or team `POST /agui` runs by default.
     default_agent: Option<String>,
+    /// Whose sessions and runs the pages show: the caller.
+    viewer: Viewer,
+}
+
+/// The caller as the pages name it, so a person sees whose sessions the
+/// sidebar lists (their own, or everyone's for an admin).
+#[derive(Serialize, ToSchema)]
+pub struct Viewer {
+    /// The user; none for an admin key or with auth off.
+    user: Option<String>,
+    /// The user's tenant, when the deployment has tenants.
+    tenant: Option<String>,
+    /// Sees every user's sessions and runs.
+    admin: bool,
+}
+
+impl Viewer {
+    fn of(principal: &Principal) -> Self {
+        Self {
+            user: principal.user.clone(),
+            tenant: principal.tenant.clone(),
+            admin: principal.admin,
+        }
+    }
 }
 
 /// An agent or a team the playground can chat with.
@@ -86,6 +110,7 @@ async fn catalog(State(state): State<AppState>, principal: Principal) -> Json<Ca
             })
             .collect(),
         default_agent: state.config().agui_default_agent().map(str::to_string),
+        viewer: Viewer::of(&principal),
     })
 }
 

@@ -377,7 +377,7 @@ mode = "coordinate"
 /// The browser `name` (chromium or firefox): `$AGENTD_CHROMIUM` /
 /// `$AGENTD_FIREFOX`, else Debian's. With `AGENTD_REQUIRE_CLIENTS` set (as CI
 /// sets it) a missing browser or puppeteer-core fails the test.
-fn browser(name: &str) -> Option<(String, std::path::PathBuf)> {
+pub(crate) fn browser(name: &str) -> Option<(String, std::path::PathBuf)> {
     let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients");
     let (var, default) = match name {
         "firefox" => ("AGENTD_FIREFOX", "/usr/bin/firefox-esr"),

@@ -1,12 +1,43 @@
-// What every page shares: the API key (kept in this tab's session storage,
-// never in the page), fetch with the key and a prompt for it on 401, an SSE
-// reader over fetch (EventSource cannot send the key), and small DOM helpers.
+// What every page shares: the API key or access token (kept in this tab's
+// session storage, never in the page), fetch with it and a prompt for it on
+// 401, an SSE reader over fetch (EventSource cannot send the key), and small
+// DOM helpers.
 
 const KEY = "agentd.apiKey";
 
 export function apiKey() {
   return sessionStorage.getItem(KEY) || "";
 }
+
+/** A host app that embeds or links the pages may hand over its user's
+ * access token as `#token=...`: it is kept like a typed key, and taken off
+ * the address bar at once, so it lands in no history entry, bookmark or
+ * copied link. Runs when this module loads, before any API call. */
+function takeTokenFromFragment() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const token = fragment.get("token");
+  if (!fragment.has("token")) return;
+  fragment.delete("token");
+  const rest = fragment.toString();
+  history.replaceState(history.state, "", `${location.pathname}${location.search}${rest ? `#${rest}` : ""}`);
+  if (token) sessionStorage.setItem(KEY, token);
+}
+takeTokenFromFragment();
+
+/** How this server authenticates, for the dialog's words: with JWT auth on
+ * its protected-resource metadata (public, RFC 9728) names the provider
+ * that issues tokens; without, it is not there and keys are asked for. */
+let auth = { tokens: false, issuer: null };
+const authKnown = fetch("/.well-known/oauth-protected-resource")
+  .then(async (r) => {
+    if (!r.ok) return;
+    const doc = await r.json();
+    auth = { tokens: true, issuer: doc.authorization_servers?.[0] || null };
+  })
+  .catch(() => {})
+  .then(() => showKeyState());
+
+const Credential = () => (auth.tokens ? "Access token" : "API key");
 
 /** A new id: crypto.randomUUID where the page is a secure context, else one
  * built from crypto.getRandomValues (plain http on a LAN address). */
@@ -129,7 +160,8 @@ export function askForKey(reason) {
   const input = $("[data-key-input]", dialog);
   $("[data-key-error]", dialog).textContent = apiKey() ? reason : "";
   input.value = "";
-  pendingAsk = new Promise((resolve) => {
+  pendingAsk = authKnown.then(() => new Promise((resolve) => {
+    wordDialog(dialog);
     const done = (ok) => {
       dialog.removeEventListener("close", onClose);
       pendingAsk = null;
@@ -149,13 +181,28 @@ export function askForKey(reason) {
     dialog.returnValue = "";
     dialog.showModal();
     input.focus();
-  });
+  }));
   return pendingAsk;
+}
+
+/** The dialog's words for what this server takes: a key, or a token from
+ * the provider. */
+function wordDialog(dialog) {
+  $("#key-title", dialog).textContent = Credential();
+  $("[data-key-about]", dialog).textContent = auth.tokens
+    ? `This server takes access tokens${auth.issuer ? ` issued by ${auth.issuer}` : ""}. ` +
+      "The token is kept in this browser tab only (session storage) and sent as a bearer token to this server."
+    : "This server asks for an API key. It is kept in this browser tab only " +
+      "(session storage) and sent as a bearer token to this server.";
+  $("label[for=key-input]", dialog).textContent = auth.tokens ? "Token" : "Key";
+  const short = auth.tokens ? "token" : "key";
+  $("[data-key-forget]", dialog).textContent = `Forget ${short}`;
+  $("[data-key-use]", dialog).textContent = `Use ${short}`;
 }
 
 function showKeyState() {
   const button = $("[data-key-button]");
-  if (button) button.textContent = apiKey() ? "API key ✓" : "API key";
+  if (button) button.textContent = apiKey() ? `${Credential()} ✓` : Credential();
 }
 
 const PAGES = [
@@ -194,7 +241,7 @@ function mountChrome() {
         el("h2", { id: "key-title" }, "API key"),
         el(
           "p",
-          {},
+          { "data-key-about": true },
           "This server asks for an API key. It is kept in this browser tab only " +
             "(session storage) and sent as a bearer token to this server.",
         ),
@@ -205,7 +252,7 @@ function mountChrome() {
           "div",
           { class: "dialog-actions" },
           el("button", { type: "button", "data-key-forget": true }, "Forget key"),
-          el("button", { type: "submit", class: "primary" }, "Use key"),
+          el("button", { type: "submit", class: "primary", "data-key-use": true }, "Use key"),
         ),
       ),
     ),

@@ -26,6 +26,7 @@ const ui = {
   picker: $("[data-agent-picker]"),
   about: $("[data-agent-about]"),
   sessions: $("[data-sessions]"),
+  viewer: $("[data-viewer]"),
   messages: $("[data-messages]"),
   title: $("[data-chat-title]"),
   status: $("[data-run-status]"),
@@ -43,6 +44,7 @@ const ui = {
 
 async function loadCatalog() {
   chat.catalog = await getJson("/ui/api/catalog");
+  showViewer(chat.catalog.viewer);
   ui.picker.replaceChildren();
   const group = (label, items) =>
     items.length &&
@@ -62,6 +64,18 @@ async function loadCatalog() {
   }
   ui.picker.value = wanted;
   await selectAgent(wanted, params.get("session"));
+}
+
+/** Says whose sessions the sidebar lists when the caller is a user (a
+ * token's or a key's); an admin key or a server without auth lists
+ * everyone's, as it always did, and says nothing. */
+function showViewer(viewer) {
+  ui.viewer.hidden = !viewer?.user;
+  if (!viewer?.user) return;
+  const who = viewer.tenant ? `${viewer.user} (${viewer.tenant})` : viewer.user;
+  ui.viewer.textContent = viewer.admin
+    ? `Everyone's sessions: you are ${who}, an admin`
+    : `Sessions of ${who}`;
 }
 
 function describe(agentId) {
