@@ -31,6 +31,8 @@ mod media_protocols;
 mod models;
 mod openapi;
 mod ops;
+mod ownership_acp;
+mod ownership_agui;
 mod persistence;
 mod poisoned_queue;
 mod postgres;
