@@ -33,6 +33,7 @@ mod openapi;
 mod ops;
 mod ownership_acp;
 mod ownership_agui;
+mod ownership_codegen;
 mod persistence;
 mod poisoned_queue;
 mod postgres;
