@@ -23,5 +23,6 @@ pub use event::{
 pub use failure::{FailureKind, RunFailure};
 pub use ids::{new_id, now_ms};
 pub use message::{Attachment, MediaKind, Message, Role, ToolCall, Usage};
+pub use principal::{Owner, Principal, Visible};
 pub use records::{FileSummary, RunRecord, RunStatus, SessionRecord, ToolExecution};
 pub use tool_spec::{ToolSpec, empty_object_schema};

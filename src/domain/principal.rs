@@ -8,6 +8,16 @@
 /// The scope that makes a principal an admin: it sees every user's data.
 pub const ADMIN_SCOPE: &str = "agentd:admin";
 
+/// Who a session or run belongs to: the user who made it, within its
+/// tenant. Records made by a caller with no user (an admin key, auth off)
+/// and records older than owners have none: only admins see those.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Owner {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    pub user: String,
+}
+
 /// How a principal was authenticated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMethod {
@@ -87,6 +97,41 @@ impl Principal {
         }
     }
 
+    /// The owner a session or run this principal makes is stamped with.
+    pub fn owner(&self) -> Option<Owner> {
+        self.user.as_ref().map(|user| Owner {
+            tenant: self.tenant.clone(),
+            user: user.clone(),
+        })
+    }
+
+    /// Whether this principal sees (and may act on) what `owner` owns: its
+    /// own records; an admin every record of its tenant, and an admin of
+    /// no tenant (an admin key, auth off) every record, owned or not.
+    pub fn sees(&self, owner: Option<&Owner>) -> bool {
+        if self.admin {
+            return self.tenant.is_none() || owner.is_some_and(|o| o.tenant == self.tenant);
+        }
+        match (owner, &self.user) {
+            (Some(o), Some(user)) => &o.user == user && o.tenant == self.tenant,
+            _ => false,
+        }
+    }
+
+    /// What a listing narrows to for this principal (see `sees`); `None`
+    /// lists everything.
+    pub fn visible(&self) -> Option<Visible> {
+        match (self.admin, &self.tenant, &self.user) {
+            (true, None, _) => None,
+            (true, Some(tenant), _) => Some(Visible::Tenant(tenant.clone())),
+            (false, tenant, Some(user)) => Some(Visible::Owner(Owner {
+                tenant: tenant.clone(),
+                user: user.clone(),
+            })),
+            (false, _, None) => Some(Visible::Nothing),
+        }
+    }
+
     /// The name per-caller limits are counted under: the user (within its
     /// tenant) when there is one, so a user's keys and tokens share one
     /// count; else the key; else everyone unauthenticated together.
@@ -99,6 +144,28 @@ impl Principal {
             (None, AuthMethod::ApiKey { name }) => format!("key:{name}"),
             (None, AuthMethod::CodegenKey { user_id }) => format!("codegen-user:{user_id}"),
             (None, _) => "anonymous".into(),
+        }
+    }
+}
+
+/// The records a principal sees, as a filter stores apply in their query
+/// (so paging and counts stay right).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visible {
+    /// Records this owner made.
+    Owner(Owner),
+    /// Records owned by any user of this tenant.
+    Tenant(String),
+    /// None at all (a caller nobody authenticated).
+    Nothing,
+}
+
+impl Visible {
+    pub fn admits(&self, owner: Option<&Owner>) -> bool {
+        match self {
+            Visible::Owner(me) => owner == Some(me),
+            Visible::Tenant(t) => owner.is_some_and(|o| o.tenant.as_ref() == Some(t)),
+            Visible::Nothing => false,
         }
     }
 }
@@ -127,6 +194,37 @@ mod tests {
         assert!(!other.may_run(Some(&allowed)));
         assert!(admin.may_run(Some(&allowed)));
         assert!(other.may_run(None));
+    }
+
+    #[test]
+    fn a_user_sees_only_their_own_and_an_admin_their_tenant() {
+        let ann = Principal::user(Some("acme".into()), "ann".into(), vec![]);
+        let bob = Principal::user(Some("acme".into()), "bob".into(), vec![]);
+        let admin = Principal::user(Some("acme".into()), "root".into(), scopes(&[ADMIN_SCOPE]));
+        let other = Principal::user(Some("zeta".into()), "ann".into(), vec![]);
+        let anns = ann.owner();
+        for p in [
+            &ann,
+            &bob,
+            &admin,
+            &other,
+            &Principal::open(),
+            &Principal::anonymous(),
+        ] {
+            // The listing filter and the one-record check agree.
+            let listed = p.visible().is_none_or(|v| v.admits(anns.as_ref()));
+            assert_eq!(listed, p.sees(anns.as_ref()), "{p:?}");
+            let unowned = p.visible().is_none_or(|v| v.admits(None));
+            assert_eq!(unowned, p.sees(None), "{p:?}");
+        }
+        assert!(ann.sees(anns.as_ref()));
+        assert!(!bob.sees(anns.as_ref()));
+        assert!(!other.sees(anns.as_ref()));
+        assert!(admin.sees(anns.as_ref()));
+        assert!(!admin.sees(None));
+        assert!(Principal::open().sees(anns.as_ref()) && Principal::open().sees(None));
+        assert!(!Principal::anonymous().sees(None));
+        assert!(!ann.sees(None));
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::event::{Event, EventKind, PendingCall};
 use super::failure::RunFailure;
 use super::message::{MediaKind, Message, Role, Usage};
+use super::principal::Owner;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -78,6 +79,10 @@ pub struct RunRecord {
     pub agent_id: String,
     pub agent_name: String,
     pub user_id: Option<String>,
+    /// Who the run belongs to (its session's owner); `None` for records
+    /// older than owners and those of callers with no user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
     pub parent_run_id: Option<String>,
     /// Whether `agent_id` names a team rather than an agent.
     #[serde(default)]
@@ -133,6 +138,7 @@ impl RunRecord {
             agent_id: agent_id.into(),
             agent_name: agent_name.into(),
             user_id: None,
+            owner: None,
             parent_run_id: None,
             team: false,
             origin: String::new(),
@@ -177,7 +183,12 @@ impl RunRecord {
 pub struct SessionRecord {
     pub session_id: String,
     pub agent_id: Option<String>,
+    /// The client's own label for its user (AgentOS `user_id`), not who
+    /// owns the session: that is `owner`.
     pub user_id: Option<String>,
+    /// Who made the session; see `RunRecord::owner`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
     pub name: Option<String>,
     pub state: Option<Value>,
     pub metadata: Option<Value>,

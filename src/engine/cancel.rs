@@ -6,7 +6,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::live::LiveRun;
-use super::{Engine, EngineError, Event, EventKind, RunRecord, RunStatus};
+use super::{Engine, EngineError, Event, EventKind, RunRecord, RunStatus, audit};
+use crate::domain::Principal;
 
 /// What a cancel found.
 #[derive(Debug)]
@@ -24,11 +25,32 @@ impl Engine {
     /// store, and that replica stops it as if the request had come to it.
     /// Runs in a task of the engine's: ending a paused run registers it here
     /// for a moment, which a dropped caller must not leave half done.
-    pub async fn cancel(self: &Arc<Self>, run_id: &str) -> Result<CancelOutcome, EngineError> {
-        let engine = self.clone();
-        let run_id = run_id.to_string();
-        self.detached(async move { engine.cancel_run(&run_id).await }, drop)
-            .await
+    /// Another user's run is `RunNotFound`, as an unknown one.
+    pub async fn cancel(
+        self: &Arc<Self>,
+        principal: &Principal,
+        run_id: &str,
+    ) -> Result<CancelOutcome, EngineError> {
+        let outcome = match self.check_run(principal, run_id).await {
+            Ok(()) => {
+                let engine = self.clone();
+                let id = run_id.to_string();
+                self.detached(async move { engine.cancel_run(&id).await }, drop)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let ids = audit::Ids {
+            run_id: Some(run_id),
+            ..Default::default()
+        };
+        let worded = match &outcome {
+            Ok(CancelOutcome::Cancelling(_)) => "ok".to_string(),
+            Ok(CancelOutcome::AlreadyFinished(_)) => "already finished".to_string(),
+            Err(e) => e.to_string(),
+        };
+        audit::record(principal, "run.cancelled", ids, &worded);
+        outcome
     }
 
     pub(super) async fn cancel_run(&self, run_id: &str) -> Result<CancelOutcome, EngineError> {

@@ -11,6 +11,15 @@ pub enum EngineError {
     AgentNotFound(String),
     #[error("run '{0}' not found")]
     RunNotFound(String),
+    /// A session that does not exist or is not the caller's: the two read
+    /// the same, so ids cannot be probed.
+    #[error("session '{0}' not found")]
+    SessionNotFound(String),
+    /// The caller may not do this (an agent or team whose `allowed_scopes`
+    /// it holds none of, a `user_id` naming someone else). Clients get a
+    /// 403 in their protocol's shape.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     #[error("run '{0}' already exists")]
     RunExists(String),
     #[error("run '{run_id}' is {status}, not awaiting input")]
@@ -106,7 +115,10 @@ impl EngineError {
     /// word the body in their protocol's shape.
     pub fn class(&self) -> ErrorClass {
         let (status, retry_after_secs) = match self {
-            EngineError::AgentNotFound(_) | EngineError::RunNotFound(_) => (404, None),
+            EngineError::AgentNotFound(_)
+            | EngineError::RunNotFound(_)
+            | EngineError::SessionNotFound(_) => (404, None),
+            EngineError::Forbidden(_) => (403, None),
             EngineError::RunExists(_) | EngineError::NotAwaiting { .. } => (409, None),
             EngineError::InvalidInput(_) | EngineError::UnsupportedMedia { .. } => (400, None),
             EngineError::DocumentOverBudget { .. } => (422, None),

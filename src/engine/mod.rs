@@ -20,6 +20,8 @@
 //!   signals, event pump, tails).
 //! - `runs`, `live`: finding runs, live here or stored; a live run's log.
 //! - `sessions`: the session door, history, deletion.
+//! - `ownership`, `audit`: who sees and may run what (every read and change
+//!   takes the caller's `Principal`); one audit line per change.
 //! - `owned`: work a client's departure cannot cut in half.
 //! - `readiness`, `metrics`, `unavailable`: the write probe, counters, and
 //!   the sentence a client refused for a down store is told.
@@ -28,11 +30,13 @@
 mod admission;
 mod agent_loop;
 mod attachments;
+mod audit;
 mod cancel;
 mod error;
 mod live;
 mod metrics;
 mod owned;
+mod ownership;
 mod persistence;
 mod readiness;
 mod replication;
@@ -58,7 +62,7 @@ pub use cancel::CancelOutcome;
 pub use error::{EngineError, ErrorClass};
 pub use live::EventStream;
 pub use request::{ResumeRequest, RunCaller, RunRequest, ToolDecision};
-pub use sessions::{SessionDeletion, SessionScope};
+pub use sessions::SessionDeletion;
 // The queries adapters ask the engine's door with: plain filters, written
 // once in the store's vocabulary; adapters name them through the engine.
 pub use crate::store::{RateDecision, RunFilter, SessionFilter, SessionSort};
@@ -67,10 +71,10 @@ pub use crate::store::{RateDecision, RunFilter, SessionFilter, SessionSort};
 // naming it through the engine they drive.
 pub use crate::domain::{
     Attachment, CompletedData, Delta, Event, EventKind, FailureKind, FileSummary, MediaKind,
-    MemberRef, Message, ModelRequestCompletedData, PendingCall, PendingKind, Role, RunFailure,
-    RunRecord, RunStartedData, RunStatus, SessionRecord, ToolCall, ToolCallDecidedData,
-    ToolCallEndedData, ToolCallStartedData, ToolExecution, ToolResultData, ToolSpec, Usage,
-    empty_object_schema, new_id, now_ms,
+    MemberRef, Message, ModelRequestCompletedData, Owner, PendingCall, PendingKind, Principal,
+    Role, RunFailure, RunRecord, RunStartedData, RunStatus, SessionRecord, ToolCall,
+    ToolCallDecidedData, ToolCallEndedData, ToolCallStartedData, ToolExecution, ToolResultData,
+    ToolSpec, Usage, empty_object_schema, new_id, now_ms,
 };
 
 use futures::StreamExt;

@@ -8,21 +8,48 @@ use std::sync::Arc;
 use super::live::LiveRun;
 use super::{
     Engine, EngineError, EventKind, Message, ResumeRequest, RunHandle, RunStatus, agent_loop,
-    attachments,
+    attachments, audit,
 };
+use crate::domain::Principal;
 
 impl Engine {
     /// Continues an awaiting run with the answers it waited for. Taken over
     /// and restarted in a task of the engine's (see `owned`).
+    /// Another user's run is `RunNotFound`, as an unknown one.
     pub async fn resume(
         self: &Arc<Self>,
+        principal: &Principal,
         run_id: &str,
         req: ResumeRequest,
     ) -> Result<RunHandle, EngineError> {
-        let engine = self.clone();
-        let run_id = run_id.to_string();
-        self.detached_run(async move { engine.resume_run(&run_id, req).await })
-            .await
+        let decisions = req.decisions.clone();
+        let resumed = match self.check_run(principal, run_id).await {
+            Ok(()) => {
+                let engine = self.clone();
+                let id = run_id.to_string();
+                self.detached_run(async move { engine.resume_run(&id, req).await })
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let ids = audit::Ids {
+            run_id: Some(run_id),
+            ..Default::default()
+        };
+        audit::result(principal, "run.resumed", ids, &resumed);
+        for d in &decisions {
+            let action = if d.approved {
+                "tool_call.approved"
+            } else {
+                "tool_call.rejected"
+            };
+            let ids = audit::Ids {
+                call_id: Some(&d.call_id),
+                ..ids
+            };
+            audit::result(principal, action, ids, &resumed);
+        }
+        resumed
     }
 
     pub(super) async fn resume_run(

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::live::{EventStream, LiveRun};
 use super::{Engine, EngineError, Event, RunRecord, RunStatus};
+use crate::domain::Principal;
 
 impl Engine {
     pub(super) fn live_run(&self, run_id: &str) -> Option<Arc<LiveRun>> {
@@ -45,8 +46,22 @@ impl Engine {
         None
     }
 
-    /// The run's current record, live or stored.
-    pub async fn get_run(&self, run_id: &str) -> Result<Option<RunRecord>, EngineError> {
+    /// The run's current record, live or stored, if the principal sees it
+    /// (another user's run is `None`, as an unknown one).
+    pub async fn get_run(
+        &self,
+        principal: &Principal,
+        run_id: &str,
+    ) -> Result<Option<RunRecord>, EngineError> {
+        match self.visible_run(principal, run_id).await {
+            Ok(run) => Ok(Some(run)),
+            Err(EngineError::RunNotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The run's current record, live or stored, whoever owns it.
+    pub(super) async fn run_record(&self, run_id: &str) -> Result<Option<RunRecord>, EngineError> {
         if let Some(live) = self.live_run(run_id) {
             return Ok(Some(live.record()));
         }
@@ -54,7 +69,14 @@ impl Engine {
     }
 
     /// Events with `seq > after`: replay, then live while the run goes on.
-    pub async fn subscribe(&self, run_id: &str, after: u64) -> Result<EventStream, EngineError> {
+    /// Another user's run is `RunNotFound`, as an unknown one.
+    pub async fn subscribe(
+        &self,
+        principal: &Principal,
+        run_id: &str,
+        after: u64,
+    ) -> Result<EventStream, EngineError> {
+        self.check_run(principal, run_id).await?;
         if let Some(live) = self.live_run(run_id) {
             return Ok(live.subscribe(after, false));
         }
@@ -78,7 +100,12 @@ impl Engine {
 
     /// Every event the run has recorded so far, in order, without waiting
     /// for more: event-log listings and state folds of a run in progress.
-    pub async fn event_log(&self, run_id: &str) -> Result<Vec<Event>, EngineError> {
+    pub async fn event_log(
+        &self,
+        principal: &Principal,
+        run_id: &str,
+    ) -> Result<Vec<Event>, EngineError> {
+        self.check_run(principal, run_id).await?;
         if let Some(live) = self.live_run(run_id) {
             return Ok(live.log().await?);
         }
@@ -88,8 +115,21 @@ impl Engine {
         Ok(self.store.events(run_id, 0).await?)
     }
 
-    /// Runs of a session (or all), oldest first.
+    /// Runs of a session (or all), oldest first: those the principal sees.
     pub async fn list_runs(
+        &self,
+        principal: &Principal,
+        filter: &crate::store::RunFilter,
+    ) -> Result<Vec<RunRecord>, EngineError> {
+        let filter = crate::store::RunFilter {
+            visible: principal.visible(),
+            ..filter.clone()
+        };
+        self.list_all_runs(&filter).await
+    }
+
+    /// Runs matching the filter, whoever owns them, live records over stored.
+    pub(super) async fn list_all_runs(
         &self,
         filter: &crate::store::RunFilter,
     ) -> Result<Vec<RunRecord>, EngineError> {

@@ -3,14 +3,24 @@
 //! continues from, and a session's paused runs.
 //!
 //! Adapters never reach the store: every session read or write goes
-//! through a method here that takes a `SessionScope`, so who may see which
-//! sessions is decided in this file and nowhere else.
+//! through a method here that takes the caller's `Principal`, so who sees
+//! which sessions is decided here (by the domain's rule) and nowhere else.
 
 use std::sync::Arc;
 
+use super::audit;
 use super::live::LiveRun;
 use super::{Engine, EngineError, Message, Role, RunRecord, RunRequest, RunStatus, SessionRecord};
+use crate::domain::Principal;
 use crate::store::SessionFilter;
+
+/// The filter narrowed to what the principal sees, whatever it asked.
+fn scoped(principal: &Principal, filter: &SessionFilter) -> SessionFilter {
+    SessionFilter {
+        visible: principal.visible(),
+        ..filter.clone()
+    }
+}
 
 /// What deleting a session found.
 #[derive(Debug, PartialEq, Eq)]
@@ -23,92 +33,113 @@ pub enum SessionDeletion {
     },
 }
 
-/// Whose sessions a call may see and change. Today every caller sees every
-/// session; per-user ownership narrows this in one place (`admits`), and
-/// the adapters that build a scope say who is asking.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SessionScope {}
-
-impl SessionScope {
-    /// Every session: the server's own view, and every caller's until
-    /// sessions have owners.
-    pub fn all() -> Self {
-        Self {}
-    }
-
-    /// Whether a session is within this scope.
-    fn admits(&self, _session: &SessionRecord) -> bool {
-        true
-    }
-}
-
 impl Engine {
-    /// Sessions matching `filter`, in its order and page.
+    /// Sessions matching `filter`, in its order and page: of those the
+    /// principal sees (the store narrows the query, so pages stay full).
     pub async fn sessions(
         &self,
-        scope: &SessionScope,
+        principal: &Principal,
         filter: &SessionFilter,
     ) -> Result<Vec<SessionRecord>, EngineError> {
-        let mut sessions = self.store.list_sessions(filter).await?;
-        sessions.retain(|s| scope.admits(s));
-        Ok(sessions)
+        Ok(self.store.list_sessions(&scoped(principal, filter)).await?)
     }
 
-    /// How many sessions match `filter`, ignoring its page.
+    /// How many sessions the principal sees match `filter`, ignoring its page.
     pub async fn count_sessions(
         &self,
-        _scope: &SessionScope,
+        principal: &Principal,
         filter: &SessionFilter,
     ) -> Result<u64, EngineError> {
-        Ok(self.store.count_sessions(filter).await?)
+        Ok(self
+            .store
+            .count_sessions(&scoped(principal, filter))
+            .await?)
     }
 
-    /// One session, if it exists and is within the scope.
+    /// One session, if it exists and the principal sees it (another
+    /// user's session is `None`, as an unknown one).
     pub async fn session(
         &self,
-        scope: &SessionScope,
+        principal: &Principal,
         session_id: &str,
     ) -> Result<Option<SessionRecord>, EngineError> {
         Ok(self
             .store
             .get_session(session_id)
             .await?
-            .filter(|s| scope.admits(s)))
+            .filter(|s| principal.sees(s.owner.as_ref())))
     }
 
-    /// Records a new session; false when its id is taken.
+    /// Records a new session, owned by the principal (whatever `owner`
+    /// the adapter left in it); false when its id is taken.
     pub async fn create_session(
         &self,
-        scope: &SessionScope,
+        principal: &Principal,
         session: &SessionRecord,
     ) -> Result<bool, EngineError> {
-        if !scope.admits(session) {
-            return Ok(false);
-        }
-        Ok(self.store.create_session(session).await?)
+        let session = SessionRecord {
+            owner: principal.owner(),
+            ..session.clone()
+        };
+        let created = self.store.create_session(&session).await;
+        audit::result(
+            principal,
+            "session.created",
+            audit::Ids {
+                session_id: Some(&session.session_id),
+                ..Default::default()
+            },
+            &created,
+        );
+        Ok(created?)
     }
 
     /// Writes a session as given (renamed, its state or metadata changed),
-    /// creating it when it is new.
+    /// creating it when it is new. A session the principal does not see is
+    /// `SessionNotFound`; its owner stays whoever made it.
     pub async fn save_session(
         &self,
-        scope: &SessionScope,
+        principal: &Principal,
         session: &SessionRecord,
     ) -> Result<(), EngineError> {
-        if !scope.admits(session) {
-            return Err(EngineError::InvalidInput(format!(
-                "session '{}' is not yours to change",
-                session.session_id
-            )));
-        }
-        Ok(self.store.put_session(session).await?)
+        let saved = self.save_owned_session(principal, session).await;
+        audit::result(
+            principal,
+            "session.updated",
+            audit::Ids {
+                session_id: Some(&session.session_id),
+                ..Default::default()
+            },
+            &saved,
+        );
+        saved
     }
 
-    /// The session as a new run leaves it: created on its first run, else
-    /// with its latest activity noted.
+    async fn save_owned_session(
+        &self,
+        principal: &Principal,
+        session: &SessionRecord,
+    ) -> Result<(), EngineError> {
+        let owner = match self.store.get_session(&session.session_id).await? {
+            Some(stored) if principal.sees(stored.owner.as_ref()) => stored.owner,
+            Some(_) => {
+                return Err(EngineError::SessionNotFound(session.session_id.clone()));
+            }
+            None => principal.owner(),
+        };
+        let session = SessionRecord {
+            owner,
+            ..session.clone()
+        };
+        Ok(self.store.put_session(&session).await?)
+    }
+
+    /// The session as a new run leaves it: created on its first run (owned
+    /// by the principal), else with its latest activity noted. Another
+    /// user's session is `SessionNotFound`: a run never attaches to it.
     pub(super) async fn session_for_run(
         &self,
+        principal: &Principal,
         session_id: &str,
         new_session: bool,
         agent_id: &str,
@@ -126,6 +157,9 @@ impl Engine {
             self.store.get_session(session_id).await?
         };
         let session = match stored {
+            Some(s) if !principal.sees(s.owner.as_ref()) => {
+                return Err(EngineError::SessionNotFound(session_id.to_string()));
+            }
             Some(mut s) => {
                 s.updated_at = now;
                 if s.name.is_none() {
@@ -137,6 +171,7 @@ impl Engine {
                 session_id: session_id.to_string(),
                 agent_id: Some(agent_id.to_string()),
                 user_id: req.user_id.clone(),
+                owner: principal.owner(),
                 name: first_text,
                 state: None,
                 metadata: None,
@@ -192,14 +227,36 @@ impl Engine {
     /// runs is still going (its task would write it back): that run has to
     /// end first. Runs that have just ended or paused are waited for, so
     /// their final save cannot bring them back after the delete.
+    /// Another user's session is `NotFound`, as an unknown one.
     pub async fn delete_session(
         &self,
-        scope: &SessionScope,
+        principal: &Principal,
         session_id: &str,
     ) -> Result<SessionDeletion, EngineError> {
-        // Out of scope reads as absent (every session is in scope today, so
-        // the read is skipped until one can be out of it).
-        if *scope != SessionScope::all() && self.session(scope, session_id).await?.is_none() {
+        let deleted = self.delete_owned_session(principal, session_id).await;
+        let outcome = match &deleted {
+            Ok(SessionDeletion::Deleted) => "ok".to_string(),
+            Ok(SessionDeletion::NotFound) => "not found".to_string(),
+            Ok(SessionDeletion::Busy { run_id }) => format!("busy: run {run_id} in progress"),
+            Err(e) => e.to_string(),
+        };
+        let ids = audit::Ids {
+            session_id: Some(session_id),
+            ..Default::default()
+        };
+        audit::record(principal, "session.deleted", ids, &outcome);
+        deleted
+    }
+
+    async fn delete_owned_session(
+        &self,
+        principal: &Principal,
+        session_id: &str,
+    ) -> Result<SessionDeletion, EngineError> {
+        // Not the caller's reads as absent. A caller who sees everything
+        // skips the read (and may delete the runs of a session whose
+        // record is gone).
+        if principal.visible().is_some() && self.session(principal, session_id).await?.is_none() {
             return Ok(SessionDeletion::NotFound);
         }
         let lives: Vec<Arc<LiveRun>> = self
@@ -243,15 +300,19 @@ impl Engine {
     /// run (AG-UI interrupts). The newest such run wins.
     pub async fn awaiting_run_for_calls(
         &self,
+        principal: &Principal,
         session_id: &str,
         call_ids: &[String],
     ) -> Result<Option<RunRecord>, EngineError> {
         let runs = self
-            .list_runs(&crate::store::RunFilter {
-                session_id: Some(session_id.to_string()),
-                statuses: vec![RunStatus::Awaiting],
-                ..Default::default()
-            })
+            .list_runs(
+                principal,
+                &crate::store::RunFilter {
+                    session_id: Some(session_id.to_string()),
+                    statuses: vec![RunStatus::Awaiting],
+                    ..Default::default()
+                },
+            )
             .await?;
         Ok(runs.into_iter().rev().find(|r| {
             r.status == RunStatus::Awaiting

@@ -14,18 +14,46 @@ use super::admission::RunSlot;
 use super::live::LiveRun;
 use super::{
     Engine, EngineError, EventKind, RunHandle, RunRecord, RunRequest, RunStartedData,
-    SessionRecord, agent_loop, attachments, metrics, new_id, now_ms, replication,
+    SessionRecord, agent_loop, attachments, audit, metrics, new_id, now_ms, replication,
 };
+use crate::domain::Principal;
 
 impl Engine {
     /// Validates the request, records the run and starts it in its own task.
     /// Recording and starting happen in a task of the engine's: a caller
     /// dropped meanwhile (a client that left) cannot leave the run recorded
     /// but never started (see `owned`).
-    pub async fn start(self: &Arc<Self>, req: RunRequest) -> Result<RunHandle, EngineError> {
-        let engine = self.clone();
-        self.detached_run(async move { engine.start_run(req, None).await })
-            .await
+    ///
+    /// The run (and a new session) is owned by the principal; continuing
+    /// another user's session is `SessionNotFound`, and an agent or team
+    /// the principal may not run is `Forbidden`.
+    pub async fn start(
+        self: &Arc<Self>,
+        principal: &Principal,
+        req: RunRequest,
+    ) -> Result<RunHandle, EngineError> {
+        let agent_id = req.agent_id.clone();
+        let started = match self.admit(principal, &req) {
+            Ok(()) => {
+                let engine = self.clone();
+                let who = principal.clone();
+                self.detached_run(async move { engine.start_run(&who, req, None).await })
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        audit::result(
+            principal,
+            "run.created",
+            audit::Ids {
+                run_id: started.as_ref().ok().map(|h| h.run_id.as_str()),
+                session_id: started.as_ref().ok().map(|h| h.session_id.as_str()),
+                agent_id: Some(&agent_id),
+                ..Default::default()
+            },
+            &started,
+        );
+        started
     }
 
     /// Starts a member run of a team: a child run with the team run as its
@@ -36,11 +64,13 @@ impl Engine {
         parent: &Arc<LiveRun>,
         req: RunRequest,
     ) -> Result<RunHandle, EngineError> {
-        self.start_run(req, Some(parent)).await
+        // A member run is its team run's, whoever asked for the team.
+        self.start_run(&Principal::open(), req, Some(parent)).await
     }
 
     pub(super) async fn start_run(
         self: &Arc<Self>,
+        principal: &Principal,
         req: RunRequest,
         parent: Option<&Arc<LiveRun>>,
     ) -> Result<RunHandle, EngineError> {
@@ -51,7 +81,7 @@ impl Engine {
             Some(_) => None,
         };
         let intents = self.cancel_intents_seen();
-        let (record, job, session) = self.plan(req, parent).await?;
+        let (record, job, session) = self.plan(principal, req, parent).await?;
         // The run and its session in one write (a member run has no session
         // of its own to note).
         let created = match &session {
@@ -81,19 +111,42 @@ impl Engine {
     /// replica runs it. This one claims it at once when it can (it has the
     /// run slot already), so a lone server behaves as if it started the run
     /// itself. Returns the run as accepted (pending, or started here).
+    /// Owned and admitted as `start`'s runs are.
     pub async fn start_background(
         self: &Arc<Self>,
+        principal: &Principal,
         req: RunRequest,
     ) -> Result<RunRecord, EngineError> {
-        // In a task of the engine's: queued and claimed runs are started
-        // whether or not the client waits for the answer (see `owned`).
-        let engine = self.clone();
-        self.detached(async move { engine.queue_run(req).await }, drop)
-            .await
+        let agent_id = req.agent_id.clone();
+        let queued = match self.admit(principal, &req) {
+            Ok(()) => {
+                // In a task of the engine's: queued and claimed runs are
+                // started whether or not the client waits for the answer
+                // (see `owned`).
+                let engine = self.clone();
+                let who = principal.clone();
+                self.detached(async move { engine.queue_run(&who, req).await }, drop)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        audit::result(
+            principal,
+            "run.created",
+            audit::Ids {
+                run_id: queued.as_ref().ok().map(|r| r.run_id.as_str()),
+                session_id: queued.as_ref().ok().map(|r| r.session_id.as_str()),
+                agent_id: Some(&agent_id),
+                ..Default::default()
+            },
+            &queued,
+        );
+        queued
     }
 
     pub(super) async fn queue_run(
         self: &Arc<Self>,
+        principal: &Principal,
         req: RunRequest,
     ) -> Result<RunRecord, EngineError> {
         self.resolve(&req)?;
@@ -107,7 +160,7 @@ impl Engine {
         {
             return Err(EngineError::RunExists(id.to_string()));
         }
-        let (record, job, session) = self.plan(req, None).await?;
+        let (record, job, session) = self.plan(principal, req, None).await?;
         if let Some(session) = &session {
             self.store.put_session(session).await?;
         }
@@ -122,7 +175,7 @@ impl Engine {
             Ok(Some((claimed, job))) => {
                 match self.launch_claimed(claimed, job, slot, intents).await {
                     Some(handle) => Ok(handle.record()),
-                    None => Ok(self.get_run(&record.run_id).await?.unwrap_or(record)),
+                    None => Ok(self.run_record(&record.run_id).await?.unwrap_or(record)),
                 }
             }
             // Another replica claimed it first and runs it.
@@ -142,6 +195,7 @@ impl Engine {
     /// the caller to write with the run.
     pub(super) async fn plan(
         &self,
+        principal: &Principal,
         req: RunRequest,
         parent: Option<&Arc<LiveRun>>,
     ) -> Result<(RunRecord, replication::Job, Option<SessionRecord>), EngineError> {
@@ -177,13 +231,22 @@ impl Engine {
         let now = now_ms();
         let session = match parent {
             None => Some(
-                self.session_for_run(&session_id, new_session, &agent.id, &req, now)
+                self.session_for_run(principal, &session_id, new_session, &agent.id, &req, now)
                     .await?,
             ),
             Some(_) => None,
         };
+        // A run belongs to its session's owner (an admin continuing a
+        // user's conversation adds to what that user sees); a member run
+        // to its team run's.
+        let owner = match (&session, parent) {
+            (Some(s), _) => s.owner.clone(),
+            (None, Some(p)) => p.lock().record.owner.clone(),
+            (None, None) => principal.owner(),
+        };
         let record = RunRecord {
             user_id: req.user_id.clone(),
+            owner,
             parent_run_id: parent.map(|p| p.record().run_id),
             team: team.is_some(),
             origin: req.origin.clone(),

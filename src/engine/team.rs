@@ -168,7 +168,7 @@ impl Tool for DelegateTool {
             ))),
             RunStatus::Awaiting => {
                 // Nobody can answer a member's client-side tool inside a team.
-                let _ = self.engine.cancel(&handle.run_id).await;
+                let _ = self.engine.cancel_run(&handle.run_id).await;
                 Err(ToolError::Failed(format!(
                     "member '{member_id}' asked for client input, which teams cannot provide"
                 )))

@@ -205,7 +205,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::{StoreConfig, StoreKind};
-use crate::domain::{Event, Message, RunRecord, RunStatus, SessionRecord};
+use crate::domain::{Event, Message, RunRecord, RunStatus, SessionRecord, Visible};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -274,6 +274,9 @@ pub struct RunFilter {
     /// Only the newest this many of the matching runs (still listed oldest
     /// first): listings a person browses must not read the whole history.
     pub newest: Option<usize>,
+    /// Only the runs a principal sees (`Principal::visible`); the engine
+    /// sets it, whatever an adapter asked.
+    pub visible: Option<Visible>,
 }
 
 impl RunFilter {
@@ -284,6 +287,10 @@ impl RunFilter {
             && self.agent_id.as_ref().is_none_or(|a| &run.agent_id == a)
             && (self.statuses.is_empty() || self.statuses.contains(&run.status))
             && self.origin.as_ref().is_none_or(|o| &run.origin == o)
+            && self
+                .visible
+                .as_ref()
+                .is_none_or(|v| v.admits(run.owner.as_ref()))
     }
 }
 
@@ -310,6 +317,9 @@ pub struct SessionFilter {
     /// At most this many sessions (all when unset), after skipping `offset`.
     pub limit: Option<usize>,
     pub offset: usize,
+    /// Only the sessions a principal sees (`Principal::visible`); the
+    /// engine sets it, whatever an adapter asked.
+    pub visible: Option<Visible>,
 }
 
 impl SessionFilter {
@@ -324,6 +334,10 @@ impl SessionFilter {
                     .to_lowercase()
                     .contains(&needle.to_lowercase())
             })
+            && self
+                .visible
+                .as_ref()
+                .is_none_or(|v| v.admits(s.owner.as_ref()))
     }
 }
 

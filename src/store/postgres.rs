@@ -34,7 +34,7 @@ use tokio::sync::broadcast;
 
 use super::codec::{chunk_to_json, event_chunks, from_json, log_from_chunks, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError, StoreSignal};
-use crate::domain::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
+use crate::domain::{Event, RunRecord, RunStatus, SessionRecord, Visible, now_ms};
 
 /// The schema, embedded so the binary needs no files beside it.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "event chunks",
         include_str!("../../migrations/postgres/0003_event_chunks.sql"),
+    ),
+    (
+        4,
+        "owners",
+        include_str!("../../migrations/postgres/0004_owners.sql"),
     ),
 ];
 
@@ -486,6 +491,28 @@ fn records<T: DeserializeOwned>(rows: &[sqlx::postgres::PgRow]) -> Result<Vec<T>
         .collect()
 }
 
+/// The clause that narrows a query to what a principal sees (see
+/// `Principal::visible`): the owner is read from the record's JSON
+/// (migration 0004 indexes it).
+fn push_visible(q: &mut QueryBuilder<Postgres>, visible: Option<&Visible>) {
+    match visible {
+        None => {}
+        Some(Visible::Owner(owner)) => {
+            q.push(" AND (record #>> '{owner,user}') = ")
+                .push_bind(owner.user.clone())
+                .push(" AND (record #>> '{owner,tenant}') IS NOT DISTINCT FROM ")
+                .push_bind(owner.tenant.clone());
+        }
+        Some(Visible::Tenant(tenant)) => {
+            q.push(" AND (record #>> '{owner,tenant}') = ")
+                .push_bind(tenant.clone());
+        }
+        Some(Visible::Nothing) => {
+            q.push(" AND 1 = 0");
+        }
+    }
+}
+
 /// The WHERE clause of a session filter (paging and order aside).
 fn push_session_filter(q: &mut QueryBuilder<Postgres>, filter: &SessionFilter) {
     q.push(" WHERE 1 = 1");
@@ -495,6 +522,7 @@ fn push_session_filter(q: &mut QueryBuilder<Postgres>, filter: &SessionFilter) {
     if let Some(user) = &filter.user_id {
         q.push(" AND user_id = ").push_bind(user.clone());
     }
+    push_visible(q, filter.visible.as_ref());
     if let Some(needle) = &filter.name_contains {
         let escaped = needle
             .replace('\\', "\\\\")
@@ -581,6 +609,7 @@ impl Store for PgStore {
             q.push(" AND (record ->> 'origin') = ")
                 .push_bind(origin.clone());
         }
+        push_visible(&mut q, filter.visible.as_ref());
         let Some(newest) = filter.newest else {
             q.push(" ORDER BY created_at, ord");
             let rows = q.build().fetch_all(&self.pool).await.map_err(db_error)?;

@@ -25,7 +25,7 @@ use self::txn::WriteTxn;
 use self::writer::{RunRow, SessionRow, Write, Writer};
 use super::codec::{from_json, log_from_chunks, to_json};
 use super::{RateDecision, RunFilter, SessionFilter, SessionSort, Store, StoreError};
-use crate::domain::{Event, RunRecord, RunStatus, SessionRecord, now_ms};
+use crate::domain::{Event, RunRecord, RunStatus, SessionRecord, Visible, now_ms};
 
 /// The schema, embedded so the binary needs no files beside it.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "event chunks",
         include_str!("../../migrations/sqlite/0003_event_chunks.sql"),
+    ),
+    (
+        4,
+        "owners",
+        include_str!("../../migrations/sqlite/0004_owners.sql"),
     ),
 ];
 
@@ -220,6 +225,28 @@ fn db_error(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// The clause that narrows a query to what a principal sees (see
+/// `Principal::visible`): the owner is read from the record's JSON
+/// (migration 0004 indexes it).
+fn push_visible(q: &mut QueryBuilder<Sqlite>, visible: Option<&Visible>) {
+    match visible {
+        None => {}
+        Some(Visible::Owner(owner)) => {
+            q.push(" AND json_extract(record, '$.owner.user') = ")
+                .push_bind(owner.user.clone())
+                .push(" AND json_extract(record, '$.owner.tenant') IS ")
+                .push_bind(owner.tenant.clone());
+        }
+        Some(Visible::Tenant(tenant)) => {
+            q.push(" AND json_extract(record, '$.owner.tenant') = ")
+                .push_bind(tenant.clone());
+        }
+        Some(Visible::Nothing) => {
+            q.push(" AND 1 = 0");
+        }
+    }
+}
+
 /// The WHERE clause of a session filter (paging and order aside).
 fn push_session_filter(q: &mut QueryBuilder<Sqlite>, filter: &SessionFilter) {
     q.push(" WHERE 1 = 1");
@@ -229,6 +256,7 @@ fn push_session_filter(q: &mut QueryBuilder<Sqlite>, filter: &SessionFilter) {
     if let Some(user) = &filter.user_id {
         q.push(" AND user_id = ").push_bind(user.clone());
     }
+    push_visible(q, filter.visible.as_ref());
     if let Some(needle) = &filter.name_contains {
         let escaped = needle
             .replace('\\', "\\\\")
@@ -291,6 +319,7 @@ impl Store for SqliteStore {
         }
         // rowid is insertion order (an upsert keeps it): runs created in the
         // same millisecond list in the order they were created.
+        push_visible(&mut q, filter.visible.as_ref());
         let Some(newest) = filter.newest else {
             q.push(" ORDER BY created_at, rowid");
             let rows = q.build().fetch_all(&self.pool).await.map_err(db_error)?;

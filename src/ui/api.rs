@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::UiError;
 use crate::engine::{
-    CancelOutcome, Event, Message, RunRecord, RunStatus, SessionRecord, SessionScope,
+    CancelOutcome, Event, Message, Principal, RunRecord, RunStatus, SessionRecord,
 };
 use crate::engine::{RunFilter, SessionFilter, SessionSort};
 use crate::web::{AppState, sse};
@@ -60,12 +60,12 @@ pub struct Runnable {
 /// Every agent and team, for the playground's picker.
 #[utoipa::path(get, path = "/ui/api/catalog", tag = "ui", operation_id = "ui_catalog",
     responses((status = 200, body = Catalog)))]
-async fn catalog(State(state): State<AppState>) -> Json<Catalog> {
+async fn catalog(State(state): State<AppState>, principal: Principal) -> Json<Catalog> {
     let engine = &state.engine;
     Json(Catalog {
         agents: engine
-            .agents()
-            .iter()
+            .agents_for(&principal)
+            .into_iter()
             .map(|a| Runnable {
                 id: a.id.clone(),
                 name: a.name.clone().unwrap_or_else(|| a.id.clone()),
@@ -75,8 +75,8 @@ async fn catalog(State(state): State<AppState>) -> Json<Catalog> {
             })
             .collect(),
         teams: engine
-            .teams()
-            .iter()
+            .teams_for(&principal)
+            .into_iter()
             .map(|t| Runnable {
                 id: t.id.clone(),
                 name: t.display_name().to_string(),
@@ -227,6 +227,7 @@ fn parse_status(raw: &str) -> Result<RunStatus, UiError> {
     responses((status = 200, body = RunList), (status = 400)))]
 async fn list_runs(
     State(state): State<AppState>,
+    principal: Principal,
     query: Result<Query<RunsQuery>, QueryRejection>,
 ) -> Result<Json<RunList>, UiError> {
     let Query(query) = query.map_err(bad_query)?;
@@ -241,8 +242,9 @@ async fn list_runs(
             .collect(),
         origin: nonempty(query.origin),
         newest: Some(parse_limit(query.limit.as_deref())?),
+        visible: None,
     };
-    let mut runs = state.engine.list_runs(&filter).await?;
+    let mut runs = state.engine.list_runs(&principal, &filter).await?;
     runs.reverse();
     Ok(Json(RunList {
         runs: runs.iter().map(RunSummary::of).collect(),
@@ -284,11 +286,12 @@ pub struct RunDetail {
     responses((status = 200, body = RunDetail), (status = 404)))]
 async fn get_run(
     State(state): State<AppState>,
+    principal: Principal,
     Path(run_id): Path<String>,
 ) -> Result<Json<RunDetail>, UiError> {
     let run = state
         .engine
-        .get_run(&run_id)
+        .get_run(&principal, &run_id)
         .await?
         .ok_or_else(|| UiError::NotFound(format!("run '{run_id}' not found")))?;
     Ok(Json(RunDetail {
@@ -331,6 +334,7 @@ pub struct EventsQuery {
         (status = 400), (status = 404)))]
 async fn run_events(
     State(state): State<AppState>,
+    principal: Principal,
     Path(run_id): Path<String>,
     query: Result<Query<EventsQuery>, QueryRejection>,
     headers: HeaderMap,
@@ -348,8 +352,8 @@ async fn run_events(
             ))
         })?,
     };
-    let events = state.engine.subscribe(&run_id, after).await?;
-    Ok(sse::stream(&state, events, None, EventJson))
+    let events = state.engine.subscribe(&principal, &run_id, after).await?;
+    Ok(sse::stream(&state, &principal, events, None, EventJson))
 }
 
 /// The UI's projection: each engine event as it is, in JSON.
@@ -372,9 +376,10 @@ impl sse::Projection for EventJson {
     responses((status = 202, body = RunSummary), (status = 404), (status = 409)))]
 async fn cancel_run(
     State(state): State<AppState>,
+    principal: Principal,
     Path(run_id): Path<String>,
 ) -> Result<Response, UiError> {
-    match state.engine.cancel(&run_id).await? {
+    match state.engine.cancel(&principal, &run_id).await? {
         CancelOutcome::Cancelling(run) => {
             Ok((StatusCode::ACCEPTED, Json(RunSummary::of(&run))).into_response())
         }
@@ -427,6 +432,7 @@ impl SessionSummary {
     responses((status = 200, body = SessionList), (status = 400)))]
 async fn list_sessions(
     State(state): State<AppState>,
+    principal: Principal,
     query: Result<Query<SessionsQuery>, QueryRejection>,
 ) -> Result<Json<SessionList>, UiError> {
     let Query(query) = query.map_err(bad_query)?;
@@ -437,7 +443,7 @@ async fn list_sessions(
         limit: Some(parse_limit(query.limit.as_deref())?),
         ..Default::default()
     };
-    let sessions = state.engine.sessions(&SessionScope::all(), &filter).await?;
+    let sessions = state.engine.sessions(&principal, &filter).await?;
     Ok(Json(SessionList {
         sessions: sessions.into_iter().map(SessionSummary::of).collect(),
     }))
@@ -461,19 +467,23 @@ pub struct SessionTranscript {
     responses((status = 200, body = SessionTranscript), (status = 404)))]
 async fn get_session(
     State(state): State<AppState>,
+    principal: Principal,
     Path(session_id): Path<String>,
 ) -> Result<Json<SessionTranscript>, UiError> {
     let session = state
         .engine
-        .session(&SessionScope::all(), &session_id)
+        .session(&principal, &session_id)
         .await?
         .ok_or_else(|| UiError::NotFound(format!("session '{session_id}' not found")))?;
     let mut runs = state
         .engine
-        .list_runs(&RunFilter {
-            session_id: Some(session_id),
-            ..Default::default()
-        })
+        .list_runs(
+            &principal,
+            &RunFilter {
+                session_id: Some(session_id),
+                ..Default::default()
+            },
+        )
         .await?;
     runs.retain(|r| r.parent_run_id.is_none());
     Ok(Json(SessionTranscript {

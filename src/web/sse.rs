@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 
 use super::AppState;
-use crate::engine::{Event, EventStream, RunHandle, RunRecord};
+use crate::engine::{Event, EventStream, Principal, RunHandle, RunRecord};
 
 /// One frame as a projection writes it: an optional `event:` name and one
 /// line of JSON data. The writer adds the `id:` the protocol's policy gives
@@ -173,14 +173,17 @@ pub fn project<P: Projection>(
 /// `live` is the run this request started or resumed: an event that ends
 /// its stream is framed from its live record, already final then; other
 /// runs' records (a replay, a team member's) are read from the engine, and
-/// only when the projection needs them.
+/// only when the projection needs them, as `principal` (who may see the
+/// run, so its members too: they are their team run's owner's).
 pub fn stream<P: Projection>(
     state: &AppState,
+    principal: &Principal,
     mut events: EventStream,
     live: Option<RunHandle>,
     mut projection: P,
 ) -> Response {
     let engine = state.engine.clone();
+    let principal = principal.clone();
     let frames = async_stream::stream! {
         let mut buf = Vec::new();
         projection.open(&mut buf);
@@ -191,7 +194,7 @@ pub fn stream<P: Projection>(
             let record = match &live {
                 _ if !P::NEEDS_END_RECORD || !ev.kind.ends_stream() => None,
                 Some(handle) if *ev.run_id == *handle.run_id => Some(handle.record()),
-                _ => engine.get_run(&ev.run_id).await.ok().flatten(),
+                _ => engine.get_run(&principal, &ev.run_id).await.ok().flatten(),
             };
             projection.apply(&ev, record.as_ref(), &mut buf);
             for sent in stamp(P::IDS, Some(ev.seq), &mut buf) {

@@ -116,7 +116,10 @@ async fn send_runs_the_agent_and_the_task_keeps_its_context() {
     assert_eq!(task["artifacts"][0]["parts"][0]["text"], "You said: hi");
     let record = server
         .engine
-        .get_run(task["id"].as_str().unwrap())
+        .get_run(
+            &agentd::engine::Principal::open(),
+            task["id"].as_str().unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -153,7 +156,10 @@ async fn data_and_file_parts_reach_the_agent() {
     assert_eq!(task["status"]["state"], "completed", "{task}");
     let record = server
         .engine
-        .get_run(task["id"].as_str().unwrap())
+        .get_run(
+            &agentd::engine::Principal::open(),
+            task["id"].as_str().unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();

@@ -202,7 +202,12 @@ async fn text_run_streams_one_assistant_message() {
     assert_eq!(done["usage"][0]["provider"], "builtin");
 
     // threadId is the session, runId the engine run.
-    let record = server.engine.get_run("r-1").await.unwrap().unwrap();
+    let record = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), "r-1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.session_id, "t-1");
     assert_eq!(record.status, RunStatus::Completed);
     assert_eq!(record.origin, "agui");
@@ -224,7 +229,12 @@ async fn the_clients_transcript_is_the_history() {
         text(&events),
         "You said: second (message 2 of this conversation; before that you said: \"first\")"
     );
-    let record = server.engine.get_run("r-h").await.unwrap().unwrap();
+    let record = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), "r-h")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         record.input.len(),
         1,
@@ -274,7 +284,12 @@ async fn context_tools_and_history_reach_an_upstream_model() {
         .map(|t| t["function"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(tools, ["calculator", "change_background"]);
-    let record = server.engine.get_run("r-u").await.unwrap().unwrap();
+    let record = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), "r-u")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.user_id.as_deref(), Some("u-7"));
 }
 
@@ -437,7 +452,12 @@ async fn multimodal_content_reaches_the_model_as_attachments() {
     assert_eq!(resp.status(), 400);
     let body: Value = resp.json().await.unwrap();
     assert!(body["detail"].as_str().unwrap().contains("v.mp4"), "{body}");
-    let record = server.engine.get_run("r-m").await.unwrap().unwrap();
+    let record = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), "r-m")
+        .await
+        .unwrap()
+        .unwrap();
     let a = &record.input[0].attachments;
     assert_eq!(a[0].data.as_deref(), Some("iVBORw0KGgo="));
     assert_eq!(a[1].name.as_deref(), Some("b.png"));
@@ -599,7 +619,12 @@ async fn default_agent_is_configurable() {
         &input("t-d", "r-d", json!([user("m1", "hi")])),
     )
     .await;
-    let record = server.engine.get_run("r-d").await.unwrap().unwrap();
+    let record = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), "r-d")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.agent_id, "slow");
 
     let bad = config_with("[agui]\ndefault_agent = \"ghost\"\n");
@@ -621,10 +646,13 @@ async fn a_reused_run_id_still_runs_and_is_echoed() {
     assert_eq!(text(&events), "You said: two");
     let runs = server
         .engine
-        .list_runs(&agentd::store::RunFilter {
-            session_id: Some("t-x".into()),
-            ..Default::default()
-        })
+        .list_runs(
+            &agentd::engine::Principal::open(),
+            &agentd::store::RunFilter {
+                session_id: Some("t-x".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(runs.len(), 2, "the retry is a run of its own");
@@ -659,7 +687,10 @@ async fn client_disconnect_cancels_the_run() {
     let record = crate::common::eventually("the run to be cancelled", || {
         let engine = engine.clone();
         async move {
-            let r = engine.get_run("r-dc").await.ok()??;
+            let r = engine
+                .get_run(&agentd::engine::Principal::open(), "r-dc")
+                .await
+                .ok()??;
             r.status.is_terminal().then_some(r)
         }
     })
@@ -682,7 +713,11 @@ async fn a_run_cancelled_elsewhere_finishes_with_outcome_cancelled() {
         if f.data["type"] == "TEXT_MESSAGE_CONTENT" && !cancelled {
             cancelled = true;
             let engine = engine.clone();
-            tokio::spawn(async move { engine.cancel("r-cx").await });
+            tokio::spawn(async move {
+                engine
+                    .cancel(&agentd::engine::Principal::open(), "r-cx")
+                    .await
+            });
         }
         false
     })
@@ -753,7 +788,11 @@ async fn a_client_without_protocol_version_gets_what_0_0_x_schemas_accept() {
         if f.data["type"] == "TEXT_MESSAGE_CONTENT" && !cancelled {
             cancelled = true;
             let engine = engine.clone();
-            tokio::spawn(async move { engine.cancel("r-l3").await });
+            tokio::spawn(async move {
+                engine
+                    .cancel(&agentd::engine::Principal::open(), "r-l3")
+                    .await
+            });
         }
         false
     })
@@ -952,7 +991,11 @@ properties = {{ city = {{ type = "string" }} }}
                 cancelled = true;
                 let engine = engine.clone();
                 let run_id = run_id.clone();
-                tokio::spawn(async move { engine.cancel(&run_id).await });
+                tokio::spawn(async move {
+                    engine
+                        .cancel(&agentd::engine::Principal::open(), &run_id)
+                        .await
+                });
             }
             false
         })
@@ -1190,13 +1233,23 @@ async fn team_members_show_as_steps() {
         of_type(&events, "TOOL_CALL_RESULT")[0]["content"],
         "You said: find facts"
     );
-    let record = server.engine.get_run("r-team").await.unwrap().unwrap();
+    let record = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), "r-team")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(record.team);
     // The member is also a subagent: its run id, its name, its answer.
     let sub = of_type(&events, "SUBAGENT_STARTED")[0];
     assert_eq!(sub["name"], "Researcher");
     let member_run = sub["subagentRunId"].as_str().unwrap();
-    let member = server.engine.get_run(member_run).await.unwrap().unwrap();
+    let member = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), member_run)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(member.agent_id, "researcher");
     let finished = of_type(&events, "SUBAGENT_FINISHED")[0];
     assert_eq!(

@@ -186,7 +186,12 @@ async fn create_returns_at_once_and_polling_reaches_complete() {
         run["web_url"],
         format!("https://agentd.example.com/ui/runs/{engine_id}")
     );
-    let record = server.engine.get_run(&engine_id).await.unwrap().unwrap();
+    let record = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), &engine_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.origin, "codegen");
     assert_eq!(record.metadata, Some(json!({"ticket": "ACC-1"})));
 
@@ -351,13 +356,13 @@ async fn resume_continues_the_same_run_and_conversation() {
     );
     let first = server
         .engine
-        .get_run(&first_engine_run)
+        .get_run(&agentd::engine::Principal::open(), &first_engine_run)
         .await
         .unwrap()
         .unwrap();
     let second = server
         .engine
-        .get_run(&second_engine_run)
+        .get_run(&agentd::engine::Principal::open(), &second_engine_run)
         .await
         .unwrap()
         .unwrap();
@@ -437,7 +442,11 @@ async fn a_working_run_cannot_be_resumed_and_shows_cancelled_when_stopped() {
             .contains("still running")
     );
 
-    server.engine.cancel(&engine_run_id(&run)).await.unwrap();
+    server
+        .engine
+        .cancel(&agentd::engine::Principal::open(), &engine_run_id(&run))
+        .await
+        .unwrap();
     let done = wait_done(&server, ALICE, 1, &run["id"]).await;
     assert_eq!(done["status"], "CANCELLED");
     assert_eq!(done["result"], Value::Null);
@@ -557,7 +566,7 @@ async fn images_reach_the_agent_as_attachments() {
     );
     let record = server
         .engine
-        .get_run(&engine_run_id(&done))
+        .get_run(&agentd::engine::Principal::open(), &engine_run_id(&done))
         .await
         .unwrap()
         .unwrap();
@@ -653,7 +662,7 @@ async fn model_and_agent_type_choose_what_runs() {
     let done = wait_done(&server, ALICE, 1, &run["id"]).await;
     let record = server
         .engine
-        .get_run(&engine_run_id(&done))
+        .get_run(&agentd::engine::Principal::open(), &engine_run_id(&done))
         .await
         .unwrap()
         .unwrap();
@@ -686,7 +695,7 @@ async fn model_and_agent_type_choose_what_runs() {
     assert_eq!(done["result"], "claude code here");
     let record = server
         .engine
-        .get_run(&engine_run_id(&done))
+        .get_run(&agentd::engine::Principal::open(), &engine_run_id(&done))
         .await
         .unwrap()
         .unwrap();

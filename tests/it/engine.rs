@@ -100,21 +100,28 @@ fn request(agent: &str, text: &str) -> RunRequest {
 /// Starts a run and waits until it ends or pauses.
 async fn run(engine: &Arc<Engine>, agent: &str, text: &str) -> RunRecord {
     let handle = engine
-        .start(request(agent, text))
+        .start(&agentd::engine::Principal::open(), request(agent, text))
         .await
         .expect("run starts");
     handle.finish(false).await
 }
 
 async fn resume(engine: &Arc<Engine>, run_id: &str, req: ResumeRequest) -> RunRecord {
-    let handle = engine.resume(run_id, req).await.expect("run resumes");
+    let handle = engine
+        .resume(&agentd::engine::Principal::open(), run_id, req)
+        .await
+        .expect("run resumes");
     handle.finish(false).await
 }
 
 /// The member runs a team run started, in the order they started.
 async fn members(engine: &Arc<Engine>, team_run: &RunRecord) -> Vec<RunRecord> {
     let mut ids: Vec<String> = Vec::new();
-    for event in engine.event_log(&team_run.run_id).await.unwrap() {
+    for event in engine
+        .event_log(&agentd::engine::Principal::open(), &team_run.run_id)
+        .await
+        .unwrap()
+    {
         if let EventKind::Member { member, .. } = &event.kind
             && !ids.contains(&member.run_id)
         {
@@ -123,7 +130,11 @@ async fn members(engine: &Arc<Engine>, team_run: &RunRecord) -> Vec<RunRecord> {
     }
     let mut runs = Vec::new();
     for id in ids {
-        let run = engine.get_run(&id).await.unwrap().expect("member run kept");
+        let run = engine
+            .get_run(&agentd::engine::Principal::open(), &id)
+            .await
+            .unwrap()
+            .expect("member run kept");
         assert_eq!(run.parent_run_id.as_deref(), Some(team_run.run_id.as_str()));
         runs.push(run);
     }
@@ -183,7 +194,7 @@ fallback = "backup"
     assert_eq!(done.model, "backup-model");
     assert_eq!(primary.requests().len(), 1);
     let asked: Vec<String> = engine
-        .event_log(&done.run_id)
+        .event_log(&agentd::engine::Principal::open(), &done.run_id)
         .await
         .unwrap()
         .into_iter()
@@ -263,20 +274,35 @@ async fn cancelling_a_paused_run_ends_it_and_it_cannot_be_resumed() {
     let engine = engine(&config_with(AGENTS));
     let paused = run(&engine, "careful", CALL_CALCULATOR).await;
     assert_eq!(paused.status, RunStatus::Awaiting, "{paused:?}");
-    match engine.cancel(&paused.run_id).await.unwrap() {
+    match engine
+        .cancel(&agentd::engine::Principal::open(), &paused.run_id)
+        .await
+        .unwrap()
+    {
         CancelOutcome::Cancelling(record) => assert_eq!(record.status, RunStatus::Cancelled),
         other => panic!("a paused run is cancelled at once: {other:?}"),
     }
-    let stored = engine.get_run(&paused.run_id).await.unwrap().unwrap();
+    let stored = engine
+        .get_run(&agentd::engine::Principal::open(), &paused.run_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.status, RunStatus::Cancelled);
     assert!(stored.pending.is_empty());
-    let log = engine.event_log(&paused.run_id).await.unwrap();
+    let log = engine
+        .event_log(&agentd::engine::Principal::open(), &paused.run_id)
+        .await
+        .unwrap();
     assert!(
         matches!(log.last().unwrap().kind, EventKind::Cancelled { .. }),
         "the log ends with the cancel"
     );
     match engine
-        .resume(&paused.run_id, ResumeRequest::default())
+        .resume(
+            &agentd::engine::Principal::open(),
+            &paused.run_id,
+            ResumeRequest::default(),
+        )
         .await
     {
         Err(EngineError::NotAwaiting { status, .. }) => assert_eq!(status, "cancelled"),
@@ -285,7 +311,10 @@ async fn cancelling_a_paused_run_ends_it_and_it_cannot_be_resumed() {
     }
     // A second cancel finds it over.
     assert!(matches!(
-        engine.cancel(&paused.run_id).await.unwrap(),
+        engine
+            .cancel(&agentd::engine::Principal::open(), &paused.run_id)
+            .await
+            .unwrap(),
         CancelOutcome::AlreadyFinished(_)
     ));
 }

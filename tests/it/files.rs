@@ -484,13 +484,16 @@ async fn adapters_attachments_are_prepared_by_the_engine() {
     ];
     let handle = server
         .engine
-        .start(RunRequest {
-            agent_id: "upstream".into(),
-            input: vec![input],
-            history: Some(vec![earlier]),
-            origin: "test".into(),
-            ..Default::default()
-        })
+        .start(
+            &agentd::engine::Principal::open(),
+            RunRequest {
+                agent_id: "upstream".into(),
+                input: vec![input],
+                history: Some(vec![earlier]),
+                origin: "test".into(),
+                ..Default::default()
+            },
+        )
         .await
         .expect("the run starts");
     let record = handle.finish(false).await;
@@ -530,11 +533,14 @@ async fn adapters_attachments_are_prepared_by_the_engine() {
     )];
     let err = server
         .engine
-        .start(RunRequest {
-            agent_id: "upstream".into(),
-            input: vec![input],
-            ..Default::default()
-        })
+        .start(
+            &agentd::engine::Principal::open(),
+            RunRequest {
+                agent_id: "upstream".into(),
+                input: vec![input],
+                ..Default::default()
+            },
+        )
         .await
         .err()
         .expect("refused");

@@ -317,7 +317,11 @@ api_keys = ["k-a", "k-b", {{ key = "k-c", name = "c", max_concurrent_runs = 2 }}
     // Refused runs left no trace; once key a's run ends it may start another.
     assert_eq!(server.engine.active_runs_of("key:api_keys[0]"), 1);
     assert_eq!(server.engine.active_runs_of("key:c"), 2);
-    server.engine.cancel(&live[0]).await.unwrap();
+    server
+        .engine
+        .cancel(&agentd::engine::Principal::open(), &live[0])
+        .await
+        .unwrap();
     eventually("key a's run to end", || async {
         (server.engine.active_runs_of("key:api_keys[0]") == 0).then_some(())
     })
@@ -331,6 +335,10 @@ api_keys = ["k-a", "k-b", {{ key = "k-c", name = "c", max_concurrent_runs = 2 }}
             .to_string(),
     );
     for run_id in &live[1..] {
-        server.engine.cancel(run_id).await.unwrap();
+        server
+            .engine
+            .cancel(&agentd::engine::Principal::open(), run_id)
+            .await
+            .unwrap();
     }
 }

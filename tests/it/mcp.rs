@@ -164,7 +164,12 @@ async fn every_agent_and_team_is_a_tool_that_runs_it() {
         note.contains(session.as_str().unwrap()),
         "the model is told the session id: {note}"
     );
-    let record = server.engine.get_run(run_id).await.unwrap().unwrap();
+    let record = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), run_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.origin, "mcp");
     let again = client
         .call_tool(call(
@@ -277,7 +282,11 @@ fn client_story_config() -> String {
 /// The call the client gave up on cancelled its run.
 async fn the_slow_run_was_cancelled(server: &TestServer) {
     let slow = crate::common::eventually("the abandoned run to be cancelled", || async {
-        let runs = server.engine.list_runs(&Default::default()).await.unwrap();
+        let runs = server
+            .engine
+            .list_runs(&agentd::engine::Principal::open(), &Default::default())
+            .await
+            .unwrap();
         runs.into_iter()
             .find(|r| r.agent_id == "slow" && r.status == agentd::engine::RunStatus::Cancelled)
     })

@@ -318,7 +318,11 @@ read_timeout_secs = 600
     })
     .await;
     let run = crate::common::eventually("the run to be cancelled", || async {
-        let run = server.engine.get_run(&run_id).await.ok()??;
+        let run = server
+            .engine
+            .get_run(&agentd::engine::Principal::open(), &run_id)
+            .await
+            .ok()??;
         (run.status == agentd::engine::RunStatus::Cancelled).then_some(run)
     })
     .await;

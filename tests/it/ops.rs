@@ -416,13 +416,17 @@ async fn global_run_limit_answers_429_with_retry_after() {
     // The refused run left no trace, and once the first ends there is room.
     let run_id = first["run_id"].as_str().unwrap().to_string();
     crate::common::eventually("the first run to end", || async {
-        let run = server.engine.get_run(&run_id).await.ok()??;
+        let run = server
+            .engine
+            .get_run(&agentd::engine::Principal::open(), &run_id)
+            .await
+            .ok()??;
         (run.status.is_terminal() && server.engine.active_runs() == 0).then_some(())
     })
     .await;
     let runs = server
         .engine
-        .list_runs(&RunFilter::default())
+        .list_runs(&agentd::engine::Principal::open(), &RunFilter::default())
         .await
         .unwrap();
     assert_eq!(runs.len(), 1);

@@ -242,7 +242,12 @@ async fn long_stream_replays_whole_mid_run(server: &TestServer, mock: &MockLlm) 
     let (text, head) = slow_background_stream(server, mock, 300, 5, 200).await;
     let run_id = str_of(&head[0].data, "run_id");
     let stored = server.store.events(&run_id, 0).await.unwrap();
-    let run = server.engine.get_run(&run_id).await.unwrap().unwrap();
+    let run = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), &run_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!run.status.is_terminal(), "still running: {:?}", run.status);
     assert!(
         stored.len() >= 128,
@@ -631,6 +636,7 @@ async fn a_bad_database_file_stops_start_up_naming_the_file() {
                     session_id: format!("session-{i}"),
                     agent_id: Some("assistant".into()),
                     user_id: None,
+                    owner: None,
                     name: Some(format!("a session with a longish name, number {i}")),
                     state: None,
                     metadata: None,

@@ -52,7 +52,12 @@ async fn a_poisoned_head_does_not_block_the_queue(config: &str, spoil: &str, url
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let good_run = server.engine.get_run(&good).await.ok().flatten();
+    let good_run = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), &good)
+        .await
+        .ok()
+        .flatten();
     panic!(
         "after 30 s the bad run is {:?} and the good one {:?}: {:?}",
         seen.0,

@@ -130,7 +130,12 @@ async fn a_run_whose_replica_stopped_renewing_its_lease_is_failed_once() {
     .await;
     assert_eq!(ended, ["orphan"]);
 
-    let failed = b.engine.get_run("orphan").await.unwrap().unwrap();
+    let failed = b
+        .engine
+        .get_run(&agentd::engine::Principal::open(), "orphan")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(failed.status, RunStatus::Failed);
     let events = b.store.events("orphan", 0).await.unwrap();
     assert_eq!(events.len(), 2, "{events:?}");
@@ -150,7 +155,12 @@ async fn a_run_whose_replica_stopped_renewing_its_lease_is_failed_once() {
     );
     // The live replica's run is untouched, and nobody claims the orphan again.
     alive.heartbeat().await.unwrap();
-    let kept = b.engine.get_run("kept").await.unwrap().unwrap();
+    let kept = b
+        .engine
+        .get_run(&agentd::engine::Principal::open(), "kept")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(kept.status, RunStatus::Running);
     assert!(b.engine.recover_interrupted().await.unwrap().is_empty());
     assert!(dead.claim_orphaned_runs().await.unwrap().is_empty());

@@ -29,7 +29,12 @@ max_run_secs = 1
         .unwrap();
     let body: serde_json::Value = resp.json().await.unwrap();
     let run_id = body["run_id"].as_str().expect("a run id").to_string();
-    let run = server.engine.get_run(&run_id).await.unwrap().unwrap();
+    let run = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), &run_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(run.status.as_str(), "failed", "{body}");
     let error = run.error.expect("a failure");
     assert_eq!(error.kind.as_str(), "run_timeout", "{}", error.message);

@@ -50,6 +50,7 @@ fn session(id: &str, agent: &str, name: Option<&str>, created_at: i64) -> Sessio
         session_id: id.into(),
         agent_id: Some(agent.into()),
         user_id: None,
+        owner: None,
         name: name.map(str::to_string),
         state: None,
         metadata: None,

@@ -307,7 +307,7 @@ async fn a_run_that_ends_while_the_disk_is_full_is_saved_once_it_is_freed() {
     let engine = server.engine.clone();
     let live_status = || async {
         engine
-            .get_run(&run_id)
+            .get_run(&agentd::engine::Principal::open(), &run_id)
             .await
             .ok()
             .flatten()

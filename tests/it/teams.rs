@@ -273,7 +273,12 @@ async fn cancelling_a_team_cancels_its_members() {
     .await;
     assert_eq!(frames.last().unwrap().data["event"], "TeamRunCancelled");
     let member = crate::common::eventually("the member to stop", || async {
-        let run = server.engine.get_run(&member_run).await.ok().flatten()?;
+        let run = server
+            .engine
+            .get_run(&agentd::engine::Principal::open(), &member_run)
+            .await
+            .ok()
+            .flatten()?;
         run.status.is_terminal().then_some(run)
     })
     .await;

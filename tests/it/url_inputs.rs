@@ -180,7 +180,12 @@ async fn allowed_urls_are_fetched_once_and_read_like_uploads() {
             {"type": "image_url", "image_url": {"url": format!("data:image/png;base64,{}", b64.encode(&png))}}
         ])
     );
-    let record = server.engine.get_run("r-img").await.unwrap().unwrap();
+    let record = server
+        .engine
+        .get_run(&agentd::engine::Principal::open(), "r-img")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(record.files.len(), 1);
     let file = &record.files[0];
     assert_eq!(

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::error::A2aError;
 use super::v1;
 use super::wire::{self, AgentCard, AgentInterface};
+use crate::engine::Principal;
 use crate::web::AppState;
 use crate::web::base_url;
 
@@ -113,21 +114,21 @@ fn skill(id: &str, name: &str, description: Option<&str>, tag: &str) -> wire::Ag
     }
 }
 
-/// Every agent and team as a skill.
-fn skills(state: &AppState) -> Vec<wire::AgentSkill> {
+/// Every agent and team the caller may run, as a skill.
+fn skills(state: &AppState, principal: &Principal) -> Vec<wire::AgentSkill> {
     let engine = &state.engine;
     let agents = engine
-        .agents()
-        .iter()
+        .agents_for(principal)
+        .into_iter()
         .map(|a| skill(&a.id, a.display_name(), a.description.as_deref(), "agent"));
     let teams = engine
-        .teams()
-        .iter()
+        .teams_for(principal)
+        .into_iter()
         .map(|t| skill(&t.id, t.display_name(), t.description.as_deref(), "team"));
     agents.chain(teams).collect()
 }
 
-pub fn server_card(state: &AppState, headers: &HeaderMap) -> AgentCard {
+pub fn server_card(state: &AppState, headers: &HeaderMap, principal: &Principal) -> AgentCard {
     let mut card = card_base(
         state,
         "agentd".into(),
@@ -137,15 +138,21 @@ pub fn server_card(state: &AppState, headers: &HeaderMap) -> AgentCard {
         format!("{}/a2a", base_url::origin_or_localhost(headers, None)),
         false,
     );
-    card.skills = skills(state);
+    card.skills = skills(state, principal);
     card
 }
 
-pub fn agent_card(state: &AppState, headers: &HeaderMap, id: &str) -> Result<AgentCard, A2aError> {
+/// One agent's or team's card; one the caller may not run is absent.
+pub fn agent_card(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    principal: &Principal,
+) -> Result<AgentCard, A2aError> {
     let engine = &state.engine;
-    let (name, description, tag) = if let Some(a) = engine.agent(id) {
+    let (name, description, tag) = if let Some(a) = engine.agent_for(principal, id) {
         (a.display_name(), a.description.as_deref(), "agent")
-    } else if let Some(t) = engine.team(id) {
+    } else if let Some(t) = engine.team_for(principal, id) {
         (t.display_name(), t.description.as_deref(), "team")
     } else {
         return Err(A2aError::AgentNotFound(id.to_string()));

@@ -52,6 +52,9 @@ pub enum A2aError {
     /// No agent or team with this id: HTTP 404.
     #[error("Agent {0} not found")]
     AgentNotFound(String),
+    /// The caller may not run this agent: HTTP 403 (PERMISSION_DENIED).
+    #[error("Permission denied: {0}")]
+    Forbidden(String),
     /// The server runs as many runs as it may: HTTP 429 with Retry-After.
     #[error("Too many runs in progress; retry in {0} seconds")]
     TooManyRuns(u64),
@@ -73,7 +76,9 @@ impl A2aError {
     pub fn code(&self) -> i64 {
         match self {
             A2aError::Parse(_) => -32700,
-            A2aError::InvalidRequest(_) | A2aError::AgentNotFound(_) => -32600,
+            A2aError::InvalidRequest(_) | A2aError::AgentNotFound(_) | A2aError::Forbidden(_) => {
+                -32600
+            }
             A2aError::MethodNotFound(_) => -32601,
             A2aError::InvalidParams(_) => -32602,
             A2aError::Internal(_)
@@ -131,6 +136,7 @@ impl A2aError {
             A2aError::MethodNotFound(_)
             | A2aError::TaskNotFound(_)
             | A2aError::AgentNotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            A2aError::Forbidden(_) => (StatusCode::FORBIDDEN, "PERMISSION_DENIED"),
             A2aError::TooManyRuns(_) => (StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED"),
             A2aError::Unavailable | A2aError::StoreUnavailable { .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")
@@ -171,6 +177,7 @@ impl A2aError {
     fn status(&self) -> StatusCode {
         match self {
             A2aError::AgentNotFound(_) => StatusCode::NOT_FOUND,
+            A2aError::Forbidden(_) => StatusCode::FORBIDDEN,
             A2aError::TooManyRuns(_) => StatusCode::TOO_MANY_REQUESTS,
             A2aError::Unavailable | A2aError::StoreUnavailable { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -210,7 +217,10 @@ impl From<EngineError> for A2aError {
     fn from(e: EngineError) -> Self {
         match e {
             EngineError::AgentNotFound(id) => A2aError::AgentNotFound(id),
-            EngineError::RunNotFound(id) => A2aError::TaskNotFound(id),
+            EngineError::RunNotFound(id) | EngineError::SessionNotFound(id) => {
+                A2aError::TaskNotFound(id)
+            }
+            EngineError::Forbidden(m) => A2aError::Forbidden(m),
             EngineError::RunExists(id) => A2aError::InvalidParams(format!("task {id} exists")),
             e @ EngineError::NotAwaiting { .. } => A2aError::Unsupported(e.to_string()),
             EngineError::InvalidInput(m) => A2aError::InvalidParams(m),

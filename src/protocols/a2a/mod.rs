@@ -48,7 +48,7 @@ pub use error::A2aError;
 use ops::Scope;
 use wire::{AgentCard, JsonRpcRequest, JsonRpcResponse};
 
-use crate::engine::RunCaller;
+use crate::engine::{Principal, RunCaller};
 use crate::web::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -68,15 +68,23 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The server's agent card: every agent and team as a skill.
 #[utoipa::path(get, operation_id = "a2a_server_card", path = "/.well-known/agent-card.json",
     tag = "a2a", responses((status = 200, body = AgentCard)))]
-async fn server_card(State(state): State<AppState>, headers: HeaderMap) -> Json<AgentCard> {
-    Json(card::server_card(&state, &headers))
+async fn server_card(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    principal: Principal,
+) -> Json<AgentCard> {
+    Json(card::server_card(&state, &headers, &principal))
 }
 
 /// The server's agent card at the path of A2A before 0.3.
 #[utoipa::path(get, operation_id = "a2a_server_card_legacy", path = "/.well-known/agent.json",
     tag = "a2a", responses((status = 200, body = AgentCard)))]
-async fn server_card_legacy(State(state): State<AppState>, headers: HeaderMap) -> Json<AgentCard> {
-    Json(card::server_card(&state, &headers))
+async fn server_card_legacy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    principal: Principal,
+) -> Json<AgentCard> {
+    Json(card::server_card(&state, &headers, &principal))
 }
 
 /// One agent's (or team's) card; its JSON-RPC endpoint is `/a2a/{agent_id}`.
@@ -88,9 +96,10 @@ async fn server_card_legacy(State(state): State<AppState>, headers: HeaderMap) -
 async fn agent_card(
     State(state): State<AppState>,
     headers: HeaderMap,
+    principal: Principal,
     Path(agent_id): Path<String>,
 ) -> Result<Json<AgentCard>, A2aError> {
-    card::agent_card(&state, &headers, &agent_id).map(Json)
+    card::agent_card(&state, &headers, &agent_id, &principal).map(Json)
 }
 
 /// One agent's card at the path of A2A before 0.3.
@@ -102,9 +111,10 @@ async fn agent_card(
 async fn agent_card_legacy(
     State(state): State<AppState>,
     headers: HeaderMap,
+    principal: Principal,
     Path(agent_id): Path<String>,
 ) -> Result<Json<AgentCard>, A2aError> {
-    card::agent_card(&state, &headers, &agent_id).map(Json)
+    card::agent_card(&state, &headers, &agent_id, &principal).map(Json)
 }
 
 /// JSON-RPC for the server's card (1.0 and 0.3): runs the agent named by
@@ -123,9 +133,11 @@ async fn server_rpc(
     State(state): State<AppState>,
     headers: HeaderMap,
     caller: Option<Extension<RunCaller>>,
+    principal: Principal,
     body: Bytes,
 ) -> Response {
-    rpc::handle(state, Scope::Server, caller.map(|c| c.0), &headers, body).await
+    let scope = Scope::server(principal);
+    rpc::handle(state, scope, caller.map(|c| c.0), &headers, body).await
 }
 
 /// JSON-RPC for one agent or team: 1.0's `SendMessage`,
@@ -149,11 +161,12 @@ async fn agent_rpc(
     Path(agent_id): Path<String>,
     headers: HeaderMap,
     caller: Option<Extension<RunCaller>>,
+    principal: Principal,
     body: Bytes,
 ) -> Response {
     if !state.engine.is_runnable(&agent_id) {
         return A2aError::AgentNotFound(agent_id).respond(Value::Null);
     }
-    let scope = Scope::Agent(agent_id);
+    let scope = Scope::agent(agent_id, principal);
     rpc::handle(state, scope, caller.map(|c| c.0), &headers, body).await
 }

@@ -18,7 +18,7 @@ use super::error::A2aError;
 use super::outbound::TaskStream;
 use super::wire::{self, TaskState};
 use crate::engine::{
-    CancelOutcome, EventStream, Message, ResumeRequest, RunCaller, RunRecord, RunRequest,
+    CancelOutcome, EventStream, Message, Principal, ResumeRequest, RunCaller, RunRecord, RunRequest,
 };
 use crate::web::AppState;
 
@@ -26,27 +26,36 @@ use crate::web::AppState;
 /// task as it then is (still `working`, cancel under way).
 const CANCEL_WAIT: Duration = Duration::from_secs(30);
 
-/// Which endpoint a request came to: one agent's, or the server's.
+/// Which endpoint a request came to (one agent's, or the server's: `agent`
+/// `None`), and who is asking: the engine shows them only their own tasks.
 #[derive(Clone)]
-pub enum Scope {
-    Agent(String),
-    Server,
+pub struct Scope {
+    pub agent: Option<String>,
+    pub principal: Principal,
 }
 
 impl Scope {
-    /// Whether a task (run) is reachable from this endpoint.
-    fn sees(&self, record: &RunRecord) -> bool {
-        match self {
-            Scope::Agent(id) => &record.agent_id == id,
-            Scope::Server => true,
+    pub fn agent(id: String, principal: Principal) -> Self {
+        Self {
+            agent: Some(id),
+            principal,
         }
     }
 
-    fn agent_id(&self) -> Option<String> {
-        match self {
-            Scope::Agent(id) => Some(id.clone()),
-            Scope::Server => None,
+    pub fn server(principal: Principal) -> Self {
+        Self {
+            agent: None,
+            principal,
         }
+    }
+
+    /// Whether a task (run) the caller sees is reachable from this endpoint.
+    fn sees(&self, record: &RunRecord) -> bool {
+        self.agent.as_ref().is_none_or(|id| &record.agent_id == id)
+    }
+
+    fn agent_id(&self) -> Option<String> {
+        self.agent.clone()
     }
 }
 
@@ -56,13 +65,15 @@ pub struct Streamed {
     pub first: wire::Task,
     pub view: TaskStream,
     pub events: EventStream,
+    /// Who streams it (the frames read only what they may see).
+    pub principal: Principal,
 }
 
 /// A run known to this endpoint, or Task Not Found.
 async fn find_task(state: &AppState, scope: &Scope, id: &str) -> Result<RunRecord, A2aError> {
     state
         .engine
-        .get_run(id)
+        .get_run(&scope.principal, id)
         .await?
         .filter(|r| scope.sees(r))
         .ok_or_else(|| A2aError::TaskNotFound(id.to_string()))
@@ -74,7 +85,7 @@ fn target(
     scope: &Scope,
     p: &wire::MessageSendParams,
 ) -> Result<String, A2aError> {
-    if let Scope::Agent(id) = scope {
+    if let Some(id) = &scope.agent {
         return Ok(id.clone());
     }
     let named = [p.metadata.as_ref(), p.message.metadata.as_ref()]
@@ -82,18 +93,19 @@ fn target(
         .flatten()
         .find_map(|m| m.get("agentId").and_then(Value::as_str));
     if let Some(id) = named {
-        return if state.engine.is_runnable(id) {
+        return if state.engine.is_runnable_by(&scope.principal, id) {
             Ok(id.to_string())
         } else {
             Err(A2aError::InvalidParams(format!("no agent or team '{id}'")))
         };
     }
     let engine = &state.engine;
+    let who = &scope.principal;
     engine
-        .agents()
+        .agents_for(who)
         .first()
         .map(|a| a.id.clone())
-        .or_else(|| engine.teams().first().map(|t| t.id.clone()))
+        .or_else(|| engine.teams_for(who).first().map(|t| t.id.clone()))
         .ok_or_else(|| A2aError::InvalidParams("no agent is configured".into()))
 }
 
@@ -124,15 +136,18 @@ async fn begin(
         let agent_id = target(state, scope, p)?;
         let handle = state
             .engine
-            .start(RunRequest {
-                agent_id,
-                input: vec![input],
-                session_id: p.message.context_id.clone(),
-                metadata: p.metadata.clone(),
-                origin: "a2a".into(),
-                caller: caller.clone(),
-                ..Default::default()
-            })
+            .start(
+                &scope.principal,
+                RunRequest {
+                    agent_id,
+                    input: vec![input],
+                    session_id: p.message.context_id.clone(),
+                    metadata: p.metadata.clone(),
+                    origin: "a2a".into(),
+                    caller: caller.clone(),
+                    ..Default::default()
+                },
+            )
             .await?;
         return Ok(Begun {
             handle,
@@ -180,6 +195,7 @@ async fn begin(
     let handle = state
         .engine
         .resume(
+            &scope.principal,
             task_id,
             ResumeRequest {
                 tool_results,
@@ -241,6 +257,7 @@ pub async fn stream(
         first,
         view,
         events: begun.handle.events(true),
+        principal: scope.principal.clone(),
     })
 }
 
@@ -258,7 +275,7 @@ pub async fn get(
 /// expect `canceled`.
 pub async fn cancel(state: &AppState, scope: &Scope, id: &str) -> Result<wire::Task, A2aError> {
     find_task(state, scope, id).await?;
-    let record = match state.engine.cancel(id).await? {
+    let record = match state.engine.cancel(&scope.principal, id).await? {
         CancelOutcome::Cancelling(record) => record,
         CancelOutcome::AlreadyFinished(record) => {
             return Err(A2aError::TaskNotCancelable(format!(
@@ -267,7 +284,10 @@ pub async fn cancel(state: &AppState, scope: &Scope, id: &str) -> Result<wire::T
             )));
         }
     };
-    let mut events = state.engine.subscribe(id, record.last_seq).await?;
+    let mut events = state
+        .engine
+        .subscribe(&scope.principal, id, record.last_seq)
+        .await?;
     let _ = tokio::time::timeout(CANCEL_WAIT, async {
         while events.next().await.is_some() {}
     })
@@ -286,7 +306,10 @@ pub async fn subscribe(state: &AppState, scope: &Scope, id: &str) -> Result<Stre
             name(first.status.state)
         )));
     }
-    let events = state.engine.subscribe(id, record.last_seq).await?;
+    let events = state
+        .engine
+        .subscribe(&scope.principal, id, record.last_seq)
+        .await?;
     let view = TaskStream::new(
         &record.run_id,
         &record.session_id,
@@ -296,6 +319,7 @@ pub async fn subscribe(state: &AppState, scope: &Scope, id: &str) -> Result<Stre
         first,
         view,
         events,
+        principal: scope.principal.clone(),
     })
 }
 
@@ -338,11 +362,14 @@ pub async fn list(state: &AppState, scope: &Scope, q: ListQuery) -> Result<TaskP
     let after = q.page_token.as_deref().map(parse_cursor).transpose()?;
     let mut runs = state
         .engine
-        .list_runs(&crate::engine::RunFilter {
-            session_id: q.context_id.clone(),
-            agent_id: scope.agent_id(),
-            ..Default::default()
-        })
+        .list_runs(
+            &scope.principal,
+            &crate::engine::RunFilter {
+                session_id: q.context_id.clone(),
+                agent_id: scope.agent_id(),
+                ..Default::default()
+            },
+        )
         .await?;
     // The state filter goes through the one state mapping (`convert`).
     runs.retain(|r| {

@@ -195,13 +195,14 @@ where
         first,
         view,
         events,
+        principal,
     } = streamed;
     let frames = Frames {
         first: Some(first),
         view,
         data,
     };
-    sse::stream(state, events, None, frames)
+    sse::stream(state, &principal, events, None, frames)
 }
 
 /// Each recorded log as A2A frames in both versions' shapes (bare, as the

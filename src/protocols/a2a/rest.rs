@@ -24,6 +24,7 @@ use super::outbound;
 use super::outbound::json;
 use super::version::{self, Version};
 use super::{list, v1};
+use crate::engine::Principal;
 use crate::engine::RunCaller;
 use crate::web::AppState;
 
@@ -52,12 +53,17 @@ fn answer<T: Serialize>(value: &T) -> Response {
 }
 
 /// The agent's scope, once the agent exists and the request speaks 1.0.
-fn scope(state: &AppState, headers: &HeaderMap, agent_id: String) -> Result<Scope, A2aError> {
+fn scope(
+    state: &AppState,
+    headers: &HeaderMap,
+    agent_id: String,
+    principal: Principal,
+) -> Result<Scope, A2aError> {
     if !state.engine.is_runnable(&agent_id) {
         return Err(A2aError::AgentNotFound(agent_id));
     }
     match version::requested(headers)? {
-        None | Some(Version::V1) => Ok(Scope::Agent(agent_id)),
+        None | Some(Version::V1) => Ok(Scope::agent(agent_id, principal)),
         Some(Version::V03) => Err(A2aError::VersionNotSupported(
             "0.3 (this is the 1.0 HTTP+JSON binding; 0.3 is served over JSON-RPC)".into(),
         )),
@@ -110,11 +116,12 @@ async fn rest_send(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
     headers: HeaderMap,
+    principal: Principal,
     caller: Option<Extension<RunCaller>>,
     bytes: Bytes,
 ) -> Response {
     let run = async {
-        let scope = scope(&state, &headers, agent_id)?;
+        let scope = scope(&state, &headers, agent_id, principal)?;
         let (p, blocking, history_length) = v1::inbound_send(body(&bytes)?)?;
         let caller = caller.map(|c| c.0);
         let task = ops::send(&state, &scope, caller, &p, blocking, history_length).await?;
@@ -141,11 +148,12 @@ async fn rest_stream(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
     headers: HeaderMap,
+    principal: Principal,
     caller: Option<Extension<RunCaller>>,
     bytes: Bytes,
 ) -> Response {
     let run = async {
-        let scope = scope(&state, &headers, agent_id)?;
+        let scope = scope(&state, &headers, agent_id, principal)?;
         let (p, _, _) = v1::inbound_send(body(&bytes)?)?;
         let streamed = ops::stream(&state, &scope, caller.map(|c| c.0), &p).await?;
         Ok::<_, A2aError>(outbound::sse(&state, streamed, |item| {
@@ -176,10 +184,11 @@ async fn rest_list(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
     headers: HeaderMap,
+    principal: Principal,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let run = async {
-        let scope = scope(&state, &headers, agent_id)?;
+        let scope = scope(&state, &headers, agent_id, principal)?;
         let p: v1::ListTasksRequest = query(raw)?;
         Ok::<_, A2aError>(answer(&list::page(&state, &scope, p).await?))
     };
@@ -202,10 +211,11 @@ async fn rest_task_get(
     State(state): State<AppState>,
     Path((agent_id, task)): Path<(String, String)>,
     headers: HeaderMap,
+    principal: Principal,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let run = async {
-        let scope = scope(&state, &headers, agent_id)?;
+        let scope = scope(&state, &headers, agent_id, principal)?;
         let answered: Result<Response, A2aError> = match task_action(&task) {
             (id, None) => {
                 let q: TaskQuery = query(raw)?;
@@ -238,9 +248,10 @@ async fn rest_task_post(
     State(state): State<AppState>,
     Path((agent_id, task)): Path<(String, String)>,
     headers: HeaderMap,
+    principal: Principal,
 ) -> Response {
     let run = async {
-        let scope = scope(&state, &headers, agent_id)?;
+        let scope = scope(&state, &headers, agent_id, principal)?;
         let answered: Result<Response, A2aError> = match task_action(&task) {
             (id, Some("cancel")) => Ok(answer(&v1::task(
                 &ops::cancel(&state, &scope, id).await?,
@@ -272,8 +283,9 @@ async fn rest_extended_card(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
     headers: HeaderMap,
+    principal: Principal,
 ) -> Response {
-    scope(&state, &headers, agent_id)
+    scope(&state, &headers, agent_id, principal)
         .and(Err::<Response, _>(A2aError::ExtendedCardNotConfigured))
         .unwrap_or_else(A2aError::rest)
 }
@@ -341,7 +353,7 @@ async fn rest_push_config_delete(
 }
 
 fn push_refused(state: &AppState, headers: &HeaderMap, agent_id: String) -> Response {
-    scope(state, headers, agent_id)
+    scope(state, headers, agent_id, Principal::anonymous())
         .and(Err::<Response, _>(A2aError::PushNotSupported))
         .unwrap_or_else(A2aError::rest)
 }

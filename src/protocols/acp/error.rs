@@ -124,6 +124,10 @@ impl From<EngineError> for AcpError {
                 AcpError::NotFound(format!("Agent {name} not found"))
             }
             EngineError::RunNotFound(id) => AcpError::NotFound(format!("Run {id} not found")),
+            EngineError::SessionNotFound(id) => {
+                AcpError::NotFound(format!("Session {id} not found"))
+            }
+            EngineError::Forbidden(m) => AcpError::Forbidden(m),
             EngineError::RunExists(id) => AcpError::Conflict(format!("Run {id} already exists")),
             EngineError::NotAwaiting { run_id, .. } => {
                 AcpError::Forbidden(format!("Run {run_id} has no await request"))

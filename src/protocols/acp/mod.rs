@@ -33,8 +33,8 @@ pub use wire::{AgentManifest, Run};
 use crate::config::{AgentConfig, TeamConfig};
 use crate::engine::RunFilter;
 use crate::engine::{
-    CancelOutcome, EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle,
-    RunRecord, RunRequest, SessionScope,
+    CancelOutcome, EngineError, EventStream, Message, Principal, ResumeRequest, Role, RunCaller,
+    RunHandle, RunRecord, RunRequest,
 };
 use crate::web::{AppState, sse};
 
@@ -96,10 +96,30 @@ enum Runnable<'a> {
     Team(&'a TeamConfig),
 }
 
-fn runnables(state: &AppState) -> impl Iterator<Item = Runnable<'_>> {
+/// The agents and teams the caller may run.
+fn runnables<'a>(state: &'a AppState, principal: &Principal) -> impl Iterator<Item = Runnable<'a>> {
     let engine = &state.engine;
-    let agents = engine.agents().iter().map(Runnable::Agent);
-    agents.chain(engine.teams().iter().map(Runnable::Team))
+    let agents = engine
+        .agents_for(principal)
+        .into_iter()
+        .map(Runnable::Agent);
+    agents.chain(engine.teams_for(principal).into_iter().map(Runnable::Team))
+}
+
+/// One the caller may run: one it may not is absent for it (404), as from
+/// its listing.
+fn find_runnable_for<'a>(
+    state: &'a AppState,
+    principal: &Principal,
+    name: &str,
+) -> Result<Runnable<'a>, AcpError> {
+    find_runnable(state, name).and_then(|r| {
+        if state.engine.is_runnable_by(principal, name) {
+            Ok(r)
+        } else {
+            Err(AcpError::NotFound(format!("Agent {name} not found")))
+        }
+    })
 }
 
 fn find_runnable<'a>(state: &'a AppState, name: &str) -> Result<Runnable<'a>, AcpError> {
@@ -191,6 +211,7 @@ struct Page {
     responses((status = 200, body = wire::AgentsList), (status = 422, body = ErrorBody)))]
 async fn list_agents(
     State(state): State<AppState>,
+    principal: Principal,
     RawQuery(query): RawQuery,
 ) -> Result<Json<wire::AgentsList>, AcpError> {
     let page: Page = serde_urlencoded::from_str(query.as_deref().unwrap_or(""))
@@ -200,7 +221,7 @@ async fn list_agents(
             "limit must be between 1 and 1000".into(),
         ));
     }
-    let agents = runnables(&state)
+    let agents = runnables(&state, &principal)
         .skip(page.offset.unwrap_or(0))
         .take(page.limit.unwrap_or(usize::MAX))
         .map(|r| manifest(&state, &r))
@@ -214,22 +235,24 @@ async fn list_agents(
     responses((status = 200, body = AgentManifest), (status = 404, body = ErrorBody)))]
 async fn get_agent(
     State(state): State<AppState>,
+    principal: Principal,
     AcpPath(name): AcpPath<String>,
 ) -> Result<Json<AgentManifest>, AcpError> {
-    Ok(Json(manifest(&state, &find_runnable(&state, &name)?)))
+    let runnable = find_runnable_for(&state, &principal, &name)?;
+    Ok(Json(manifest(&state, &runnable)))
 }
 
 /// The run as polling shows it: its record folded from its event log.
-async fn current_run(state: &AppState, run_id: &str) -> Result<Run, AcpError> {
-    let record = find_run(state, run_id).await?;
-    let events = state.engine.event_log(run_id).await?;
+async fn current_run(state: &AppState, who: &Principal, run_id: &str) -> Result<Run, AcpError> {
+    let record = find_run(state, who, run_id).await?;
+    let events = state.engine.event_log(who, run_id).await?;
     Ok(RunView::folded(&record, &events))
 }
 
-async fn find_run(state: &AppState, run_id: &str) -> Result<RunRecord, AcpError> {
+async fn find_run(state: &AppState, who: &Principal, run_id: &str) -> Result<RunRecord, AcpError> {
     state
         .engine
-        .get_run(run_id)
+        .get_run(who, run_id)
         .await?
         .ok_or_else(|| AcpError::NotFound(format!("Run {run_id} not found")))
 }
@@ -248,8 +271,8 @@ async fn fold_to_end(handle: &RunHandle, mut view: RunView) -> Run {
 
 /// An SSE stream of ACP events: `view` holds what the client already knows
 /// (nothing for a new run, the run so far for a resume).
-fn event_stream(state: &AppState, view: RunView, events: EventStream) -> Response {
-    sse::stream(state, events, None, outbound::Frames(view))
+fn event_stream(state: &AppState, who: &Principal, view: RunView, events: EventStream) -> Response {
+    sse::stream(state, who, events, None, outbound::Frames(view))
 }
 
 /// Create a run: `sync` answers with the finished (or paused) Run, `async`
@@ -268,6 +291,7 @@ fn event_stream(state: &AppState, view: RunView, events: EventStream) -> Respons
 async fn create_run(
     State(state): State<AppState>,
     caller: Option<Extension<RunCaller>>,
+    principal: Principal,
     AcpJson(req): AcpJson<wire::RunCreateRequest>,
 ) -> Result<Response, AcpError> {
     find_runnable(&state, &req.agent_name)?;
@@ -300,7 +324,7 @@ async fn create_run(
     };
     if req.mode == wire::RunMode::Async {
         // Queued for whichever replica claims it (usually this one, at once).
-        let record = state.engine.start_background(request).await?;
+        let record = state.engine.start_background(&principal, request).await?;
         let mut response = (
             StatusCode::ACCEPTED,
             Json(RunView::new(&record).run().clone()),
@@ -311,12 +335,12 @@ async fn create_run(
         }
         return Ok(response);
     }
-    let handle = state.engine.start(request).await?;
+    let handle = state.engine.start(&principal, request).await?;
     let mut response = match req.mode {
         wire::RunMode::Stream => {
             // The stream's client is the run's foreground: a disconnect cancels it.
             let view = RunView::new(&handle.record());
-            event_stream(&state, view, handle.events(true))
+            event_stream(&state, &principal, view, handle.events(true))
         }
         // (Async runs were queued above.)
         wire::RunMode::Sync | wire::RunMode::Async => {
@@ -337,9 +361,12 @@ async fn create_run(
         (status = 422, body = ErrorBody)))]
 async fn get_run(
     State(state): State<AppState>,
+    principal: Principal,
     AcpPath(run_id): AcpPath<Uuid>,
 ) -> Result<Json<Run>, AcpError> {
-    Ok(Json(current_run(&state, &run_id.to_string()).await?))
+    Ok(Json(
+        current_run(&state, &principal, &run_id.to_string()).await?,
+    ))
 }
 
 /// Resume an awaiting run with the message it asked for; the answer follows
@@ -357,10 +384,11 @@ async fn resume_run(
     State(state): State<AppState>,
     AcpPath(run_id): AcpPath<Uuid>,
     caller: Option<Extension<RunCaller>>,
+    principal: Principal,
     AcpJson(req): AcpJson<wire::RunResumeRequest>,
 ) -> Result<Response, AcpError> {
     let run_id = run_id.to_string();
-    let record = find_run(&state, &run_id).await?;
+    let record = find_run(&state, &principal, &run_id).await?;
     if record.status != crate::engine::RunStatus::Awaiting || record.cancel_requested {
         return Err(AcpError::Forbidden(format!(
             "Run {run_id} has no await request"
@@ -382,10 +410,11 @@ async fn resume_run(
         .collect();
     // Calls waiting for approval are approved or refused by the message.
     let decisions = decide::decisions(&req.await_resume.message, &record.pending);
-    let before = state.engine.event_log(&run_id).await?;
+    let before = state.engine.event_log(&principal, &run_id).await?;
     let handle = state
         .engine
         .resume(
+            &principal,
             &run_id,
             ResumeRequest {
                 tool_results,
@@ -401,7 +430,7 @@ async fn resume_run(
             for ev in &before {
                 view.apply(ev);
             }
-            event_stream(&state, view, handle.events(true))
+            event_stream(&state, &principal, view, handle.events(true))
         }
         wire::RunMode::Sync => {
             let mut view = RunView::new(&record);
@@ -412,7 +441,7 @@ async fn resume_run(
         }
         wire::RunMode::Async => (
             StatusCode::ACCEPTED,
-            Json(current_run(&state, &run_id).await?),
+            Json(current_run(&state, &principal, &run_id).await?),
         )
             .into_response(),
     })
@@ -426,13 +455,14 @@ async fn resume_run(
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn cancel_run(
     State(state): State<AppState>,
+    principal: Principal,
     AcpPath(run_id): AcpPath<Uuid>,
 ) -> Result<Response, AcpError> {
     let run_id = run_id.to_string();
-    let record = match state.engine.cancel(&run_id).await {
+    let record = match state.engine.cancel(&principal, &run_id).await {
         Ok(CancelOutcome::Cancelling(record)) => record,
         Ok(CancelOutcome::AlreadyFinished(record)) => {
-            let run = RunView::folded(&record, &state.engine.event_log(&run_id).await?);
+            let run = RunView::folded(&record, &state.engine.event_log(&principal, &run_id).await?);
             return Err(AcpError::Forbidden(format!(
                 "Run in terminal status {} can't be cancelled",
                 run.status.as_str()
@@ -443,7 +473,7 @@ async fn cancel_run(
         }
         Err(e) => return Err(e.into()),
     };
-    let mut run = RunView::folded(&record, &state.engine.event_log(&run_id).await?);
+    let mut run = RunView::folded(&record, &state.engine.event_log(&principal, &run_id).await?);
     run.status = wire::RunStatus::Cancelling;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())
 }
@@ -455,14 +485,15 @@ async fn cancel_run(
         (status = 422, body = ErrorBody)))]
 async fn run_events(
     State(state): State<AppState>,
+    principal: Principal,
     AcpPath(run_id): AcpPath<Uuid>,
 ) -> Result<Json<wire::EventsList>, AcpError> {
     let run_id = run_id.to_string();
-    let record = find_run(&state, &run_id).await?;
+    let record = find_run(&state, &principal, &run_id).await?;
     let mut view = RunView::new(&record);
     let events = state
         .engine
-        .event_log(&run_id)
+        .event_log(&principal, &run_id)
         .await?
         .iter()
         .flat_map(|ev| view.apply(ev))
@@ -485,14 +516,18 @@ fn base_url(headers: &HeaderMap, original: &Uri, uri: &Uri) -> String {
 /// runs, oldest first, each with its engine message id.
 async fn session_history(
     state: &AppState,
+    who: &Principal,
     session_id: &str,
 ) -> Result<Vec<(Message, String)>, AcpError> {
     let runs = state
         .engine
-        .list_runs(&RunFilter {
-            session_id: Some(session_id.to_string()),
-            ..Default::default()
-        })
+        .list_runs(
+            who,
+            &RunFilter {
+                session_id: Some(session_id.to_string()),
+                ..Default::default()
+            },
+        )
         .await?;
     Ok(runs
         .into_iter()
@@ -521,22 +556,18 @@ async fn session_history(
         (status = 422, body = ErrorBody)))]
 async fn get_session(
     State(state): State<AppState>,
+    principal: Principal,
     AcpPath(session_id): AcpPath<Uuid>,
     headers: HeaderMap,
     OriginalUri(original): OriginalUri,
     uri: Uri,
 ) -> Result<Json<wire::Session>, AcpError> {
     let id = session_id.to_string();
-    if state
-        .engine
-        .session(&SessionScope::all(), &id)
-        .await?
-        .is_none()
-    {
+    if state.engine.session(&principal, &id).await?.is_none() {
         return Err(AcpError::NotFound(format!("Session {id} not found")));
     }
     let base = base_url(&headers, &original, &uri);
-    let history = session_history(&state, &id)
+    let history = session_history(&state, &principal, &id)
         .await?
         .iter()
         .map(|(m, _)| format!("{base}/resources/{}?session_id={id}", m.id))
@@ -560,6 +591,7 @@ struct ResourceQuery {
     responses((status = 200, body = wire::Message), (status = 404, body = ErrorBody)))]
 async fn get_resource(
     State(state): State<AppState>,
+    principal: Principal,
     AcpPath(resource_id): AcpPath<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<wire::Message>, AcpError> {
@@ -569,7 +601,7 @@ async fn get_resource(
     let Some(session_id) = q.session_id.filter(|s| !s.is_empty()) else {
         return Err(not_found());
     };
-    session_history(&state, &session_id)
+    session_history(&state, &principal, &session_id)
         .await?
         .into_iter()
         .find(|(m, _)| m.id == resource_id)

@@ -33,6 +33,10 @@ pub enum AgentOsError {
     Validation(Box<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// 403: the caller may not do this (an agent it may not run, a
+    /// `user_id` naming someone else).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     /// 422 with a message: well-formed input the server will not process
@@ -116,6 +120,7 @@ impl IntoResponse for AgentOsError {
                 (StatusCode::UNPROCESSABLE_ENTITY, "UNPROCESSABLE_ENTITY")
             }
             AgentOsError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            AgentOsError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             AgentOsError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE")
             }
@@ -170,6 +175,10 @@ impl From<EngineError> for AgentOsError {
             EngineError::RunNotFound(id) => {
                 AgentOsError::NotFound(format!("No runs found for run ID {id}"))
             }
+            EngineError::SessionNotFound(_) => {
+                AgentOsError::SessionNotFound("Session not found".into())
+            }
+            EngineError::Forbidden(m) => AgentOsError::Forbidden(sentence(&m)),
             EngineError::RunExists(id) => {
                 AgentOsError::Conflict(format!("Run {id} already exists"))
             }

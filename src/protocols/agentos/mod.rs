@@ -21,6 +21,7 @@ pub use error::{AgentOsError, ErrorBody};
 pub use wire::{AgentResponse, BackgroundRun, RunOutput};
 
 use crate::config::AgentConfig;
+use crate::engine::Principal;
 use crate::web::AppState;
 use runs::{Kind, SessionQuery};
 
@@ -76,12 +77,15 @@ fn find_agent<'a>(state: &'a AppState, id: &str) -> Result<&'a AgentConfig, Agen
 /// List the configured agents.
 #[utoipa::path(get, path = "/agents", tag = "agentos",
     responses((status = 200, body = Vec<AgentResponse>)))]
-async fn list_agents(State(state): State<AppState>) -> Json<Vec<AgentResponse>> {
+async fn list_agents(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Json<Vec<AgentResponse>> {
     Json(
         state
             .engine
-            .agents()
-            .iter()
+            .agents_for(&principal)
+            .into_iter()
             .map(|a| agent_response(&state, a))
             .collect(),
     )
@@ -93,9 +97,14 @@ async fn list_agents(State(state): State<AppState>) -> Json<Vec<AgentResponse>> 
     responses((status = 200, body = AgentResponse), (status = 404, body = ErrorBody)))]
 async fn get_agent(
     State(state): State<AppState>,
+    principal: Principal,
     Path(agent_id): Path<String>,
 ) -> Result<Json<AgentResponse>, AgentOsError> {
+    // One the caller may not run is absent for it, as from its listing.
     let agent = find_agent(&state, &agent_id)?;
+    if !state.engine.is_runnable_by(&principal, &agent_id) {
+        return Err(AgentOsError::AgentNotFound);
+    }
     Ok(Json(agent_response(&state, agent)))
 }
 
@@ -146,10 +155,11 @@ async fn create_run(
         (status = 422, body = ErrorBody)))]
 async fn get_run(
     State(state): State<AppState>,
+    principal: Principal,
     Path((agent_id, run_id)): Path<(String, String)>,
     Query(q): Query<SessionQuery>,
 ) -> Result<Json<runs::Output>, AgentOsError> {
-    runs::get(&state, Kind::Agent, &agent_id, &run_id, &q).await
+    runs::get(&state, &principal, Kind::Agent, &agent_id, &run_id, &q).await
 }
 
 /// List an agent's runs in a session, oldest first.
@@ -159,10 +169,11 @@ async fn get_run(
         (status = 422, body = ErrorBody)))]
 async fn list_runs(
     State(state): State<AppState>,
+    principal: Principal,
     Path(agent_id): Path<String>,
     Query(q): Query<SessionQuery>,
 ) -> Result<Json<Vec<Value>>, AgentOsError> {
-    runs::list(&state, Kind::Agent, &agent_id, &q).await
+    runs::list(&state, &principal, Kind::Agent, &agent_id, &q).await
 }
 
 /// Cancel a run. Always `{}` for a known agent, as AgentOS answers.
@@ -171,9 +182,10 @@ async fn list_runs(
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn cancel_run(
     State(state): State<AppState>,
+    principal: Principal,
     Path((agent_id, run_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, AgentOsError> {
-    runs::cancel(&state, Kind::Agent, &agent_id, &run_id).await
+    runs::cancel(&state, &principal, Kind::Agent, &agent_id, &run_id).await
 }
 
 /// Continue a paused run with the results of its external tool calls.

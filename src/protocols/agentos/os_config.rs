@@ -16,6 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::config::StoreKind;
+use crate::engine::Principal;
 use crate::web::AppState;
 
 /// What Agno's `ConfigResponse` requires and agentd can say truly.
@@ -79,7 +80,7 @@ const INTERFACES: [(&str, &str, &str); 5] = [
 /// The OS's configuration: agents, teams, models, databases, interfaces.
 #[utoipa::path(get, path = "/config", tag = "agentos",
     responses((status = 200, body = OsConfig)))]
-pub async fn get_config(State(state): State<AppState>) -> Json<OsConfig> {
+pub async fn get_config(State(state): State<AppState>, principal: Principal) -> Json<OsConfig> {
     let engine = &state.engine;
     let db = match state.config().store.kind {
         StoreKind::Sqlite => "sqlite",
@@ -94,8 +95,8 @@ pub async fn get_config(State(state): State<AppState>) -> Json<OsConfig> {
         })
     };
     let agents: Vec<ComponentSummary> = engine
-        .agents()
-        .iter()
+        .agents_for(&principal)
+        .into_iter()
         .map(|a| ComponentSummary {
             id: a.id.clone(),
             name: a.display_name().to_string(),
@@ -106,8 +107,8 @@ pub async fn get_config(State(state): State<AppState>) -> Json<OsConfig> {
         })
         .collect();
     let teams: Vec<ComponentSummary> = engine
-        .teams()
-        .iter()
+        .teams_for(&principal)
+        .into_iter()
         .map(|t| ComponentSummary {
             id: t.id.clone(),
             name: t.display_name().to_string(),

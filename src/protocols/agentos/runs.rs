@@ -12,11 +12,11 @@ use super::error::AgentOsError;
 use super::inbound::{self as form, Form};
 use super::outbound::RunFrames;
 use super::wire::{self, BackgroundRun};
-use crate::engine::RunFilter;
 use crate::engine::{
     EngineError, EventStream, Message, ResumeRequest, Role, RunCaller, RunHandle, RunRecord,
     RunRequest, ToolDecision,
 };
+use crate::engine::{Principal, RunFilter};
 use crate::web::{AppState, sse};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -63,6 +63,15 @@ fn require_session(q: &SessionQuery) -> Result<&str, AgentOsError> {
         .ok_or_else(|| AgentOsError::missing(&["query", "session_id"]))
 }
 
+/// Who sent a request handed on whole (its body is read here): the auth
+/// layer's principal, anonymous if none.
+fn principal_of(req: &Request) -> Principal {
+    req.extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or_else(Principal::anonymous)
+}
+
 pub async fn create(
     state: &AppState,
     kind: Kind,
@@ -70,6 +79,7 @@ pub async fn create(
     req: Request,
 ) -> Result<Response, AgentOsError> {
     let caller = req.extensions().get::<RunCaller>().cloned();
+    let who = principal_of(&req);
     let form = Form::from_request(req, &state.config().files).await?;
     let message = form.required("message")?;
     let stream = form.bool("stream", kind.stream_default())?;
@@ -94,7 +104,7 @@ pub async fn create(
     };
     if background && !stream {
         // Queued for whichever replica claims it (usually this one, at once).
-        let record = state.engine.start_background(request).await?;
+        let record = state.engine.start_background(&who, request).await?;
         return Ok((
             StatusCode::ACCEPTED,
             Json(BackgroundRun {
@@ -105,14 +115,20 @@ pub async fn create(
         )
             .into_response());
     }
-    let handle = state.engine.start(request).await?;
+    let handle = state.engine.start(&who, request).await?;
     if stream {
         // A background stream outlives its client; a foreground one does not.
         let events = handle.events(!background);
-        return Ok(sse_response(state, events, handle.record(), Some(handle)));
+        return Ok(sse_response(
+            state,
+            &who,
+            events,
+            handle.record(),
+            Some(handle),
+        ));
     }
     let record = handle.finish(true).await;
-    Ok(Json(output(state, &record).await?).into_response())
+    Ok(Json(output(state, &who, &record).await?).into_response())
 }
 
 /// The run output document: an agent's RunOutput, or a team's with its
@@ -128,16 +144,23 @@ pub enum Output {
     Team(Value),
 }
 
-async fn output(state: &AppState, run: &RunRecord) -> Result<Output, AgentOsError> {
+async fn output(
+    state: &AppState,
+    who: &Principal,
+    run: &RunRecord,
+) -> Result<Output, AgentOsError> {
     if !run.team {
         return Ok(Output::Agent(Box::new(wire::run_output(run))));
     }
     let members: Vec<RunRecord> = state
         .engine
-        .list_runs(&RunFilter {
-            session_id: Some(run.session_id.clone()),
-            ..Default::default()
-        })
+        .list_runs(
+            who,
+            &RunFilter {
+                session_id: Some(run.session_id.clone()),
+                ..Default::default()
+            },
+        )
         .await?
         .into_iter()
         .filter(|r| r.parent_run_id.as_deref() == Some(&run.run_id))
@@ -149,22 +172,28 @@ async fn output(state: &AppState, run: &RunRecord) -> Result<Output, AgentOsErro
 /// or resumed (see `sse::stream`).
 pub fn sse_response(
     state: &AppState,
+    who: &Principal,
     events: EventStream,
     run: RunRecord,
     live: Option<RunHandle>,
 ) -> Response {
-    sse::stream(state, events, live, RunFrames::of(&run))
+    sse::stream(state, who, events, live, RunFrames::of(&run))
 }
 
 /// The run, if it exists and belongs to this agent/team and session.
 async fn owned_run(
     state: &AppState,
+    who: &Principal,
     id: &str,
     run_id: &str,
     session_id: Option<&str>,
 ) -> Result<RunRecord, AgentOsError> {
     let not_found = || AgentOsError::NotFound(format!("No runs found for run ID {run_id}"));
-    let run = state.engine.get_run(run_id).await?.ok_or_else(not_found)?;
+    let run = state
+        .engine
+        .get_run(who, run_id)
+        .await?
+        .ok_or_else(not_found)?;
     if run.agent_id != id || session_id.is_some_and(|s| s != run.session_id) {
         return Err(not_found());
     }
@@ -173,6 +202,7 @@ async fn owned_run(
 
 pub async fn get(
     state: &AppState,
+    who: &Principal,
     kind: Kind,
     id: &str,
     run_id: &str,
@@ -180,12 +210,13 @@ pub async fn get(
 ) -> Result<Json<Output>, AgentOsError> {
     kind.check(state, id)?;
     let session_id = require_session(q)?;
-    let run = owned_run(state, id, run_id, Some(session_id)).await?;
-    Ok(Json(output(state, &run).await?))
+    let run = owned_run(state, who, id, run_id, Some(session_id)).await?;
+    Ok(Json(output(state, who, &run).await?))
 }
 
 pub async fn list(
     state: &AppState,
+    who: &Principal,
     kind: Kind,
     id: &str,
     q: &SessionQuery,
@@ -194,11 +225,14 @@ pub async fn list(
     let session_id = require_session(q)?;
     let runs = state
         .engine
-        .list_runs(&RunFilter {
-            session_id: Some(session_id.to_string()),
-            agent_id: Some(id.to_string()),
-            ..Default::default()
-        })
+        .list_runs(
+            who,
+            &RunFilter {
+                session_id: Some(session_id.to_string()),
+                agent_id: Some(id.to_string()),
+                ..Default::default()
+            },
+        )
         .await?;
     Ok(Json(
         runs.iter()
@@ -219,12 +253,13 @@ pub async fn list(
 
 pub async fn cancel(
     state: &AppState,
+    who: &Principal,
     kind: Kind,
     id: &str,
     run_id: &str,
 ) -> Result<Json<Value>, AgentOsError> {
     kind.check(state, id)?;
-    match state.engine.cancel(run_id).await {
+    match state.engine.cancel(who, run_id).await {
         Ok(_) | Err(EngineError::RunNotFound(_)) => Ok(Json(json!({}))),
         Err(e) => Err(e.into()),
     }
@@ -239,6 +274,7 @@ pub async fn continue_run(
 ) -> Result<Response, AgentOsError> {
     kind.check(state, id)?;
     let caller = req.extensions().get::<RunCaller>().cloned();
+    let who = principal_of(&req);
     let form = Form::from_request(req, &state.config().files).await?;
     let session_id = form
         .text("session_id")
@@ -249,7 +285,7 @@ pub async fn continue_run(
             .map_err(|_| AgentOsError::BadRequest("Invalid JSON in tools field".into()))?,
         None => Vec::new(),
     };
-    owned_run(state, id, run_id, Some(&session_id)).await?;
+    owned_run(state, &who, id, run_id, Some(&session_id)).await?;
     let (tool_results, decisions) = continued_tools(&tools);
     let message = form
         .text("input")
@@ -257,6 +293,7 @@ pub async fn continue_run(
     let handle = state
         .engine
         .resume(
+            &who,
             run_id,
             ResumeRequest {
                 tool_results,
@@ -268,10 +305,16 @@ pub async fn continue_run(
         .await?;
     if stream {
         let events = handle.events(true);
-        return Ok(sse_response(state, events, handle.record(), Some(handle)));
+        return Ok(sse_response(
+            state,
+            &who,
+            events,
+            handle.record(),
+            Some(handle),
+        ));
     }
     let record = handle.finish(true).await;
-    Ok(Json(output(state, &record).await?).into_response())
+    Ok(Json(output(state, &who, &record).await?).into_response())
 }
 
 /// The `tools` of a continue request, as Agno's clients send them back:
@@ -316,6 +359,7 @@ pub async fn resume(
     req: Request,
 ) -> Result<Response, AgentOsError> {
     kind.check(state, id)?;
+    let who = principal_of(&req);
     let form = Form::from_request(req, &state.config().files).await?;
     let raw = form.text("last_event_index").or_else(|| {
         headers
@@ -334,9 +378,9 @@ pub async fn resume(
             )
         })?,
     };
-    let run = owned_run(state, id, run_id, form.text("session_id").as_deref()).await?;
-    let events = state.engine.subscribe(run_id, after).await?;
-    Ok(sse_response(state, events, run, None))
+    let run = owned_run(state, &who, id, run_id, form.text("session_id").as_deref()).await?;
+    let events = state.engine.subscribe(&who, run_id, after).await?;
+    Ok(sse_response(state, &who, events, run, None))
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use utoipa_axum::routes;
 
 use super::error::{AgentOsError, ErrorBody};
 use super::wire;
+use crate::engine::{Principal, RunRecord, SessionDeletion, SessionRecord, Usage, now_ms};
 use crate::engine::{RunFilter, SessionFilter, SessionSort};
-use crate::engine::{RunRecord, SessionDeletion, SessionRecord, SessionScope, Usage, now_ms};
 use crate::web::AppState;
 use crate::web::time::{self, rfc3339};
 
@@ -165,20 +165,28 @@ fn session_metrics(usage: &Usage) -> Value {
 
 async fn session_runs_of(
     state: &AppState,
+    who: &Principal,
     session_id: &str,
 ) -> Result<Vec<RunRecord>, AgentOsError> {
     Ok(state
         .engine
-        .list_runs(&RunFilter {
-            session_id: Some(session_id.to_string()),
-            ..Default::default()
-        })
+        .list_runs(
+            who,
+            &RunFilter {
+                session_id: Some(session_id.to_string()),
+                ..Default::default()
+            },
+        )
         .await?)
 }
 
 /// A session as `GET /sessions` lists it.
-async fn session_summary(state: &AppState, s: &SessionRecord) -> Result<Value, AgentOsError> {
-    let usage = total_usage(&session_runs_of(state, &s.session_id).await?);
+async fn session_summary(
+    state: &AppState,
+    who: &Principal,
+    s: &SessionRecord,
+) -> Result<Value, AgentOsError> {
+    let usage = total_usage(&session_runs_of(state, who, &s.session_id).await?);
     Ok(json!({
         "session_id": s.session_id,
         "session_name": s.name,
@@ -196,8 +204,12 @@ async fn session_summary(state: &AppState, s: &SessionRecord) -> Result<Value, A
 }
 
 /// An agent session's detail, with the messages of all its runs.
-async fn session_detail(state: &AppState, s: &SessionRecord) -> Result<Value, AgentOsError> {
-    let runs = session_runs_of(state, &s.session_id).await?;
+async fn session_detail(
+    state: &AppState,
+    who: &Principal,
+    s: &SessionRecord,
+) -> Result<Value, AgentOsError> {
+    let runs = session_runs_of(state, who, &s.session_id).await?;
     let usage = total_usage(&runs);
     let agent_data = s
         .agent_id
@@ -241,6 +253,7 @@ async fn session_detail(state: &AppState, s: &SessionRecord) -> Result<Value, Ag
 /// The session, if it exists and matches the optional `type` and `user_id`.
 async fn find_session(
     state: &AppState,
+    who: &Principal,
     session_id: &str,
     params: &Params,
     not_found: impl Fn() -> String,
@@ -248,7 +261,7 @@ async fn find_session(
     let kind = params.choice("type", SESSION_TYPES)?;
     let session = state
         .engine
-        .session(&SessionScope::all(), session_id)
+        .session(who, session_id)
         .await?
         .filter(|_| kind.is_none_or(|k| k == "agent"))
         .filter(|s| {
@@ -394,6 +407,7 @@ impl FromParams for ListSessionsParams {
         (status = 422, body = ErrorBody)))]
 async fn list_sessions(
     State(state): State<AppState>,
+    principal: Principal,
     Query(query): Query<ListSessionsParams>,
 ) -> Result<Json<Value>, AgentOsError> {
     let started = std::time::Instant::now();
@@ -416,21 +430,21 @@ async fn list_sessions(
         ascending,
         limit: Some(limit),
         offset,
+        visible: None,
     };
     let kind = query.r#type;
     // agentd keeps agent sessions only: other types list nothing.
     let (sessions, total) = if kind.is_none_or(|k| k == SessionType::Agent) {
-        let scope = SessionScope::all();
         (
-            state.engine.sessions(&scope, &filter).await?,
-            state.engine.count_sessions(&scope, &filter).await?,
+            state.engine.sessions(&principal, &filter).await?,
+            state.engine.count_sessions(&principal, &filter).await?,
         )
     } else {
         (Vec::new(), 0)
     };
     let mut data = Vec::with_capacity(sessions.len());
     for s in &sessions {
-        data.push(session_summary(&state, s).await?);
+        data.push(session_summary(&state, &principal, s).await?);
     }
     let total_pages = total.div_ceil(limit as u64);
     Ok(Json(json!({
@@ -464,15 +478,16 @@ struct SessionParams {
         (status = 422, body = ErrorBody)))]
 async fn get_session(
     State(state): State<AppState>,
+    principal: Principal,
     Path(session_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AgentOsError> {
     let params = Params::parse(raw)?;
-    let session = find_session(&state, &session_id, &params, || {
+    let session = find_session(&state, &principal, &session_id, &params, || {
         format!("Session with id '{session_id}' not found")
     })
     .await?;
-    Ok(Json(session_detail(&state, &session).await?))
+    Ok(Json(session_detail(&state, &principal, &session).await?))
 }
 
 #[derive(IntoParams)]
@@ -498,6 +513,7 @@ struct SessionRunsParams {
         (status = 422, body = ErrorBody)))]
 async fn session_runs(
     State(state): State<AppState>,
+    principal: Principal,
     Path(session_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<Value>>, AgentOsError> {
@@ -508,11 +524,11 @@ async fn session_runs(
         .all("status")
         .map(|s| one_of(s, "status", RUN_STATUSES))
         .collect::<Result<Vec<_>, _>>()?;
-    find_session(&state, &session_id, &params, || {
+    find_session(&state, &principal, &session_id, &params, || {
         format!("Session with ID {session_id} not found")
     })
     .await?;
-    let runs = session_runs_of(&state, &session_id).await?;
+    let runs = session_runs_of(&state, &principal, &session_id).await?;
     Ok(Json(
         runs.iter()
             .filter(|r| (after..=before).contains(&r.created_at.div_euclid(1000)))
@@ -529,17 +545,18 @@ async fn session_runs(
         (status = 422, body = ErrorBody)))]
 async fn session_run(
     State(state): State<AppState>,
+    principal: Principal,
     Path((session_id, run_id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Value>, AgentOsError> {
     let params = Params::parse(raw)?;
-    find_session(&state, &session_id, &params, || {
+    find_session(&state, &principal, &session_id, &params, || {
         format!("Session with ID {session_id} not found")
     })
     .await?;
     let run = state
         .engine
-        .get_run(&run_id)
+        .get_run(&principal, &run_id)
         .await?
         .filter(|r| r.session_id == session_id)
         .ok_or_else(|| AgentOsError::NotFound(format!("Run with ID {run_id} not found")))?;
@@ -570,6 +587,7 @@ pub struct CreateSession {
         (status = 422, body = ErrorBody)))]
 async fn create_session(
     State(state): State<AppState>,
+    principal: Principal,
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Response, AgentOsError> {
@@ -590,27 +608,36 @@ async fn create_session(
         .session_id
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(crate::engine::new_id);
-    let scope = SessionScope::all();
-    if state.engine.session(&scope, &session_id).await?.is_some() {
-        return Err(AgentOsError::Conflict(format!(
-            "Session with ID {session_id} already exists"
-        )));
+    // A user names only themselves (an admin anyone), as on a run's form.
+    if let (Some(asked), Some(me)) = (req.user_id.as_deref(), principal.user.as_deref())
+        && !principal.admin
+        && asked != me
+    {
+        return Err(AgentOsError::Forbidden(
+            "user_id must be absent or your own user.".into(),
+        ));
     }
     let now = now_ms();
     let session = SessionRecord {
-        session_id,
+        session_id: session_id.clone(),
         agent_id: req.agent_id,
         user_id: req.user_id,
+        owner: None,
         name: req.session_name,
         state: req.session_state.map(Value::Object),
         metadata: req.metadata.map(Value::Object),
         created_at: now,
         updated_at: now,
     };
-    state.engine.save_session(&scope, &session).await?;
+    // Taken (by anyone): the same conflict, whoever holds it.
+    if !state.engine.create_session(&principal, &session).await? {
+        return Err(AgentOsError::Conflict(format!(
+            "Session with ID {session_id} already exists"
+        )));
+    }
     Ok((
         StatusCode::CREATED,
-        Json(session_detail(&state, &session).await?),
+        Json(session_detail(&state, &principal, &session).await?),
     )
         .into_response())
 }
@@ -636,13 +663,14 @@ pub struct UpdateSession {
         (status = 422, body = ErrorBody)))]
 async fn update_session(
     State(state): State<AppState>,
+    principal: Principal,
     Path(session_id): Path<String>,
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Result<Json<Value>, AgentOsError> {
     let params = Params::parse(raw)?;
     let req: UpdateSession = json_body(&body)?;
-    let mut session = find_session(&state, &session_id, &params, || {
+    let mut session = find_session(&state, &principal, &session_id, &params, || {
         format!("Session with id '{session_id}' not found")
     })
     .await?;
@@ -656,11 +684,8 @@ async fn update_session(
         session.metadata = Some(Value::Object(m));
     }
     session.updated_at = now_ms();
-    state
-        .engine
-        .save_session(&SessionScope::all(), &session)
-        .await?;
-    Ok(Json(session_detail(&state, &session).await?))
+    state.engine.save_session(&principal, &session).await?;
+    Ok(Json(session_detail(&state, &principal, &session).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -675,6 +700,7 @@ pub struct RenameSession {
         (status = 422, body = ErrorBody)))]
 async fn rename_session(
     State(state): State<AppState>,
+    principal: Principal,
     Path(session_id): Path<String>,
     RawQuery(raw): RawQuery,
     body: Bytes,
@@ -692,17 +718,14 @@ async fn rename_session(
             Value::Null,
         )
     })?;
-    let mut session = find_session(&state, &session_id, &params, || {
+    let mut session = find_session(&state, &principal, &session_id, &params, || {
         format!("Session with id '{session_id}' not found")
     })
     .await?;
     session.name = Some(req.session_name);
     session.updated_at = now_ms();
-    state
-        .engine
-        .save_session(&SessionScope::all(), &session)
-        .await?;
-    Ok(Json(session_detail(&state, &session).await?))
+    state.engine.save_session(&principal, &session).await?;
+    Ok(Json(session_detail(&state, &principal, &session).await?))
 }
 
 /// Delete a session with its runs and their events. Deleting an unknown
@@ -712,13 +735,10 @@ async fn rename_session(
     responses((status = 204), (status = 409, body = ErrorBody)))]
 async fn delete_session(
     State(state): State<AppState>,
+    principal: Principal,
     Path(session_id): Path<String>,
 ) -> Result<StatusCode, AgentOsError> {
-    match state
-        .engine
-        .delete_session(&SessionScope::all(), &session_id)
-        .await?
-    {
+    match state.engine.delete_session(&principal, &session_id).await? {
         SessionDeletion::Busy { run_id } => Err(busy(&session_id, &run_id)),
         SessionDeletion::Deleted | SessionDeletion::NotFound => Ok(StatusCode::NO_CONTENT),
     }
@@ -745,6 +765,7 @@ pub struct DeleteSessions {
         (status = 422, body = ErrorBody)))]
 async fn delete_sessions(
     State(state): State<AppState>,
+    principal: Principal,
     body: Bytes,
 ) -> Result<StatusCode, AgentOsError> {
     let raw: Value = json_body(&body)?;
@@ -766,18 +787,23 @@ async fn delete_sessions(
     }
     for id in &req.session_ids {
         // Refuse the whole batch before deleting anything if one is busy.
-        if let Some(run) = session_runs_of(&state, id).await?.into_iter().find(|r| {
-            matches!(
-                r.status,
-                crate::engine::RunStatus::Pending | crate::engine::RunStatus::Running
-            )
-        }) {
+        if let Some(run) = session_runs_of(&state, &principal, id)
+            .await?
+            .into_iter()
+            .find(|r| {
+                matches!(
+                    r.status,
+                    crate::engine::RunStatus::Pending | crate::engine::RunStatus::Running
+                )
+            })
+        {
             return Err(busy(id, &run.run_id));
         }
     }
-    let scope = SessionScope::all();
     for id in &req.session_ids {
-        if let SessionDeletion::Busy { run_id } = state.engine.delete_session(&scope, id).await? {
+        if let SessionDeletion::Busy { run_id } =
+            state.engine.delete_session(&principal, id).await?
+        {
             return Err(busy(id, &run_id));
         }
     }

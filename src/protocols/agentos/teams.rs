@@ -15,6 +15,7 @@ use super::runs::{self, Kind, SessionQuery};
 use super::wire::{BackgroundRun, ModelInfo};
 use super::{CreateRunForm, agent_response};
 use crate::config::TeamConfig;
+use crate::engine::Principal;
 use crate::web::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -79,12 +80,15 @@ fn team_response(state: &AppState, team: &TeamConfig) -> TeamResponse {
 /// List the configured teams.
 #[utoipa::path(get, path = "/teams", tag = "agentos",
     responses((status = 200, body = Vec<TeamResponse>)))]
-async fn list_teams(State(state): State<AppState>) -> Json<Vec<TeamResponse>> {
+async fn list_teams(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Json<Vec<TeamResponse>> {
     Json(
         state
             .engine
-            .teams()
-            .iter()
+            .teams_for(&principal)
+            .into_iter()
             .map(|t| team_response(&state, t))
             .collect(),
     )
@@ -96,11 +100,12 @@ async fn list_teams(State(state): State<AppState>) -> Json<Vec<TeamResponse>> {
     responses((status = 200, body = TeamResponse), (status = 404, body = ErrorBody)))]
 async fn get_team(
     State(state): State<AppState>,
+    principal: Principal,
     Path(team_id): Path<String>,
 ) -> Result<Json<TeamResponse>, AgentOsError> {
     let team = state
         .engine
-        .team(&team_id)
+        .team_for(&principal, &team_id)
         .ok_or(AgentOsError::TeamNotFound)?;
     Ok(Json(team_response(&state, team)))
 }
@@ -133,9 +138,10 @@ async fn create_team_run(
 async fn get_team_run(
     State(state): State<AppState>,
     Path((team_id, run_id)): Path<(String, String)>,
+    principal: Principal,
     Query(q): Query<SessionQuery>,
 ) -> Result<Json<runs::Output>, AgentOsError> {
-    runs::get(&state, Kind::Team, &team_id, &run_id, &q).await
+    runs::get(&state, &principal, Kind::Team, &team_id, &run_id, &q).await
 }
 
 /// List a team's runs in a session, oldest first.
@@ -146,9 +152,10 @@ async fn get_team_run(
 async fn list_team_runs(
     State(state): State<AppState>,
     Path(team_id): Path<String>,
+    principal: Principal,
     Query(q): Query<SessionQuery>,
 ) -> Result<Json<Vec<Value>>, AgentOsError> {
-    runs::list(&state, Kind::Team, &team_id, &q).await
+    runs::list(&state, &principal, Kind::Team, &team_id, &q).await
 }
 
 /// Cancel a team run and its member runs. Always `{}` for a known team.
@@ -157,9 +164,10 @@ async fn list_team_runs(
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)))]
 async fn cancel_team_run(
     State(state): State<AppState>,
+    principal: Principal,
     Path((team_id, run_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, AgentOsError> {
-    runs::cancel(&state, Kind::Team, &team_id, &run_id).await
+    runs::cancel(&state, &principal, Kind::Team, &team_id, &run_id).await
 }
 
 /// Continue a paused team run.

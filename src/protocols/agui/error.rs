@@ -37,6 +37,12 @@ pub enum AguiError {
     /// 400: input the run cannot use (e.g. media the model cannot take).
     #[error("{0}")]
     BadRequest(String),
+    /// 404: a thread (or run) that is unknown, or another user's.
+    #[error("{0}")]
+    NotFound(String),
+    /// 403: an agent or team the caller may not run.
+    #[error("{0}")]
+    Forbidden(String),
     /// 409: the paused run a `resume` names was continued already.
     #[error("{0}")]
     Conflict(String),
@@ -83,6 +89,8 @@ impl IntoResponse for AguiError {
             ),
             AguiError::AgentNotFound(_) => (StatusCode::NOT_FOUND, Value::String(self.to_string())),
             AguiError::BadRequest(m) => (StatusCode::BAD_REQUEST, Value::String(m)),
+            AguiError::NotFound(m) => (StatusCode::NOT_FOUND, Value::String(m)),
+            AguiError::Forbidden(m) => (StatusCode::FORBIDDEN, Value::String(m)),
             AguiError::Conflict(m) => (StatusCode::CONFLICT, Value::String(m)),
             AguiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, Value::String(m)),
             AguiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, Value::String(m)),
@@ -136,11 +144,14 @@ impl From<EngineError> for AguiError {
                 msg,
                 input: None,
             }]),
-            // The handler retries a taken run id, and AG-UI never resumes by
-            // run id, so these mean a bug rather than a client mistake.
-            EngineError::RunExists(_) | EngineError::RunNotFound(_) => {
-                AguiError::Internal(e.into())
+            // The handler retries a taken run id: this means a bug rather
+            // than a client mistake.
+            EngineError::RunExists(_) => AguiError::Internal(e.into()),
+            EngineError::RunNotFound(id) => AguiError::NotFound(format!("Run '{id}' not found")),
+            EngineError::SessionNotFound(id) => {
+                AguiError::NotFound(format!("Thread '{id}' not found"))
             }
+            EngineError::Forbidden(m) => AguiError::Forbidden(m),
             EngineError::NotAwaiting { .. } => AguiError::Conflict(e.to_string()),
             EngineError::Store(_) => AguiError::Internal(e.into()),
             EngineError::UnsupportedMedia { .. } => AguiError::BadRequest(e.to_string()),

@@ -40,7 +40,9 @@ use utoipa_axum::routes;
 pub use error::{AguiError, ErrorBody, FieldError};
 pub use inbound::RunAgentInput;
 
-use crate::engine::{EngineError, ResumeRequest, RunCaller, RunHandle, RunRequest, ToolDecision};
+use crate::engine::{
+    EngineError, Principal, ResumeRequest, RunCaller, RunHandle, RunRequest, ToolDecision,
+};
 use crate::web::{AppState, sse};
 use outbound::Translator;
 use wire::ClientLine;
@@ -77,6 +79,7 @@ async fn status() -> Json<Status> {
 async fn run_default_agent(
     State(state): State<AppState>,
     caller: Option<Extension<RunCaller>>,
+    principal: Principal,
     body: Bytes,
 ) -> Result<Response, AguiError> {
     let agent_id = state
@@ -84,7 +87,7 @@ async fn run_default_agent(
         .agui_default_agent()
         .map(str::to_string)
         .ok_or_else(|| AguiError::AgentNotFound("default".into()))?;
-    run(&state, agent_id, caller.map(|c| c.0), &body).await
+    run(&state, &principal, agent_id, caller.map(|c| c.0), &body).await
 }
 
 /// Run an agent or team by id.
@@ -99,13 +102,15 @@ async fn run_agent(
     State(state): State<AppState>,
     Path(agent_id): Path<String>,
     caller: Option<Extension<RunCaller>>,
+    principal: Principal,
     body: Bytes,
 ) -> Result<Response, AguiError> {
-    run(&state, agent_id, caller.map(|c| c.0), &body).await
+    run(&state, &principal, agent_id, caller.map(|c| c.0), &body).await
 }
 
 async fn run(
     state: &AppState,
+    who: &Principal,
     agent_id: String,
     caller: Option<RunCaller>,
     body: &[u8],
@@ -124,7 +129,7 @@ async fn run(
         }]));
     }
     if !input.resume.is_empty() {
-        return resume(state, agent_id, caller, &input).await;
+        return resume(state, who, agent_id, caller, &input).await;
     }
     let conversation = input.conversation();
     let request = RunRequest {
@@ -141,13 +146,13 @@ async fn run(
         caller,
         ..Default::default()
     };
-    let handle = start(state, request).await?;
+    let handle = start(state, who, request).await?;
     let translator = Translator::new(
         input.thread_id.clone(),
         input.run_id.clone(),
         input.parent_run_id.clone(),
     );
-    Ok(stream(state, &handle, translator, input.client_line()))
+    Ok(stream(state, who, &handle, translator, input.client_line()))
 }
 
 /// Continues the thread's paused run with the client's answers to its
@@ -157,6 +162,7 @@ async fn run(
 /// alongside) are read.
 async fn resume(
     state: &AppState,
+    who: &Principal,
     agent_id: String,
     caller: Option<RunCaller>,
     input: &RunAgentInput,
@@ -176,7 +182,7 @@ async fn resume(
         .collect();
     let run = state
         .engine
-        .awaiting_run_for_calls(&input.thread_id, &ids)
+        .awaiting_run_for_calls(who, &input.thread_id, &ids)
         .await?
         .filter(|r| r.agent_id == agent_id)
         .ok_or_else(|| {
@@ -244,6 +250,7 @@ async fn resume(
     let handle = state
         .engine
         .resume(
+            who,
             &run.run_id,
             ResumeRequest {
                 tool_results,
@@ -258,21 +265,25 @@ async fn resume(
         input.run_id.clone(),
         input.parent_run_id.clone(),
     );
-    Ok(stream(state, &handle, translator, input.client_line()))
+    Ok(stream(state, who, &handle, translator, input.client_line()))
 }
 
 /// Starts the run under the client's run id. AG-UI clients mint a new id per
 /// run, but one that retries (or fixes its ids) reuses it: the run then gets
 /// a fresh engine id, and the stream still echoes the client's.
-async fn start(state: &AppState, request: RunRequest) -> Result<RunHandle, AguiError> {
-    match state.engine.start(request.clone()).await {
+async fn start(
+    state: &AppState,
+    who: &Principal,
+    request: RunRequest,
+) -> Result<RunHandle, AguiError> {
+    match state.engine.start(who, request.clone()).await {
         Err(EngineError::RunExists(client_run_id)) => {
             let retry = RunRequest {
                 run_id: None,
                 metadata: Some(json!({"agui_run_id": client_run_id})),
                 ..request
             };
-            Ok(state.engine.start(retry).await?)
+            Ok(state.engine.start(who, retry).await?)
         }
         other => Ok(other?),
     }
@@ -282,12 +293,13 @@ async fn start(state: &AppState, request: RunRequest) -> Result<RunHandle, AguiE
 /// `abortRun()`) drops the stream, which cancels the run.
 fn stream(
     state: &AppState,
+    who: &Principal,
     handle: &RunHandle,
     translator: Translator,
     line: ClientLine,
 ) -> Response {
     let frames = outbound::Frames { translator, line };
-    sse::stream(state, handle.events(true), None, frames)
+    sse::stream(state, who, handle.events(true), None, frames)
 }
 
 /// For the fuzz targets (`crate::fuzzing`): the run endpoint's parsing of

@@ -23,11 +23,30 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::CodegenError;
+use crate::domain::principal::AuthMethod;
 use crate::engine::SessionFilter;
 use crate::engine::{
-    Engine, Message, ResumeRequest, RunCaller, RunRecord, RunRequest, RunStatus, SessionRecord,
-    SessionScope, new_id, now_ms,
+    Engine, Message, Principal, ResumeRequest, RunCaller, RunRecord, RunRequest, RunStatus,
+    SessionRecord, new_id, now_ms,
 };
+
+/// Who the Codegen adapter is toward the engine. Codegen keeps its own
+/// users and organizations and checks them itself (`access`: a caller
+/// reaches only its organizations' runs); its ledger must see every
+/// Codegen run to number them, so it acts as the service that keeps them:
+/// it sees every record and owns none (other protocols' users never see
+/// Codegen's runs; admins do).
+pub fn service() -> Principal {
+    Principal {
+        tenant: None,
+        user: None,
+        scopes: Vec::new(),
+        admin: true,
+        method: AuthMethod::ApiKey {
+            name: "codegen".into(),
+        },
+    }
+}
 
 const SESSION_PREFIX: &str = "codegen-run-";
 /// The key of the ledger inside the session's metadata.
@@ -115,9 +134,7 @@ impl Ledgers {
         org_id: i64,
         id: u64,
     ) -> Result<Option<Ledger>, CodegenError> {
-        let session = engine
-            .session(&SessionScope::all(), &session_id(id))
-            .await?;
+        let session = engine.session(&service(), &session_id(id)).await?;
         Ok(session
             .as_ref()
             .and_then(ledger_of)
@@ -127,7 +144,7 @@ impl Ledgers {
     /// Every Codegen run in the store.
     pub async fn all(&self, engine: &Engine) -> Result<Vec<Ledger>, CodegenError> {
         let sessions = engine
-            .sessions(&SessionScope::all(), &SessionFilter::default())
+            .sessions(&service(), &SessionFilter::default())
             .await?;
         Ok(sessions.iter().filter_map(ledger_of).collect())
     }
@@ -176,13 +193,14 @@ impl Ledgers {
         let now = now_ms();
         ledger.runs = vec![run_id.clone()];
         ledger.created_at = now;
-        let scope = SessionScope::all();
+        let scope = service();
         let session = loop {
             ledger.id = id;
             let session = SessionRecord {
                 session_id: session_id(id),
                 agent_id: Some(ledger.agent_id.clone()),
                 user_id: ledger.creator(),
+                owner: None,
                 name: Some(input.text.clone()),
                 state: None,
                 metadata: Some(serde_json::json!({ METADATA_KEY: &ledger })),
@@ -197,7 +215,7 @@ impl Ledgers {
         };
         *next = Some(id + 1);
         match engine
-            .start_background(ledger.run_request(&run_id, input, caller))
+            .start_background(&scope, ledger.run_request(&run_id, input, caller))
             .await
         {
             Ok(record) => Ok((ledger, record)),
@@ -222,7 +240,7 @@ impl Ledgers {
         caller: Option<RunCaller>,
     ) -> Result<(Ledger, RunRecord), CodegenError> {
         let _guard = self.next.lock().await;
-        let scope = SessionScope::all();
+        let scope = service();
         let mut session = engine
             .session(&scope, &session_id(id))
             .await?
@@ -235,13 +253,14 @@ impl Ledgers {
             .ok_or(CodegenError::RunNotFound)?
             .to_string();
         let latest = engine
-            .get_run(&latest_id)
+            .get_run(&scope, &latest_id)
             .await?
             .ok_or(CodegenError::RunNotFound)?;
         match latest.status {
             RunStatus::Awaiting => {
                 let handle = engine
                     .resume(
+                        &scope,
                         &latest_id,
                         ResumeRequest {
                             message: Some(message),
@@ -262,7 +281,7 @@ impl Ledgers {
                 session.metadata = Some(serde_json::json!({ METADATA_KEY: &ledger }));
                 engine.save_session(&scope, &session).await?;
                 match engine
-                    .start_background(ledger.run_request(&run_id, message, caller))
+                    .start_background(&scope, ledger.run_request(&run_id, message, caller))
                     .await
                 {
                     Ok(record) => Ok((ledger, record)),

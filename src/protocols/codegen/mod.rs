@@ -101,14 +101,14 @@ async fn latest_record(
     ledger: &Ledger,
 ) -> Result<Option<RunRecord>, CodegenError> {
     match ledger.latest_run() {
-        Some(id) => Ok(engine.get_run(id).await?),
+        Some(id) => Ok(engine.get_run(&ledger::service(), id).await?),
         None => Ok(None),
     }
 }
 
 /// The events a run has so far, without waiting for more.
 async fn events_so_far(engine: &Engine, run_id: &str) -> Result<Vec<Arc<Event>>, CodegenError> {
-    let mut stream = engine.subscribe(run_id, 0).await?;
+    let mut stream = engine.subscribe(&ledger::service(), run_id, 0).await?;
     let mut out = Vec::new();
     while let Some(Some(event)) = stream.next().now_or_never() {
         out.push(event);
@@ -392,7 +392,7 @@ async fn get_agent_run_logs(
     .ok_or(CodegenError::RunNotFound)?;
     let mut runs = Vec::new();
     for engine_run in &ledger.runs {
-        if let Some(record) = state.engine.get_run(engine_run).await? {
+        if let Some(record) = state.engine.get_run(&ledger::service(), engine_run).await? {
             let events = events_so_far(&state.engine, engine_run).await?;
             runs.push((record, events));
         }

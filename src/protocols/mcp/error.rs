@@ -26,7 +26,9 @@ pub(crate) fn start_refused(e: EngineError) -> Result<CallToolResult, ErrorData>
     match e {
         e @ (EngineError::InvalidInput(_)
         | EngineError::TooManyRuns { .. }
-        | EngineError::ShuttingDown) => Ok(refused(e.to_string())),
+        | EngineError::ShuttingDown
+        | EngineError::Forbidden(_)
+        | EngineError::SessionNotFound(_)) => Ok(refused(e.to_string())),
         e => Err(ErrorData::internal_error(e.to_string(), None)),
     }
 }

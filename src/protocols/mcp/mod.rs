@@ -35,6 +35,7 @@ use rmcp::transport::streamable_http_server::{
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::Principal;
 use crate::web::AppState;
 
 pub(crate) mod error;
@@ -77,16 +78,27 @@ pub fn service(
     )
 }
 
+/// Who made this MCP request: the auth layer's principal, carried in the
+/// HTTP request's parts rmcp hands each request (anonymous if missing).
+fn principal(context: &RequestContext<RoleServer>) -> Principal {
+    context
+        .extensions
+        .get::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Principal>().cloned())
+        .unwrap_or_else(Principal::anonymous)
+}
+
 impl AgentTools {
-    fn tools(&self) -> Vec<Tool> {
+    /// The agents and teams the caller may run, as tools.
+    fn tools(&self, principal: &Principal) -> Vec<Tool> {
         let engine = &self.state.engine;
         let agents = engine
-            .agents()
-            .iter()
+            .agents_for(principal)
+            .into_iter()
             .map(|a| (a.id.clone(), a.display_name(), a.description.clone()));
         let teams = engine
-            .teams()
-            .iter()
+            .teams_for(principal)
+            .into_iter()
             .map(|t| (t.id.clone(), t.display_name(), t.description.clone()));
         agents
             .chain(teams)
@@ -117,7 +129,10 @@ impl AgentTools {
             Err(why) => return Ok(error::refused(why)),
         };
         let started = engine
-            .start(inbound::run_request(agent_id, message, session_id))
+            .start(
+                &principal(&context),
+                inbound::run_request(agent_id, message, session_id),
+            )
             .await;
         let handle = match started {
             Ok(handle) => handle,
@@ -164,9 +179,11 @@ impl ServerHandler for AgentTools {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.tools()))
+        Ok(ListToolsResult::with_all_items(
+            self.tools(&principal(&context)),
+        ))
     }
 
     async fn call_tool(
