@@ -113,7 +113,7 @@ async def main(base_url, token_a, token_b, token_c, token_admin):
                 lambda: foreign.run_sync("what is my secret?", agent="assistant"),
             )
             for url in a_history:
-                resp = await other.client.get(url)
+                resp = await other.client.get(str(url))
                 check(resp.status_code == 404, f"{who} reads A's history message: {resp.status_code}")
                 check(resp.json().get("code") == "not_found", f"{who}: {resp.text}")
             print(f"ok {who} finds none of A's runs or session")
