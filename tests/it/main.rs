@@ -20,6 +20,7 @@ mod codegen;
 mod crash;
 mod cross_protocol;
 mod engine;
+mod engine_owners;
 mod env_config;
 mod files;
 mod hostile_documents;
