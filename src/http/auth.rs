@@ -10,7 +10,8 @@
 //! scrapers), the docs page and the OpenAPI document, the web pages (not
 //! their API: a page holds no data and asks for the key itself), CORS
 //! preflights, and /v1, where a Codegen user's key is required instead (the
-//! adapter then finds which user it is). While auth is on, the exempt
+//! adapter then finds which user it is), or a provider's token (the adapter
+//! finds the organization its tenant names). While auth is on, the exempt
 //! requests, which nobody authenticated, may only send small bodies. Keys
 //! are compared in constant time and never logged. Depends only on config,
 //! the domain's `Principal`, `errors`, `limits`, `keys`, `jwt`
@@ -188,6 +189,24 @@ pub async fn require_key(
         if let Some(principal) = found {
             req.extensions_mut().insert(principal);
             return next.run(req).await;
+        }
+        // A provider's token: the adapter finds the organization its
+        // tenant names.
+        if let Some(verifier) = &keys.jwt
+            && let Some(token) = bearer(&req).filter(|t| looks_like_jwt(t))
+        {
+            return match verifier.verify(token).await {
+                Ok(principal) => {
+                    req.extensions_mut().insert(principal);
+                    next.run(req).await
+                }
+                Err(e) => unauthorized(
+                    true,
+                    req.uri().path(),
+                    req.headers(),
+                    Refusal::Invalid(e.to_string()),
+                ),
+            };
         }
         return errors::response(path, StatusCode::UNAUTHORIZED, CODEGEN_UNAUTHORIZED);
     }

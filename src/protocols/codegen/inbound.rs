@@ -491,7 +491,8 @@ pub fn plan_create(
     let ledger = Ledger {
         id: 0,
         organization_id: org.id,
-        user_id: caller.user.id,
+        user_id: caller.user_id(),
+        token_user: caller.token_user().map(str::to_string),
         repo_id: input.repo_id,
         agent_type: agent_type.as_str().to_string(),
         agent_id,

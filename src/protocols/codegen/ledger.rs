@@ -59,8 +59,12 @@ pub const ORIGIN: &str = "codegen";
 pub struct Ledger {
     pub id: u64,
     pub organization_id: i64,
-    /// The Codegen user who created it.
-    pub user_id: i64,
+    /// The Codegen user who created it; None when a provider's token did
+    /// (then `token_user` says whose).
+    pub user_id: Option<i64>,
+    /// The token's user, when a provider's token created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_user: Option<String>,
     pub repo_id: Option<i64>,
     pub agent_type: String,
     pub agent_id: String,
@@ -79,13 +83,21 @@ impl Ledger {
         self.runs.last().map(String::as_str)
     }
 
+    /// Who created it, as the engine's `user_id`: the Codegen user's id,
+    /// or the token's user.
+    fn creator(&self) -> Option<String> {
+        self.user_id
+            .map(|id| id.to_string())
+            .or_else(|| self.token_user.clone())
+    }
+
     fn run_request(&self, run_id: &str, input: Message, caller: Option<RunCaller>) -> RunRequest {
         RunRequest {
             agent_id: self.agent_id.clone(),
             input: vec![input],
             session_id: Some(session_id(self.id)),
             run_id: Some(run_id.to_string()),
-            user_id: Some(self.user_id.to_string()),
+            user_id: self.creator(),
             metadata: self.metadata.clone(),
             model: self.model.clone(),
             origin: ORIGIN.into(),
@@ -187,7 +199,7 @@ impl Ledgers {
             let session = SessionRecord {
                 session_id: session_id(id),
                 agent_id: Some(ledger.agent_id.clone()),
-                user_id: Some(ledger.user_id.to_string()),
+                user_id: ledger.creator(),
                 owner: None,
                 name: Some(input.text.clone()),
                 state: None,

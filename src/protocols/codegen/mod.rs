@@ -33,6 +33,7 @@ use access::{Access, Caller};
 use ledger::{Ledger, Ledgers};
 
 use crate::config::{CodegenUser, Config};
+use crate::domain::principal::Principal;
 use crate::engine::{Engine, Event, Message, RunCaller, RunRecord};
 use crate::web::AppState;
 
@@ -132,11 +133,14 @@ async fn create_agent_run(
     Extension(rt): Rt,
     Path(org_id): Path<String>,
     headers: HeaderMap,
+    principal: Principal,
     run_caller: Option<Extension<RunCaller>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
     let org_id = inbound::path_int("org_id", &org_id)?;
-    let caller = rt.access.authenticate(state.config(), &headers)?;
+    let caller = rt
+        .access
+        .authenticate(state.config(), &headers, &principal)?;
     rt.access.count_create(&state.engine, &caller).await?;
     let org = caller.organization(org_id)?;
     let input = inbound::parse_create(&inbound::body_bytes(body)?)?;
@@ -166,10 +170,13 @@ async fn get_agent_run(
     Extension(rt): Rt,
     Path((org_id, run_id)): Path<(String, String)>,
     headers: HeaderMap,
+    principal: Principal,
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
     let org_id = inbound::path_int("org_id", &org_id)?;
     let run_id = inbound::run_id_param(&run_id)?;
-    let caller = rt.access.authenticate(state.config(), &headers)?;
+    let caller = rt
+        .access
+        .authenticate(state.config(), &headers, &principal)?;
     caller.organization(org_id)?;
     let ledger = match run_id {
         Some(id) => rt.ledgers.get(&state.engine, org_id, id).await?,
@@ -193,6 +200,7 @@ async fn list_agent_runs(
     Path(org_id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    principal: Principal,
 ) -> Result<Json<PageAgentRunResponse>, CodegenError> {
     let org_id = inbound::path_int("org_id", &org_id)?;
     let mut q = inbound::Query::parse(query.as_deref());
@@ -200,7 +208,9 @@ async fn list_agent_runs(
     let source_type = q.source_type();
     let (skip, limit) = inbound::paging(&mut q);
     q.finish()?;
-    let caller = rt.access.authenticate(state.config(), &headers)?;
+    let caller = rt
+        .access
+        .authenticate(state.config(), &headers, &principal)?;
     caller.organization(org_id)?;
     let mut ledgers: Vec<Ledger> = rt
         .ledgers
@@ -208,7 +218,7 @@ async fn list_agent_runs(
         .await?
         .into_iter()
         .filter(|l| l.organization_id == org_id)
-        .filter(|l| user_id.is_none_or(|u| l.user_id == u))
+        .filter(|l| user_id.is_none_or(|u| l.user_id == Some(u)))
         .filter(|_| source_type.as_deref().is_none_or(|s| s == wire::SOURCE_API))
         .collect();
     ledgers.sort_by_key(|l| std::cmp::Reverse(l.id));
@@ -244,11 +254,14 @@ async fn resume_agent_run(
     Extension(rt): Rt,
     Path(org_id): Path<String>,
     headers: HeaderMap,
+    principal: Principal,
     run_caller: Option<Extension<RunCaller>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<AgentRunResponse>, CodegenError> {
     let org_id = inbound::path_int("org_id", &org_id)?;
-    let caller = rt.access.authenticate(state.config(), &headers)?;
+    let caller = rt
+        .access
+        .authenticate(state.config(), &headers, &principal)?;
     caller.organization(org_id)?;
     let input = inbound::parse_resume(&inbound::body_bytes(body)?)?;
     let mut message = Message::user(input.prompt);
@@ -280,6 +293,7 @@ async fn get_agent_run_logs(
     Path((org_id, run_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    principal: Principal,
 ) -> Result<Json<AgentRunWithLogsResponse>, CodegenError> {
     let org_id = inbound::path_int("org_id", &org_id)?;
     let run_id = inbound::run_id_param(&run_id)?;
@@ -287,7 +301,9 @@ async fn get_agent_run_logs(
     let (skip, limit) = inbound::paging(&mut q);
     let reverse = q.bool("reverse", false);
     q.finish()?;
-    let caller = rt.access.authenticate(state.config(), &headers)?;
+    let caller = rt
+        .access
+        .authenticate(state.config(), &headers, &principal)?;
     caller.organization(org_id)?;
     let ledger = match run_id {
         Some(id) => rt.ledgers.get(&state.engine, org_id, id).await?,
@@ -350,9 +366,14 @@ async fn get_me(
     State(state): State<AppState>,
     Extension(rt): Rt,
     headers: HeaderMap,
+    principal: Principal,
 ) -> Result<Json<UserResponse>, CodegenError> {
-    let caller = rt.access.authenticate(state.config(), &headers)?;
-    Ok(Json(user_response(caller.user)))
+    let caller = rt
+        .access
+        .authenticate(state.config(), &headers, &principal)?;
+    // A provider's token is no Codegen user: there is no one to show.
+    let user = caller.user().ok_or(CodegenError::UserNotFound)?;
+    Ok(Json(user_response(user)))
 }
 
 /// The organizations the caller is a member of.
@@ -365,11 +386,14 @@ async fn list_organizations(
     Extension(rt): Rt,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    principal: Principal,
 ) -> Result<Json<wire::PageOrganizationResponse>, CodegenError> {
     let mut q = inbound::Query::parse(query.as_deref());
     let (skip, limit) = inbound::paging(&mut q);
     q.finish()?;
-    let caller = rt.access.authenticate(state.config(), &headers)?;
+    let caller = rt
+        .access
+        .authenticate(state.config(), &headers, &principal)?;
     let orgs = caller.organizations();
     let total = orgs.len();
     let (page, pages) = wire::page_numbers(total, skip, limit);
@@ -416,12 +440,15 @@ async fn list_users(
     Path(org_id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
+    principal: Principal,
 ) -> Result<Json<wire::PageUserResponse>, CodegenError> {
     let org_id = inbound::path_int("org_id", &org_id)?;
     let mut q = inbound::Query::parse(query.as_deref());
     let (skip, limit) = inbound::paging(&mut q);
     q.finish()?;
-    let caller = rt.access.authenticate(state.config(), &headers)?;
+    let caller = rt
+        .access
+        .authenticate(state.config(), &headers, &principal)?;
     caller.organization(org_id)?;
     let users = members(&caller, org_id);
     let total = users.len();
@@ -451,10 +478,13 @@ async fn get_user(
     Extension(rt): Rt,
     Path((org_id, user_id)): Path<(String, String)>,
     headers: HeaderMap,
+    principal: Principal,
 ) -> Result<Json<UserResponse>, CodegenError> {
     let org_id = inbound::path_int("org_id", &org_id)?;
     let user_id = inbound::path_int("user_id", &user_id)?;
-    let caller = rt.access.authenticate(state.config(), &headers)?;
+    let caller = rt
+        .access
+        .authenticate(state.config(), &headers, &principal)?;
     caller.organization(org_id)?;
     members(&caller, org_id)
         .into_iter()
