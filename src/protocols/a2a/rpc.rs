@@ -32,6 +32,9 @@ struct Call {
 
 /// The envelope checks of JSON-RPC 2.0: the id to answer with, or the
 /// error (with whatever id could be read).
+// The error is answered at once by the caller, never carried up through
+// layers, so its size (A2aError holds an engine error) costs one move.
+#[allow(clippy::result_large_err)]
 fn parse(body: &[u8]) -> Result<Call, (A2aError, Value)> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| (A2aError::Parse(e.to_string()), Value::Null))?;
