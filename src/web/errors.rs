@@ -108,6 +108,7 @@ pub fn google_rpc_code(status: StatusCode) -> &'static str {
 fn agentos_code(status: StatusCode) -> &'static str {
     match status {
         StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
         StatusCode::NOT_FOUND => "NOT_FOUND",
         StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
         StatusCode::CONFLICT => "CONFLICT",

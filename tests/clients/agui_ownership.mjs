@@ -98,7 +98,12 @@ for (const [who, token] of [
   say(intruder, "what is my secret?");
   const seen = await run(intruder);
   refused(seen, 404, `${who} continues A's thread`);
-  check(!JSON.stringify(intruder.messages).includes("42"), `${who} sees nothing of A's`, intruder.messages);
+  // Contents only: a random message id may itself contain "42".
+  check(
+    !intruder.messages.some((m) => JSON.stringify(m.content ?? "").includes("42")),
+    `${who} sees nothing of A's`,
+    intruder.messages,
+  );
   const body = seen.error.payload;
   check(typeof body?.detail === "string", `${who}: AG-UI's error shape`, body);
 

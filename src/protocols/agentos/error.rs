@@ -122,6 +122,7 @@ fn error_code(status: StatusCode) -> &'static str {
     match status {
         StatusCode::NOT_FOUND => "NOT_FOUND",
         StatusCode::CONFLICT => "CONFLICT",
+        StatusCode::FORBIDDEN => "FORBIDDEN",
         StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
         StatusCode::UNPROCESSABLE_ENTITY => "UNPROCESSABLE_ENTITY",
         StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
