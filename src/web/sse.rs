@@ -402,7 +402,9 @@ mod tests {
         let body = Sse::new(futures::stream::iter([Ok::<_, Infallible>(e)]))
             .into_response()
             .into_body();
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         rt.block_on(axum::body::to_bytes(body, usize::MAX))
             .unwrap()
             .to_vec()
