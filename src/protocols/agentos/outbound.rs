@@ -66,8 +66,10 @@ impl FrameContext {
 }
 
 /// `translate`, with each event's JSON as text: what an SSE stream sends.
-/// The same frames as `frames_into` pushes, as (name, data) pairs.
-pub fn translate_text(
+/// The same frames as `frames_into` pushes, as (name, data) pairs (tests
+/// compare them with `translate`'s).
+#[cfg(test)]
+fn translate_text(
     ev: &Event,
     ctx: &FrameContext,
     run: Option<&RunRecord>,
