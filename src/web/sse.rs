@@ -11,12 +11,18 @@
 //! Depends on the engine's event stream and run records and on
 //! `web::state`; never on `http`, a protocol or the UI.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::body::Body;
+use axum::response::Response;
+use bytes::{BufMut, Bytes, BytesMut};
 use futures::{Stream, StreamExt};
+use tokio::time::{Instant, Sleep};
 
 use super::AppState;
 use crate::engine::{Event, EventStream, Principal, RunHandle, RunRecord};
@@ -27,7 +33,8 @@ use crate::engine::{Event, EventStream, Principal, RunHandle, RunRecord};
 /// however it likes (straight from the event, into a reused buffer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
-    pub event: Option<String>,
+    /// Most names are fixed strings: borrowed, not copied per frame.
+    pub event: Option<Cow<'static, str>>,
     pub data: String,
 }
 
@@ -39,7 +46,7 @@ impl Frame {
     }
 
     /// A frame with an `event:` name.
-    pub fn named(event: impl Into<String>, data: String) -> Self {
+    pub fn named(event: impl Into<Cow<'static, str>>, data: String) -> Self {
         Self {
             event: Some(event.into()),
             data,
@@ -55,16 +62,58 @@ pub struct Sent {
 }
 
 impl Sent {
-    fn into_sse(self) -> SseEvent {
-        let mut e = SseEvent::default();
+    /// Appends the frame's wire bytes to `buf`: the `id:`, `event:` and
+    /// `data:` lines and the blank line, exactly as axum's `sse::Event`
+    /// writes them (a line break in the data starts a new `data:` line;
+    /// empty data writes no `data:` line), without its per-frame buffer.
+    fn encode(&self, buf: &mut BytesMut) {
         if let Some(id) = self.id {
-            e = e.id(id.to_string());
+            buf.put_slice(b"id: ");
+            put_decimal(buf, id);
+            buf.put_u8(b'\n');
         }
-        if let Some(name) = self.frame.event {
-            e = e.event(name);
+        if let Some(name) = &self.frame.event {
+            buf.put_slice(b"event: ");
+            buf.put_slice(name.as_bytes());
+            buf.put_u8(b'\n');
         }
-        e.data(self.frame.data)
+        let data = self.frame.data.as_bytes();
+        if !data.is_empty() {
+            buf.reserve(data.len() + 8);
+            buf.put_slice(b"data: ");
+            // JSON has no raw line breaks: one copy, found by std's memchr.
+            if !data.contains(&b'\n') && !data.contains(&b'\r') {
+                buf.put_slice(data);
+            } else {
+                let mut from = 0;
+                for (at, b) in data.iter().enumerate() {
+                    if *b == b'\n' || *b == b'\r' {
+                        buf.put_slice(&data[from..=at]);
+                        buf.put_slice(b"data: ");
+                        from = at + 1;
+                    }
+                }
+                buf.put_slice(&data[from..]);
+            }
+            buf.put_u8(b'\n');
+        }
+        buf.put_u8(b'\n');
     }
+}
+
+/// Writes `n` in decimal (what `to_string` gives), without the formatter.
+fn put_decimal(buf: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.put_slice(&digits[at..]);
 }
 
 /// Which frames carry an `id:` (the sequence number of the engine event
@@ -215,23 +264,108 @@ fn response<S>(frames: S, keep_alive_secs: u64) -> Response
 where
     S: Stream<Item = Sent> + Send + 'static,
 {
-    let gauge = StreamGauge::open();
-    let stream = frames.map(move |f| {
-        let _open = &gauge;
-        Ok::<_, Infallible>(f.into_sse())
-    });
-    let mut resp = if keep_alive_secs > 0 {
-        Sse::new(stream)
-            .keep_alive(KeepAlive::new().interval(Duration::from_secs(keep_alive_secs)))
-            .into_response()
-    } else {
-        Sse::new(stream).into_response()
+    let body = SseBody {
+        frames: Box::pin(frames),
+        buf: BytesMut::new(),
+        done: false,
+        keep_alive: (keep_alive_secs > 0).then(|| KeepAlive::new(keep_alive_secs)),
+        _open: StreamGauge::open(),
     };
-    resp.headers_mut().insert(
+    let mut resp = Response::new(Body::from_stream(body));
+    let headers = resp.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/event-stream"),
+    );
+    headers.insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-cache"),
     );
     resp
+}
+
+/// The most bytes of ready frames sent as one body chunk.
+const CHUNK: usize = 16 * 1024;
+
+/// The response body: every frame encoded into one buffer whose bytes are
+/// split off for each chunk, so the buffer's allocation is reused once the
+/// connection has written the previous chunk (no per-frame buffer as
+/// axum's `sse::Event` makes). Frames that are ready together go out as
+/// one chunk.
+struct SseBody {
+    frames: Pin<Box<dyn Stream<Item = Sent> + Send>>,
+    buf: BytesMut,
+    done: bool,
+    keep_alive: Option<KeepAlive>,
+    _open: StreamGauge,
+}
+
+/// A keep-alive comment once the stream has been idle for the interval.
+/// The timer is not re-armed per frame (a timer-wheel update each): the
+/// time of the last chunk is noted, and when the timer fires early it is
+/// set again for that time plus the interval.
+struct KeepAlive {
+    interval: Duration,
+    timer: Pin<Box<Sleep>>,
+    last: Instant,
+}
+
+impl KeepAlive {
+    fn new(secs: u64) -> Self {
+        let interval = Duration::from_secs(secs);
+        let last = Instant::now();
+        Self {
+            interval,
+            timer: Box::pin(tokio::time::sleep_until(last + interval)),
+            last,
+        }
+    }
+
+    /// Ready with a comment once the stream has been idle for the interval.
+    fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            ready!(self.timer.as_mut().poll(cx));
+            let due = self.last + self.interval;
+            let now = Instant::now();
+            if now >= due {
+                self.last = now;
+                self.timer.as_mut().reset(now + self.interval);
+                return Poll::Ready(());
+            }
+            self.timer.as_mut().reset(due);
+        }
+    }
+}
+
+impl Stream for SseBody {
+    type Item = Result<Bytes, Infallible>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        while !this.done && this.buf.len() < CHUNK {
+            match this.frames.as_mut().poll_next(cx) {
+                Poll::Ready(Some(sent)) => sent.encode(&mut this.buf),
+                Poll::Ready(None) => this.done = true,
+                Poll::Pending => break,
+            }
+        }
+        if !this.buf.is_empty() {
+            if let Some(keep_alive) = &mut this.keep_alive {
+                keep_alive.last = Instant::now();
+            }
+            return Poll::Ready(Some(Ok(this.buf.split().freeze())));
+        }
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match &mut this.keep_alive {
+            Some(keep_alive) => {
+                ready!(keep_alive.poll_due(cx));
+                Poll::Ready(Some(Ok(Bytes::from_static(b":\n\n"))))
+            }
+            None => Poll::Pending,
+        }
+    }
 }
 
 /// Open SSE streams (`agentd_active_streams`), kept by a guard each stream
@@ -270,5 +404,84 @@ mod tests {
         assert_eq!(ids(EventIds::Never, Some(7), 2), [None, None]);
         // Frames that stand for no event are never numbered.
         assert_eq!(ids(EventIds::EveryFrame, None, 1), [None]);
+    }
+
+    /// What axum's `Sse` wrote for a frame (the writer before this one).
+    fn axum_bytes(sent: &Sent) -> Vec<u8> {
+        use axum::response::IntoResponse;
+        use axum::response::sse::{Event as SseEvent, Sse};
+        let mut e = SseEvent::default();
+        if let Some(id) = sent.id {
+            e = e.id(id.to_string());
+        }
+        if let Some(name) = &sent.frame.event {
+            e = e.event(name);
+        }
+        e = e.data(&sent.frame.data);
+        let body = Sse::new(futures::stream::iter([Ok::<_, Infallible>(e)]))
+            .into_response()
+            .into_body();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(axum::body::to_bytes(body, usize::MAX))
+            .unwrap()
+            .to_vec()
+    }
+
+    #[test]
+    fn frames_are_written_as_axum_wrote_them() {
+        let datas = [
+            r#"{"a":1}"#,
+            "",
+            "two\nlines",
+            "cr\rlf\r\nend\n",
+            "\n",
+            "caf\u{e9} \u{1f600}",
+        ];
+        for data in datas {
+            for id in [
+                None,
+                Some(0),
+                Some(7),
+                Some(10),
+                Some(4_096),
+                Some(u64::MAX),
+            ] {
+                for event in [None, Some(Cow::Borrowed("RunContent"))] {
+                    let sent = Sent {
+                        id,
+                        frame: Frame {
+                            event: event.clone(),
+                            data: data.to_string(),
+                        },
+                    };
+                    let mut buf = BytesMut::new();
+                    sent.encode(&mut buf);
+                    assert_eq!(
+                        String::from_utf8_lossy(&buf),
+                        String::from_utf8_lossy(&axum_bytes(&sent)),
+                        "{sent:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Ready frames go out together, in order, and the body ends with them.
+    #[tokio::test]
+    async fn a_stream_is_its_frames_in_order() {
+        let frames: Vec<Sent> = (0..3)
+            .map(|i| Sent {
+                id: Some(i),
+                frame: Frame::data(i.to_string()),
+            })
+            .collect();
+        let body = response(futures::stream::iter(frames), 15).into_body();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            "id: 0\ndata: 0\n\nid: 1\ndata: 1\n\nid: 2\ndata: 2\n\n"
+        );
     }
 }

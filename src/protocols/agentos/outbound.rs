@@ -4,8 +4,10 @@
 //! Depends on the engine's event vocabulary, `wire`'s shapes and the
 //! writer's `Projection` only.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::wire::{answer, metrics, pending_execution, requirements, secs, tool_object};
 use crate::engine::{
@@ -33,11 +35,7 @@ impl Projection for RunFrames {
     const NEEDS_END_RECORD: bool = true;
 
     fn apply(&mut self, event: &Event, end: Option<&RunRecord>, out: &mut Vec<Frame>) {
-        out.extend(
-            translate_text(event, &self.ctx, end)
-                .into_iter()
-                .map(|(name, data)| Frame::named(name, data)),
-        );
+        frames_into(event, &self.ctx, end, out);
     }
 }
 
@@ -68,34 +66,163 @@ impl FrameContext {
 }
 
 /// `translate`, with each event's JSON as text: what an SSE stream sends.
-/// A text delta (nearly every frame of a stream) is written straight from
-/// the event, without building a JSON tree for it first; its bytes are the
-/// same as `translate`'s (see the test below).
-pub fn translate_text(
+/// The same frames as `frames_into` pushes, as (name, data) pairs (tests
+/// compare them with `translate`'s).
+#[cfg(test)]
+fn translate_text(
     ev: &Event,
     ctx: &FrameContext,
     run: Option<&RunRecord>,
 ) -> Vec<(String, String)> {
-    if let EventKind::TextDelta { delta, .. } = &ev.kind {
-        let name = if ctx.team {
-            "TeamRunContent"
-        } else {
-            "RunContent"
-        };
-        let frame = ContentFrame {
-            ev,
-            ctx,
-            name,
-            delta,
-        };
-        if let Ok(text) = serde_json::to_string(&frame) {
-            return vec![(name.to_string(), text)];
-        }
-    }
-    translate(ev, ctx, run)
-        .into_iter()
-        .map(|(name, data)| (name, data.to_string()))
+    let mut out = Vec::new();
+    frames_into(ev, ctx, run, &mut out);
+    out.into_iter()
+        .map(|f| (f.event.unwrap_or_default().into_owned(), f.data))
         .collect()
+}
+
+/// Pushes the frames of one event onto `out`, their JSON written as text
+/// straight from the event: no JSON tree for a text delta (nearly every
+/// frame of a stream), and for the other events none for the identity
+/// keys every frame starts with (only the event's own keys are a tree).
+/// The bytes are `translate`'s (see the tests below).
+fn frames_into(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>, out: &mut Vec<Frame>) {
+    match &ev.kind {
+        EventKind::Member { member, event } => {
+            let (inner, child) = member_frame(ev, ctx, member, event);
+            frames_into(&inner, &child, None, out);
+        }
+        EventKind::TextDelta { delta, .. } => {
+            let name = if ctx.team {
+                "TeamRunContent"
+            } else {
+                "RunContent"
+            };
+            let frame = ContentFrame {
+                ev,
+                ctx,
+                name,
+                delta,
+            };
+            match serde_json::to_string(&frame) {
+                Ok(text) => out.push(Frame::named(name, text)),
+                Err(_) => out.extend(
+                    translate(ev, ctx, run)
+                        .into_iter()
+                        .map(|(name, data)| Frame::named(name, data.to_string())),
+                ),
+            }
+        }
+        _ => out.extend(frames(ev, ctx, run, |name, extra| {
+            let name = prefixed(ctx, name);
+            let data = match extra {
+                Value::Object(extra) if !extra.keys().any(|k| HEAD_KEYS.contains(&k.as_str())) => {
+                    let text = serde_json::to_string(&HeadFrame {
+                        ev,
+                        ctx,
+                        name: &name,
+                        extra: &extra,
+                    });
+                    match text {
+                        Ok(text) => text,
+                        Err(_) => {
+                            let tree = tree_frame(ev, ctx, name.to_string(), Value::Object(extra));
+                            tree.1.to_string()
+                        }
+                    }
+                }
+                extra => tree_frame(ev, ctx, name.to_string(), extra).1.to_string(),
+            };
+            Frame::named(name, data)
+        })),
+    }
+}
+
+/// The keys every frame starts with (either spelling of the identity).
+const HEAD_KEYS: [&str; 10] = [
+    "created_at",
+    "event",
+    "agent_id",
+    "agent_name",
+    "team_id",
+    "team_name",
+    "run_id",
+    "parent_run_id",
+    "session_id",
+    "nested_depth",
+];
+
+/// A frame's name: a team's events carry the `Team` prefix.
+fn prefixed(ctx: &FrameContext, name: &'static str) -> Cow<'static, str> {
+    if ctx.team {
+        Cow::Owned(format!("Team{name}"))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// A frame that is not a text delta: the identity keys written from the
+/// context, then the event's own keys (nulls left out, spec §4), in the
+/// order `translate`'s tree has them.
+struct HeadFrame<'a> {
+    ev: &'a Event,
+    ctx: &'a FrameContext,
+    name: &'a str,
+    extra: &'a Map<String, Value>,
+}
+
+impl Serialize for HeadFrame<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let ctx = self.ctx;
+        let (id_key, name_key) = if ctx.team {
+            ("team_id", "team_name")
+        } else {
+            ("agent_id", "agent_name")
+        };
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("created_at", &secs(self.ev.at))?;
+        map.serialize_entry("event", self.name)?;
+        map.serialize_entry(id_key, &ctx.id)?;
+        map.serialize_entry(name_key, &ctx.name)?;
+        map.serialize_entry("run_id", &self.ev.run_id)?;
+        if let Some(parent) = &ctx.parent_run_id {
+            map.serialize_entry("parent_run_id", parent)?;
+        }
+        map.serialize_entry("session_id", &ctx.session_id)?;
+        map.serialize_entry("nested_depth", &ctx.depth)?;
+        for (k, v) in self.extra {
+            if !v.is_null() {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// A team member's event as the member's own: its run id, the team run as
+/// parent, one level deeper.
+fn member_frame(
+    ev: &Event,
+    ctx: &FrameContext,
+    member: &crate::engine::MemberRef,
+    event: &EventKind,
+) -> (Event, FrameContext) {
+    let inner = Event {
+        seq: ev.seq,
+        run_id: member.run_id.as_str().into(),
+        at: ev.at,
+        kind: event.clone(),
+    };
+    let child = FrameContext {
+        team: member.team,
+        id: member.id.clone(),
+        name: member.name.clone(),
+        session_id: ctx.session_id.clone(),
+        parent_run_id: Some(ev.run_id.to_string()),
+        depth: ctx.depth + 1,
+    };
+    (inner, child)
 }
 
 /// A `RunContent` frame, keys in the order `translate` writes them.
@@ -142,50 +269,47 @@ impl Serialize for ContentFrame<'_> {
 /// `run` is the run's record, needed only for the events that end a stream.
 pub fn translate(ev: &Event, ctx: &FrameContext, run: Option<&RunRecord>) -> Vec<(String, Value)> {
     if let EventKind::Member { member, event } = &ev.kind {
-        let inner = Event {
-            seq: ev.seq,
-            run_id: member.run_id.as_str().into(),
-            at: ev.at,
-            kind: (**event).clone(),
-        };
-        let child = FrameContext {
-            team: member.team,
-            id: member.id.clone(),
-            name: member.name.clone(),
-            session_id: ctx.session_id.clone(),
-            parent_run_id: Some(ev.run_id.to_string()),
-            depth: ctx.depth + 1,
-        };
+        let (inner, child) = member_frame(ev, ctx, member, event);
         return translate(&inner, &child, None);
     }
+    frames(ev, ctx, run, |name, extra| {
+        tree_frame(ev, ctx, prefixed(ctx, name).into_owned(), extra)
+    })
+}
+
+/// One frame as a JSON tree: the identity keys, then `extra`'s (nulls are
+/// omitted at the top level, spec §4).
+fn tree_frame(ev: &Event, ctx: &FrameContext, name: String, extra: Value) -> (String, Value) {
     let (id_key, name_key) = if ctx.team {
         ("team_id", "team_name")
     } else {
         ("agent_id", "agent_name")
     };
-    let frame = |name: &str, extra: Value| -> (String, Value) {
-        let name = if ctx.team {
-            format!("Team{name}")
-        } else {
-            name.to_string()
-        };
-        let mut obj = json!({
-            "created_at": secs(ev.at),
-            "event": name,
-            id_key: ctx.id,
-            name_key: ctx.name,
-            "run_id": ev.run_id,
-            "parent_run_id": ctx.parent_run_id,
-            "session_id": ctx.session_id,
-            "nested_depth": ctx.depth,
-        });
-        if let (Value::Object(o), Value::Object(extra)) = (&mut obj, extra) {
-            // Null keys are omitted at the top level (spec §4).
-            o.retain(|_, v| !v.is_null());
-            o.extend(extra.into_iter().filter(|(_, v)| !v.is_null()));
-        }
-        (name, obj)
-    };
+    let mut obj = json!({
+        "created_at": secs(ev.at),
+        "event": name,
+        id_key: ctx.id,
+        name_key: ctx.name,
+        "run_id": ev.run_id,
+        "parent_run_id": ctx.parent_run_id,
+        "session_id": ctx.session_id,
+        "nested_depth": ctx.depth,
+    });
+    if let (Value::Object(o), Value::Object(extra)) = (&mut obj, extra) {
+        o.retain(|_, v| !v.is_null());
+        o.extend(extra.into_iter().filter(|(_, v)| !v.is_null()));
+    }
+    (name, obj)
+}
+
+/// The AgentOS frames of one (non-member) event, each made by `frame` from
+/// its name (without the team prefix) and its own keys.
+fn frames<T>(
+    ev: &Event,
+    ctx: &FrameContext,
+    run: Option<&RunRecord>,
+    frame: impl Fn(&'static str, Value) -> T,
+) -> Vec<T> {
     match &ev.kind {
         EventKind::RunStarted(d) => {
             let RunStartedData {
@@ -420,6 +544,40 @@ mod tests {
                 assert_eq!(translate_text(&ev, &ctx, None), tree);
             }
         }
+    }
+
+    /// Every other frame, written without the identity tree, is byte for
+    /// byte the tree's: each event of the recorded logs, for an agent and a
+    /// team, top level and nested, with and without the run's record.
+    #[test]
+    fn event_frames_match_the_tree() {
+        use crate::web::recorded;
+        let mut seen = 0;
+        for (_, log) in recorded::LOGS {
+            let events = recorded::events(log);
+            let run = recorded::record(&events);
+            for ev in &events {
+                for team in [false, true] {
+                    for parent in [None, Some("parent-1".to_string())] {
+                        let ctx = FrameContext {
+                            team,
+                            parent_run_id: parent,
+                            depth: 1,
+                            ..FrameContext::of(&run)
+                        };
+                        for record in [None, Some(&run)] {
+                            let tree: Vec<(String, String)> = translate(ev, &ctx, record)
+                                .into_iter()
+                                .map(|(n, v)| (n, v.to_string()))
+                                .collect();
+                            seen += tree.len();
+                            assert_eq!(translate_text(ev, &ctx, record), tree, "{ev:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen > 100, "the logs give frames to compare ({seen})");
     }
 }
 
