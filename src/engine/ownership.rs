@@ -69,15 +69,7 @@ impl Engine {
                 req.agent_id
             )));
         }
-        if let (Some(asked), Some(me)) = (req.user_id.as_deref(), principal.user.as_deref())
-            && !principal.admin
-            && asked != me
-        {
-            return Err(EngineError::Forbidden(
-                "user_id must be absent or your own user".into(),
-            ));
-        }
-        Ok(())
+        names_only_self(principal, req.user_id.as_deref())
     }
 
     /// The run's record, live or stored, if the principal sees it; else
@@ -111,4 +103,22 @@ impl Engine {
         }
         self.visible_run(principal, run_id).await.map(drop)
     }
+}
+
+/// A client-sent `user_id` (a run's or a new session's) may name only the
+/// caller's own user, unless the caller is an admin: nobody acts for
+/// someone else by writing their name in a form.
+pub(super) fn names_only_self(
+    principal: &Principal,
+    user_id: Option<&str>,
+) -> Result<(), EngineError> {
+    if let (Some(asked), Some(me)) = (user_id, principal.user.as_deref())
+        && !principal.admin
+        && asked != me
+    {
+        return Err(EngineError::Forbidden(
+            "user_id must be absent or your own user".into(),
+        ));
+    }
+    Ok(())
 }

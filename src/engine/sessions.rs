@@ -71,12 +71,14 @@ impl Engine {
     }
 
     /// Records a new session, owned by the principal (whatever `owner`
-    /// the adapter left in it); false when its id is taken.
+    /// the adapter left in it); false when its id is taken. A `user_id`
+    /// naming someone else is `Forbidden` (see `ownership`).
     pub async fn create_session(
         &self,
         principal: &Principal,
         session: &SessionRecord,
     ) -> Result<bool, EngineError> {
+        super::ownership::names_only_self(principal, session.user_id.as_deref())?;
         let session = SessionRecord {
             owner: principal.owner(),
             ..session.clone()

@@ -630,6 +630,37 @@ async fn the_form_user_id_cannot_speak_for_another_user() {
         "a team run naming another user"
     );
 
+    // Nor can a session made directly (POST /sessions) name another user:
+    // 403 in AgentOS's shape, and the session id stays free.
+    let resp = send(
+        server,
+        &s.a,
+        Method::POST,
+        "/sessions",
+        Body::Json(serde_json::json!({"session_id": "for-b", "user_id": "user-b"})),
+    )
+    .await;
+    assert_eq!(
+        resp.status(),
+        StatusCode::FORBIDDEN,
+        "a session naming another user"
+    );
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error_code"], "FORBIDDEN", "{body}");
+    let made = send(
+        server,
+        &s.a,
+        Method::POST,
+        "/sessions",
+        Body::Json(serde_json::json!({"session_id": "for-b", "user_id": "user-a"})),
+    )
+    .await;
+    assert_eq!(
+        made.status(),
+        StatusCode::CREATED,
+        "their own user_id is fine"
+    );
+
     // An admin may name any user: the run is made and carries that user_id.
     let for_b = run(
         server,
