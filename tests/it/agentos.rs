@@ -729,3 +729,44 @@ async fn agnos_agentos_client_works_unmodified() {
     )
     .await;
 }
+
+/// A stream that waits on a slow model still tells proxies it is alive: a
+/// `:` comment once it has been idle for `sse_keep_alive_secs`, between
+/// whole frames, and the run's frames arrive intact around it.
+#[tokio::test]
+async fn an_idle_stream_sends_keep_alive_comments_between_whole_frames() {
+    let mock = MockLlm::start().await;
+    let config = format!(
+        "{}\n[server]\nsse_keep_alive_secs = 1\n",
+        upstream_config(&mock.base_url, "")
+    );
+    let server = TestServer::start(&config).await;
+    // Gaps of 1.5 s between words: longer than the keep-alive interval.
+    mock.push(Reply::Slow {
+        text: "one two".into(),
+        delay_ms: 1500,
+    });
+    let resp = server
+        .client
+        .post(server.url("/agents/upstream/runs"))
+        .multipart(form(&[("message", "slowly"), ("stream", "true")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.text().await.unwrap();
+    let blocks: Vec<&str> = body.split("\n\n").filter(|b| !b.is_empty()).collect();
+    assert!(
+        blocks.iter().any(|b| *b == ":"),
+        "a keep-alive comment while the model was silent:\n{body}"
+    );
+    // Every other block is a whole frame, and the run completes.
+    for block in blocks.iter().filter(|b| **b != ":") {
+        let data = block
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap_or_else(|| panic!("a frame with data: {block:?}"));
+        serde_json::from_str::<Value>(data).unwrap_or_else(|e| panic!("{e}: {data}"));
+    }
+    assert!(body.contains("\"event\":\"RunCompleted\""), "{body}");
+}
