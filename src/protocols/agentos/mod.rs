@@ -6,6 +6,7 @@ mod inbound;
 mod os_config;
 mod outbound;
 mod runs;
+mod session_query;
 mod sessions;
 mod teams;
 mod wire;
