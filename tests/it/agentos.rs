@@ -757,7 +757,7 @@ async fn an_idle_stream_sends_keep_alive_comments_between_whole_frames() {
     let body = resp.text().await.unwrap();
     let blocks: Vec<&str> = body.split("\n\n").filter(|b| !b.is_empty()).collect();
     assert!(
-        blocks.iter().any(|b| *b == ":"),
+        blocks.contains(&":"),
         "a keep-alive comment while the model was silent:\n{body}"
     );
     // Every other block is a whole frame, and the run completes.
