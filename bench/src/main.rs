@@ -281,6 +281,9 @@ fn agentd_config(base_url: &str, kind: &str, store: &Path, http2: bool) -> Strin
         r#"
 [server]
 request_timeout_secs = 120
+# Row 4 opens up to 10,000 connections at once; the default cap (4,096)
+# would serve them in waves. agentd lowers this to half its descriptors.
+max_connections = 20000
 
 [store]
 kind = "{kind}"
@@ -636,6 +639,19 @@ async fn agentos_stream(
     read_stream(Proto::AgentOs, c, base, msg, want).await
 }
 
+/// An error with its causes (reqwest's own message says only which
+/// request failed; the cause says why: refused, reset, timed out).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A streaming run read frame by frame: checks it saw `want` tokens and
 /// the run's successful end, and returns each token's arrival minus its
 /// send time (µs).
@@ -651,7 +667,7 @@ async fn read_stream(
         .request(&c, &base, &msg)
         .send()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| chain(&e))?;
     if !resp.status().is_success() {
         let status = resp.status();
         let body = resp.text().await.unwrap_or_default();
@@ -663,7 +679,7 @@ async fn read_stream(
     let mut completed = false;
     let mut frames = 0;
     while let Some(chunk) = bytes.next().await {
-        let chunk = chunk.map_err(|e| e.to_string())?;
+        let chunk = chunk.map_err(|e| chain(&e))?;
         let arrived = now_us();
         buf.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buf.find("\n\n") {

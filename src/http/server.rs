@@ -265,14 +265,27 @@ async fn serve_connection(
         (h, i) => h.or(i),
     };
     let opened = tokio::time::Instant::now();
-    let http2 = tokio::select! {
-        version = is_http2(&tcp) => match version {
-            Ok(http2) => http2,
-            Err(_) => return,
-        },
-        _ = after(first) => return,
-        _ = stop.cancelled() => return,
-        _ = pressure.changed() => return,
+    let http2 = {
+        let version = is_http2(&tcp);
+        let silent = after(first);
+        tokio::pin!(version, silent);
+        loop {
+            tokio::select! {
+                // Bytes already sent are read before any signal is heeded.
+                biased;
+                version = &mut version => match version {
+                    Ok(http2) => break http2,
+                    Err(_) => return,
+                },
+                _ = &mut silent => return,
+                _ = stop.cancelled() => return,
+                changed = pressure.changed() => {
+                    if changed.is_err() || !is_fresh(opened) {
+                        return;
+                    }
+                }
+            }
+        }
     };
     let (in_flight, watch_in_flight) = watch::channel(0usize);
     let in_flight = Arc::new(in_flight);
@@ -302,15 +315,27 @@ async fn serve_connection(
         let mut builder = http2::Builder::new(TokioExecutor::new());
         builder.timer(TokioTimer::new()).enable_connect_protocol();
         let conn = builder.serve_connection(io, service);
-        Box::pin(drive(conn, watch_in_flight, first, limits, signals)).await;
+        Box::pin(drive(conn, watch_in_flight, first, limits, signals, opened)).await;
     } else {
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout);
         let conn = builder.serve_connection(io, service).with_upgrades();
-        Box::pin(drive(conn, watch_in_flight, first, limits, signals)).await;
+        Box::pin(drive(conn, watch_in_flight, first, limits, signals, opened)).await;
     }
+}
+
+/// How long a new connection is spared by the cap's pressure before its
+/// first request has come in. A burst of clients (10,000 streams opened at
+/// once, a frontend's reconnect storm) reaches the cap while connections
+/// accepted a moment ago are still on their way to being read: closing them
+/// as idle refused clients that had done nothing wrong, in their thousands.
+/// A silent connection older than this makes room as before.
+const FRESH: Duration = Duration::from_secs(1);
+
+fn is_fresh(opened: tokio::time::Instant) -> bool {
+    opened.elapsed() < FRESH
 }
 
 /// The preface an HTTP/2 client with prior knowledge opens with.
@@ -373,14 +398,15 @@ where
 }
 
 /// Drives a connection until it ends, asking it to close on shutdown, once
-/// idle past the limits (`first` before its first request), or (when idle)
-/// under the cap's pressure.
+/// idle past the limits (`first` before its first request), or (when idle
+/// and no longer fresh) under the cap's pressure.
 async fn drive<C, E>(
     conn: C,
     watch_in_flight: watch::Receiver<usize>,
     first: Option<Duration>,
     limits: ConnectionLimits,
     signals: Signals,
+    opened: tokio::time::Instant,
 ) where
     C: Closable<Output = Result<(), E>>,
     E: std::fmt::Display,
@@ -400,6 +426,10 @@ async fn drive<C, E>(
     let mut listening = true;
     loop {
         tokio::select! {
+            // The connection first: a request whose bytes have arrived is
+            // taken (and counted in flight) before the cap's pressure asks
+            // whether the connection is idle.
+            biased;
             result = conn.as_mut() => {
                 if let Err(e) = result {
                     tracing::debug!(error = %e, "connection ended with an error");
@@ -417,7 +447,7 @@ async fn drive<C, E>(
             changed = pressure.changed(), if !closing && listening => {
                 if changed.is_err() {
                     listening = false;
-                } else if *in_flight_now.borrow() == 0 {
+                } else if *in_flight_now.borrow() == 0 && !is_fresh(opened) {
                     closing = true;
                     conn.as_mut().close();
                 }

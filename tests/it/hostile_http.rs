@@ -478,6 +478,34 @@ async fn at_the_cap_idle_connections_make_room() {
     assert!(kept.closed_within(FUSE).await, "the idle one made room");
 }
 
+/// A burst reaches the cap while a connection accepted a moment before is
+/// still on its way to its request (a client on a slow link; in a burst of
+/// thousands, one the server has not read yet): it is served, not cut as
+/// idle. A silent connection still makes room once it is no longer new.
+#[tokio::test]
+async fn at_the_cap_a_connection_whose_request_is_on_its_way_is_served() {
+    let server = TestServer::start(&short_limits(
+        "max_connections = 2\nidle_timeout_secs = 600\nheader_read_timeout_secs = 600\n\
+         body_read_timeout_secs = 600",
+    ))
+    .await;
+    let host = addr(&server.base).to_string();
+    let _busy = busy(&server.base).await;
+    // Connected; its request follows a moment later.
+    let mut late = Wire::open(&server.base).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The next client finds the cap reached: idle connections are asked
+    // to make room.
+    let mut next = Wire::open(&server.base).await;
+    next.send(get("/health", &host).as_bytes()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    late.send(get("/health", &host).as_bytes()).await;
+    assert_eq!(late.response(FUSE).await.status, 200);
+    // Once answered and idle, the late one makes room for the next.
+    assert_eq!(next.response(FUSE).await.status, 200);
+    assert!(late.closed_within(FUSE).await, "the idle one made room");
+}
+
 #[tokio::test]
 async fn default_cors_lets_no_other_origin_read() {
     let server = TestServer::start(&config_with("")).await;
