@@ -14,6 +14,7 @@ mod abandoned;
 mod acp;
 mod agentos;
 mod agui;
+mod audit;
 mod auth_jwt;
 mod bench_smoke;
 mod codegen;
