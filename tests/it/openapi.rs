@@ -110,3 +110,83 @@ async fn schemathesis_finds_the_document_true_to_the_wire() {
         "schemathesis found responses the document does not describe:\n{stdout}\n{stderr}"
     );
 }
+
+/// Where the wire refuses a caller with 403 (an agent or team whose
+/// `allowed_scopes` exclude it; a `user_id` naming another user), the
+/// document lists the 403 for that operation.
+#[tokio::test]
+async fn every_403_the_wire_gives_is_documented() {
+    let server = TestServer::start(&config_with(
+        r#"
+[auth]
+api_keys = [{ key = "key-bob", user = "bob" }]
+
+[[agents]]
+id = "ledger"
+model = "builtin"
+allowed_scopes = ["reports"]
+
+[[teams]]
+id = "vault"
+model = "builtin"
+members = ["assistant"]
+mode = "route"
+allowed_scopes = ["reports"]
+"#,
+    ))
+    .await;
+    let doc = serde_json::to_value(agentd::openapi()).unwrap();
+    let form = |pairs: &[(&str, &str)]| crate::common::form(pairs);
+    let agui = serde_json::json!({
+        "threadId": "t-403", "runId": "r-403", "state": {}, "tools": [], "context": [],
+        "forwardedProps": {},
+        "messages": [{"id": "m1", "role": "user", "content": "hi"}]
+    });
+    let acp = serde_json::json!({
+        "agent_name": "ledger", "mode": "sync",
+        "input": [{"role": "user", "parts": [{"content_type": "text/plain", "content": "hi"}]}]
+    });
+    let a2a = serde_json::json!({
+        "message": {"messageId": "m1", "role": "ROLE_USER", "parts": [{"text": "hi"}]}
+    });
+    let c = &server.client;
+    let cases = [
+        (
+            "/agents/{agent_id}/runs",
+            c.post(server.url("/agents/ledger/runs"))
+                .multipart(form(&[("message", "hi")])),
+        ),
+        (
+            "/teams/{team_id}/runs",
+            c.post(server.url("/teams/vault/runs"))
+                .multipart(form(&[("message", "hi"), ("stream", "false")])),
+        ),
+        (
+            "/sessions",
+            c.post(server.url("/sessions?type=agent"))
+                .json(&serde_json::json!({"agent_id": "assistant", "user_id": "alice"})),
+        ),
+        ("/agui/{agent_id}", c.post(server.url("/agui/ledger")).json(&agui)),
+        ("/runs", c.post(server.url("/runs")).json(&acp)),
+        ("/acp/runs", c.post(server.url("/acp/runs")).json(&acp)),
+        (
+            "/a2a/{agent_id}/message:send",
+            c.post(server.url("/a2a/ledger/message:send")).json(&a2a),
+        ),
+        (
+            "/a2a/{agent_id}/message:stream",
+            c.post(server.url("/a2a/ledger/message:stream")).json(&a2a),
+        ),
+    ];
+    for (path, req) in cases {
+        let resp = req.bearer_auth("key-bob").send().await.unwrap();
+        let status = resp.status();
+        let body = resp.text().await.unwrap();
+        assert_eq!(status, 403, "POST {path}: {body}");
+        let documented = doc["paths"][path]["post"]["responses"].get("403");
+        assert!(
+            documented.is_some(),
+            "POST {path} answers 403 on the wire but its document does not list it"
+        );
+    }
+}

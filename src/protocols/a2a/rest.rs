@@ -109,6 +109,7 @@ fn task_action(segment: &str) -> (&str, Option<&str>) {
     responses(
         (status = 200, body = v1::SendMessageResponse, content_type = "application/a2a+json"),
         (status = 400, description = "Invalid request, or a failed precondition (google.rpc.Status)"),
+        (status = 403, description = "The agent's `allowed_scopes` exclude the caller (google.rpc.Status PERMISSION_DENIED)"),
         (status = 404, description = "No such agent, or the task the message names is unknown"),
         (status = 429, description = "Too many runs; Retry-After says when to retry"),
         (status = 503, description = "Shutting down")))]
@@ -141,6 +142,7 @@ async fn rest_send(
         (status = 200, description = "SSE: the task, then its status and artifact updates",
             body = v1::StreamResponse, content_type = "text/event-stream"),
         (status = 400, description = "Invalid request, or a failed precondition (google.rpc.Status)"),
+        (status = 403, description = "The agent's `allowed_scopes` exclude the caller (google.rpc.Status PERMISSION_DENIED)"),
         (status = 404, description = "No such agent, or the task the message names is unknown"),
         (status = 429, description = "Too many runs; Retry-After says when to retry"),
         (status = 503, description = "Shutting down")))]

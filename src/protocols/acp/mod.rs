@@ -288,7 +288,9 @@ fn event_stream(state: &AppState, who: &Principal, view: RunView, events: EventS
             headers(("Run-ID" = String, description = "The new run's id"))),
         (status = 202, body = Run, description = "async: the run, started in the background",
             headers(("Run-ID" = String, description = "The new run's id"))),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The agent's `allowed_scopes` exclude the caller"),
+        (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn create_run(
     State(state): State<AppState>,

@@ -139,7 +139,9 @@ pub(super) struct CreateRunForm {
         (status = 200, description = "Run output (stream=false) or an SSE stream of run events (stream=true)",
             content((RunOutput = "application/json"), (crate::web::schemas::SseEvent = "text/event-stream"))),
         (status = 202, body = BackgroundRun),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The agent's `allowed_scopes` exclude the caller, or `user_id` names another user"),
+        (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn create_run(
     State(state): State<AppState>,

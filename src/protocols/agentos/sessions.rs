@@ -343,6 +343,7 @@ pub struct CreateSession {
 #[utoipa::path(post, path = "/sessions", tag = "agentos",
     params(SessionParams), request_body = CreateSession,
     responses((status = 201, body = Object), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`user_id` names another user"),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn create_session(

@@ -120,7 +120,9 @@ async fn get_team(
         (status = 200, description = "An SSE stream of team events (stream=true, the default) or the team run output",
             content((crate::web::schemas::SseEvent = "text/event-stream"), (Object = "application/json"))),
         (status = 202, body = BackgroundRun),
-        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "The team's `allowed_scopes` exclude the caller, or `user_id` names another user"),
+        (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn create_team_run(
     State(state): State<AppState>,

@@ -74,6 +74,7 @@ async fn status() -> Json<Status> {
     request_body = RunAgentInput,
     responses(
         (status = 200, description = "An SSE stream of AG-UI events", content_type = "text/event-stream", body = String),
+        (status = 403, body = ErrorBody, description = "The agent's `allowed_scopes` exclude the caller"),
         (status = 404, body = ErrorBody),
         (status = 422, description = "Invalid body (FastAPI validation shape)", body = ErrorBody)))]
 async fn run_default_agent(
@@ -96,6 +97,7 @@ async fn run_default_agent(
     request_body = RunAgentInput,
     responses(
         (status = 200, description = "An SSE stream of AG-UI events", content_type = "text/event-stream", body = String),
+        (status = 403, body = ErrorBody, description = "The agent's `allowed_scopes` exclude the caller"),
         (status = 404, body = ErrorBody),
         (status = 422, description = "Invalid body (FastAPI validation shape)", body = ErrorBody)))]
 async fn run_agent(
