@@ -166,7 +166,10 @@ allowed_scopes = ["reports"]
             c.post(server.url("/sessions?type=agent"))
                 .json(&serde_json::json!({"agent_id": "assistant", "user_id": "alice"})),
         ),
-        ("/agui/{agent_id}", c.post(server.url("/agui/ledger")).json(&agui)),
+        (
+            "/agui/{agent_id}",
+            c.post(server.url("/agui/ledger")).json(&agui),
+        ),
         ("/runs", c.post(server.url("/runs")).json(&acp)),
         ("/acp/runs", c.post(server.url("/acp/runs")).json(&acp)),
         (
