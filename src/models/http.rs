@@ -195,9 +195,26 @@ impl Transport {
             let _seat = seat;
             let mut decoder = Decoder::default();
             let mut ready = Vec::new();
+            // One timer for the whole body, not one per chunk (a timer-wheel
+            // entry made and dropped for every token): each chunk notes its
+            // time, and a timer that fires before the stream has been
+            // silent for the read timeout is set again from that time.
+            let mut last = tokio::time::Instant::now();
+            let silence = tokio::time::sleep_until(last + read_timeout);
+            tokio::pin!(silence);
             loop {
-                match tokio::time::timeout(read_timeout, bytes.next()).await {
-                    Err(_) => {
+                let next = tokio::select! {
+                    biased;
+                    next = bytes.next() => Ok(next),
+                    () = &mut silence => Err(()),
+                };
+                match next {
+                    Err(()) => {
+                        let due = last + read_timeout;
+                        if tokio::time::Instant::now() < due {
+                            silence.as_mut().reset(due);
+                            continue;
+                        }
                         yield Err(ModelError::Timeout(format!(
                             "no data from the model for {}s",
                             read_timeout.as_secs()
@@ -210,6 +227,7 @@ impl Transport {
                         break;
                     }
                     Ok(Some(Ok(chunk))) => {
+                        last = tokio::time::Instant::now();
                         if let Err(e) = decoder.feed(&chunk, &mut ready) {
                             yield Err(ModelError::Malformed(e.to_string()));
                             break;
