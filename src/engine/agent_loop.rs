@@ -578,10 +578,13 @@ async fn stream_turn(
     let mut all_reasoning = String::new();
     let mut signature: Option<String> = None;
 
+    // One wait for the cancel switch for the whole reply, not one per token.
+    let cancelled = live.cancel.cancelled();
+    tokio::pin!(cancelled);
     loop {
         let delta = tokio::select! {
             biased;
-            _ = live.cancel.cancelled() => return Err(TurnError::Cancelled),
+            _ = &mut cancelled => return Err(TurnError::Cancelled),
             d = stream.next() => d,
         };
         let Some(delta) = delta else { break };

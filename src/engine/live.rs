@@ -247,14 +247,16 @@ impl LiveState {
         }
     }
 
-    /// Events in memory with sequence numbers in `(after, upto]`; `None`
-    /// when some of them are only in the store.
-    fn in_memory(&self, after: usize, upto: usize) -> Option<Vec<Arc<Event>>> {
+    /// Appends the events in memory with sequence numbers in `(after,
+    /// upto]` to `out` (a subscriber's vector, reused from wake to wake);
+    /// false, with nothing appended, when some of them are only in the store.
+    fn in_memory(&self, after: usize, upto: usize, out: &mut Vec<Arc<Event>>) -> bool {
         if after < self.dropped {
-            return None;
+            return false;
         }
         let (from, to) = (after - self.dropped, upto.saturating_sub(self.dropped));
-        Some(self.events_in(from.min(to), to, 0))
+        out.extend((from.min(to)..to).map(|i| self.event(i)));
+        true
     }
 
     /// Every event in memory, oldest first, and the sequence number
@@ -405,29 +407,26 @@ impl LiveRun {
         let stream = async_stream::stream! {
             let mut guard = guard;
             let mut next = after as usize;
+            let mut batch = Vec::new();
             loop {
-                let (batch, open, behind) = {
+                let (open, behind) = {
                     let state = live.lock();
                     let end = state.visible();
                     let open = state.open || end < state.len();
-                    match state.in_memory(next.min(end), end) {
-                        Some(batch) => (batch, open, false),
-                        None => (Vec::new(), open, true),
-                    }
+                    (open, !state.in_memory(next.min(end), end, &mut batch))
                 };
                 // Behind what memory holds: the stored part comes first.
-                let batch = match behind {
-                    false => batch,
-                    true => match live.stored_after(next).await {
-                        Some(stored) => stored,
+                if behind {
+                    match live.stored_after(next).await {
+                        Some(stored) => batch = stored,
                         None => {
                             guard.disarm();
                             return;
                         }
-                    },
-                };
+                    }
+                }
                 let progressed = !batch.is_empty();
-                for event in batch {
+                for event in batch.drain(..) {
                     next = event.seq as usize;
                     let ends = event.kind.ends_stream();
                     yield event;

@@ -195,9 +195,26 @@ impl Transport {
             let _seat = seat;
             let mut decoder = Decoder::default();
             let mut ready = Vec::new();
+            // One timer for the whole body, not one per chunk (a timer-wheel
+            // entry made and dropped for every token): each chunk notes its
+            // time, and a timer that fires before the stream has been
+            // silent for the read timeout is set again from that time.
+            let mut last = tokio::time::Instant::now();
+            let silence = tokio::time::sleep_until(last + read_timeout);
+            tokio::pin!(silence);
             loop {
-                match tokio::time::timeout(read_timeout, bytes.next()).await {
-                    Err(_) => {
+                let next = tokio::select! {
+                    biased;
+                    next = bytes.next() => Ok(next),
+                    () = &mut silence => Err(()),
+                };
+                match next {
+                    Err(()) => {
+                        let due = last + read_timeout;
+                        if tokio::time::Instant::now() < due {
+                            silence.as_mut().reset(due);
+                            continue;
+                        }
                         yield Err(ModelError::Timeout(format!(
                             "no data from the model for {}s",
                             read_timeout.as_secs()
@@ -210,6 +227,7 @@ impl Transport {
                         break;
                     }
                     Ok(Some(Ok(chunk))) => {
+                        last = tokio::time::Instant::now();
                         if let Err(e) = decoder.feed(&chunk, &mut ready) {
                             yield Err(ModelError::Malformed(e.to_string()));
                             break;
@@ -362,6 +380,52 @@ mod tests {
         };
         assert_eq!(backoff(1, &limited(2)), Some(Duration::from_secs(2)));
         assert_eq!(backoff(1, &limited(3600)), None);
+    }
+
+    /// The body's one read-timeout timer: chunks that keep coming keep the
+    /// stream going past the first deadline (the timer set again from the
+    /// last chunk), and a silence as long as the timeout ends it with a
+    /// timeout error, after every event that came.
+    #[tokio::test]
+    async fn a_silent_body_times_out_after_its_last_chunk() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut head = vec![0u8; 4096];
+            let _ = tcp.read(&mut head).await.unwrap();
+            tcp.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+                .await
+                .unwrap();
+            // Six events 300 ms apart: past the 1 s timeout counted from
+            // the start, never 1 s apart. Then silence, the socket open.
+            for i in 0..6 {
+                let event = format!("data: {i}\n\n");
+                let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+                tcp.write_all(chunk.as_bytes()).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            drop(tcp);
+        });
+        let cfg: ModelConfig =
+            toml::from_str("provider = \"openai\"\nread_timeout_secs = 1\nmax_retries = 0")
+                .unwrap();
+        let transport = Transport::new(&cfg).unwrap();
+        let resp = transport.send(|c| c.get(&url)).await.unwrap();
+        let got: Vec<_> = transport.events(resp).collect().await;
+        server.abort();
+        let datas: Vec<&str> = got[..got.len() - 1]
+            .iter()
+            .map(|e| e.as_ref().unwrap().data.as_str())
+            .collect();
+        assert_eq!(datas, ["0", "1", "2", "3", "4", "5"]);
+        assert!(
+            matches!(got.last(), Some(Err(ModelError::Timeout(m))) if m.contains("no data")),
+            "{:?}",
+            got.last()
+        );
     }
 
     #[test]

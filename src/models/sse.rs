@@ -14,11 +14,14 @@
 //! line ends with memchr's vectorised search. Knows nothing of HTTP or of
 //! any provider.
 
+use std::borrow::Cow;
+
 /// One event: its name (`message` when it gave none) and its data lines
 /// joined with `\n`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
-    pub event: String,
+    /// Most events have no name: `message` is then not allocated per event.
+    pub event: Cow<'static, str>,
     pub data: String,
 }
 
@@ -105,6 +108,9 @@ impl Decoder {
                 if self.data.len() + value.len() >= MAX_LINE_BYTES {
                     return Err(SseError::TooLong);
                 }
+                // Room for the line break too: no second allocation for
+                // it (an event's data is mostly one line).
+                self.data.reserve(value.len() + 1);
                 self.data.push_str(value);
                 self.data.push('\n');
             }
@@ -115,15 +121,16 @@ impl Decoder {
 
     /// Ends the event: one with no data line is not an event (the spec).
     fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
-        let mut event = std::mem::take(&mut self.event);
+        let event = std::mem::take(&mut self.event);
         if self.data.is_empty() {
             return;
         }
         let mut data = std::mem::take(&mut self.data);
         data.pop();
-        if event.is_empty() {
-            event.push_str("message");
-        }
+        let event = match event.is_empty() {
+            true => Cow::Borrowed("message"),
+            false => Cow::Owned(event),
+        };
         out.push(SseEvent { event, data });
     }
 }
@@ -143,7 +150,7 @@ mod tests {
 
     fn ev(event: &str, data: &str) -> SseEvent {
         SseEvent {
-            event: event.into(),
+            event: event.to_string().into(),
             data: data.into(),
         }
     }

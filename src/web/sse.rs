@@ -81,8 +81,10 @@ impl Sent {
         if !data.is_empty() {
             buf.reserve(data.len() + 8);
             buf.put_slice(b"data: ");
-            // JSON has no raw line breaks: one copy, found by std's memchr.
-            if !data.contains(&b'\n') && !data.contains(&b'\r') {
+            // JSON has no raw line breaks: one copy, after one vectorised
+            // search for both (std's `contains` twice was ~750 instructions
+            // of a 300-byte token frame).
+            if memchr::memchr2(b'\n', b'\r', data).is_none() {
                 buf.put_slice(data);
             } else {
                 let mut from = 0;

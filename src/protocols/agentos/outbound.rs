@@ -20,12 +20,15 @@ use crate::web::sse::{self, EventIds, Frame, Projection};
 /// from its record.
 pub struct RunFrames {
     ctx: FrameContext,
+    /// The run's text-delta frame around its time and text, made once.
+    content: Option<ContentTemplate>,
 }
 
 impl RunFrames {
     pub fn of(run: &RunRecord) -> Self {
         Self {
             ctx: FrameContext::of(run),
+            content: None,
         }
     }
 }
@@ -35,7 +38,92 @@ impl Projection for RunFrames {
     const NEEDS_END_RECORD: bool = true;
 
     fn apply(&mut self, event: &Event, end: Option<&RunRecord>, out: &mut Vec<Frame>) {
+        if let EventKind::TextDelta { delta, .. } = &event.kind {
+            if self
+                .content
+                .as_ref()
+                .is_none_or(|t| *t.run_id != *event.run_id)
+            {
+                self.content = ContentTemplate::of(event, &self.ctx);
+            }
+            let template = self.content.as_mut();
+            if let Some(frame) = template.and_then(|t| t.frame(event, delta)) {
+                out.push(frame);
+                return;
+            }
+        }
         frames_into(event, &self.ctx, end, out);
+    }
+}
+
+/// A run's `RunContent` frame as text, cut around the two values that
+/// change from token to token (`created_at` and `content`): every other key
+/// is the run's identity, the same in each of its text frames, so it is
+/// escaped and written once per stream instead of once per token (serde's
+/// string escaping was an eighth of a token frame's instructions). Cut from
+/// `ContentFrame`'s own output, so the bytes are the same.
+struct ContentTemplate {
+    run_id: std::sync::Arc<str>,
+    name: &'static str,
+    /// From the comma after `created_at`'s value to `"content":`.
+    head: String,
+    /// After the content's string: `,"content_type":"str"...}`.
+    tail: String,
+    /// The time and the content as JSON, reused from frame to frame.
+    values: Vec<u8>,
+}
+
+impl ContentTemplate {
+    const START: &'static str = "{\"created_at\":";
+    const CONTENT: &'static str = ",\"content\":\"\"";
+
+    fn of(ev: &Event, ctx: &FrameContext) -> Option<Self> {
+        let name = if ctx.team {
+            "TeamRunContent"
+        } else {
+            "RunContent"
+        };
+        let empty = serde_json::to_string(&ContentFrame {
+            ev,
+            ctx,
+            name,
+            delta: "",
+        })
+        .ok()?;
+        // The time is a number (no comma in it); the content key appears
+        // only once outside a string (a quote inside one is escaped).
+        let rest = empty.strip_prefix(Self::START)?;
+        let head_from = rest.find(',')?;
+        let content_at = rest.rfind(Self::CONTENT)?;
+        let value_at = content_at + Self::CONTENT.len() - 2;
+        Some(Self {
+            run_id: ev.run_id.clone(),
+            name,
+            head: rest[head_from..value_at].to_string(),
+            tail: rest[value_at + 2..].to_string(),
+            values: Vec::new(),
+        })
+    }
+
+    fn frame(&mut self, ev: &Event, delta: &str) -> Option<Frame> {
+        // The two values, then the frame in one allocation of its size;
+        // only the values' bytes are checked as UTF-8, not the whole frame.
+        let values = &mut self.values;
+        values.clear();
+        serde_json::to_writer(&mut *values, &secs(ev.at)).ok()?;
+        let time_len = values.len();
+        serde_json::to_writer(&mut *values, delta).ok()?;
+        let values = std::str::from_utf8(values).ok()?;
+        let (time, content) = values.split_at(time_len);
+        let mut text = String::with_capacity(
+            Self::START.len() + values.len() + self.head.len() + self.tail.len(),
+        );
+        text.push_str(Self::START);
+        text.push_str(time);
+        text.push_str(&self.head);
+        text.push_str(content);
+        text.push_str(&self.tail);
+        Some(Frame::named(self.name, text))
     }
 }
 
@@ -542,6 +630,53 @@ mod tests {
                     .map(|(n, v)| (n, v.to_string()))
                     .collect();
                 assert_eq!(translate_text(&ev, &ctx, None), tree);
+            }
+        }
+    }
+
+    /// A stream's text frames, written from the run's template, are byte
+    /// for byte `frames_into`'s (the tree's, above): for an agent and a team,
+    /// with and without a parent, names and texts that need escaping, and a
+    /// stream whose events change run (the template is made again).
+    #[test]
+    fn templated_text_frames_match_the_direct_ones() {
+        let deltas = [
+            "plain",
+            "",
+            "he said \"hi\"\n\u{1F600}",
+            "tab\tback\\slash \u{7} ctl </script>",
+            ",\"content\":\"\"",
+        ];
+        for team in [false, true] {
+            for parent in [None, Some("parent \"p\"".to_string())] {
+                let run = RunRecord {
+                    team,
+                    parent_run_id: parent,
+                    agent_name: "Agent \"A\" \u{e9}, {\"content\":\"\"}".into(),
+                    ..RunRecord::pending("run-1", "sess\\1", "agent", "A", 0)
+                };
+                let mut frames = RunFrames::of(&run);
+                let ctx = FrameContext::of(&run);
+                for (i, delta) in deltas.iter().enumerate() {
+                    for run_id in ["run-1", "run-2", "run-1"] {
+                        let ev = Event {
+                            seq: i as u64 + 1,
+                            run_id: run_id.into(),
+                            at: [-1_500, 0, 999, 1_700_000_123_456][i % 4],
+                            kind: EventKind::TextDelta {
+                                message_id: "m".into(),
+                                delta: (*delta).into(),
+                            },
+                        };
+                        let mut got = Vec::new();
+                        frames.apply(&ev, None, &mut got);
+                        let got: Vec<(String, String)> = got
+                            .into_iter()
+                            .map(|f| (f.event.unwrap_or_default().into_owned(), f.data))
+                            .collect();
+                        assert_eq!(got, translate_text(&ev, &ctx, None), "{ev:?}");
+                    }
+                }
             }
         }
     }
