@@ -11,8 +11,10 @@
 //! Knows only tasks; never a protocol or the store.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures::FutureExt;
 use tokio::sync::oneshot;
 
 use super::cancel::cancel_live;
@@ -23,7 +25,17 @@ impl Engine {
     /// caller, and returns its outcome; when the caller has gone by then,
     /// `abandoned` gets the outcome instead. The task is tracked: a draining
     /// engine waits for it.
-    pub(super) async fn detached<T, E, W, A>(&self, work: W, abandoned: A) -> Result<T, E>
+    ///
+    /// The task is spawned here, before the first poll, and what the caller
+    /// awaits is only the answer's channel: were this an `async fn`, its
+    /// future would be sized for `work` (held until the first poll), and
+    /// every request waiting for its run to start would carry room for the
+    /// whole start besides the task that does it.
+    pub(super) fn detached<T, E, W, A>(
+        &self,
+        work: W,
+        abandoned: A,
+    ) -> impl Future<Output = Result<T, E>> + Send + 'static
     where
         T: Send + 'static,
         E: Send + 'static,
@@ -31,26 +43,40 @@ impl Engine {
         A: FnOnce(T) + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
-        let task = self.tasks.spawn(async move {
-            if let Err(Ok(done)) = tx.send(work.await) {
-                abandoned(done);
+        // No `JoinHandle` is kept: a finished task's memory (sized for
+        // `work`) is freed only once its handle is dropped too, and the
+        // caller may be slow to come back for the outcome. A panic travels
+        // on the channel instead, to go on in the caller.
+        self.tasks.spawn(async move {
+            match AssertUnwindSafe(work).catch_unwind().await {
+                Ok(outcome) => {
+                    if let Err(Ok(Ok(done))) = tx.send(Ok(outcome)) {
+                        abandoned(done);
+                    }
+                }
+                Err(panic) => {
+                    let _ = tx.send(Err(panic));
+                }
             }
         });
-        match rx.await {
-            Ok(outcome) => outcome,
-            // The task ended without an answer: it panicked. Let that show
-            // here as it would have had the work run in place.
-            Err(_) => match task.await {
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                _ => unreachable!("a detached task ends by answering or by panicking"),
-            },
+        async move {
+            match rx.await {
+                Ok(Ok(outcome)) => outcome,
+                // The work panicked: let that show here as it would have had
+                // the work run in place.
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(_) => unreachable!("a detached task ends by answering or by panicking"),
+            }
         }
     }
 
     /// `detached` for work that hands a run to its foreground client: a
     /// client that went away meanwhile leaves a run nobody follows, which
     /// is cancelled as a disconnect mid-stream would.
-    pub(super) async fn detached_run<E, W>(self: &Arc<Self>, work: W) -> Result<RunHandle, E>
+    pub(super) fn detached_run<E, W>(
+        self: &Arc<Self>,
+        work: W,
+    ) -> impl Future<Output = Result<RunHandle, E>> + Send + 'static
     where
         E: Send + 'static,
         W: Future<Output = Result<RunHandle, E>> + Send + 'static,
@@ -62,6 +88,5 @@ impl Engine {
             );
             cancel_live(&handle.live);
         })
-        .await
     }
 }

@@ -21,10 +21,9 @@ use std::sync::Arc;
 
 use super::jwt::JwtVerifier;
 use crate::web::keys::{KeyRing, bearer_token};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use super::limits;
@@ -179,16 +178,16 @@ fn bearer(req: &Request) -> Option<&str> {
 /// user's key on /v1; with auth on, the server's key elsewhere, or an
 /// exempt request with its body capped at `UNAUTHENTICATED_BODY_BYTES`.
 pub async fn require_key(
-    State(keys): State<Arc<ApiKeys>>,
+    keys: &ApiKeys,
     mut req: Request,
-    next: Next,
+    next: impl AsyncFnOnce(Request) -> Response,
 ) -> Response {
     let path = req.uri().path();
     if is_codegen(path) {
         let found = bearer_token(req.headers()).and_then(|t| keys.codegen.find(t).cloned());
         if let Some(principal) = found {
             req.extensions_mut().insert(principal);
-            return next.run(req).await;
+            return next(req).await;
         }
         // A provider's token: the adapter finds the organization its
         // tenant names.
@@ -198,7 +197,7 @@ pub async fn require_key(
             return match verifier.verify(token).await {
                 Ok(principal) => {
                     req.extensions_mut().insert(principal);
-                    next.run(req).await
+                    next(req).await
                 }
                 Err(e) => unauthorized(
                     true,
@@ -212,7 +211,7 @@ pub async fn require_key(
     }
     if !keys.enabled() {
         req.extensions_mut().insert(Principal::open());
-        return next.run(req).await;
+        return next(req).await;
     }
     if keys.exempt(&req) {
         req.extensions_mut().insert(Principal::anonymous());
@@ -222,7 +221,7 @@ pub async fn require_key(
         Some(token) => match keys.principal(token).await {
             Ok(Some(principal)) => {
                 req.extensions_mut().insert(principal);
-                return next.run(req).await;
+                return next(req).await;
             }
             Ok(None) if keys.jwt.is_some() => Refusal::Invalid("Invalid API key or token".into()),
             Ok(None) => Refusal::Invalid("Invalid API key".into()),

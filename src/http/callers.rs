@@ -21,9 +21,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use super::auth::ApiKeys;
@@ -165,9 +164,13 @@ fn protocol_name(shape: Shape) -> &'static str {
     }
 }
 
-pub async fn limit(State(callers): State<Arc<Callers>>, mut req: Request, next: Next) -> Response {
+pub async fn limit(
+    callers: &Callers,
+    mut req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     if callers.exempt(&req) {
-        return next.run(req).await;
+        return next(req).await;
     }
     let path = req.uri().path().to_string();
     let shape = Shape::for_path(&path);
@@ -197,5 +200,5 @@ pub async fn limit(State(callers): State<Arc<Callers>>, mut req: Request, next: 
         id: profile.id.clone(),
         max_concurrent_runs: profile.max_concurrent_runs,
     });
-    next.run(req).await
+    next(req).await
 }

@@ -10,9 +10,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header, uri::Authority};
-use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::config::ServerConfig;
@@ -110,9 +109,13 @@ fn normalize(host: &str) -> String {
 
 /// Refuses requests for a host this server does not answer to with 421
 /// Misdirected Request, in the protocol's error shape.
-pub async fn check(State(hosts): State<Arc<AllowedHosts>>, req: Request, next: Next) -> Response {
+pub async fn check(
+    hosts: &AllowedHosts,
+    req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     if hosts.allows(&req) {
-        return next.run(req).await;
+        return next(req).await;
     }
     tracing::debug!(
         host = ?req.headers().get(header::HOST),

@@ -13,7 +13,6 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
@@ -27,7 +26,11 @@ pub struct BodyReadTimeout(Duration);
 /// Runs `req` with its body capped at `max` bytes: 413 at once when its
 /// Content-Length says more, else a body that fails (as a length-limit
 /// error, see `is_length_limit`) once more than `max` bytes arrive.
-pub async fn with_body_limit(max: usize, req: Request, next: Next) -> Response {
+pub async fn with_body_limit(
+    max: usize,
+    req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -40,8 +43,7 @@ pub async fn with_body_limit(max: usize, req: Request, next: Next) -> Response {
             "The request body is larger than the server accepts",
         );
     }
-    next.run(req.map(|body| Body::new(http_body_util::Limited::new(body, max))))
-        .await
+    next(req.map(|body| Body::new(http_body_util::Limited::new(body, max)))).await
 }
 
 /// Answers 408 in the protocol's shape, and closes the connection, when
@@ -49,9 +51,13 @@ pub async fn with_body_limit(max: usize, req: Request, next: Next) -> Response {
 /// for it: a client that stops mid-body holds no handler (nor the part of
 /// the body already buffered) for longer than that. The whole request is
 /// still bounded by `timeout` below.
-pub async fn body_read_timeout(timeout: Duration, req: Request, next: Next) -> Response {
+pub async fn body_read_timeout(
+    timeout: Duration,
+    req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     if timeout.is_zero() {
-        return next.run(req).await;
+        return next(req).await;
     }
     let path = req.uri().path().to_string();
     let stalled = Arc::new(AtomicBool::new(false));
@@ -63,7 +69,7 @@ pub async fn body_read_timeout(timeout: Duration, req: Request, next: Next) -> R
             stalled: stalled.clone(),
         })
     });
-    let resp = next.run(req).await;
+    let resp = next(req).await;
     if !stalled.load(Ordering::Acquire) {
         return resp;
     }
@@ -127,12 +133,16 @@ impl HttpBody for TimedBody {
 /// Answers 408 when a handler has not produced its response in time. Only
 /// the wait for the response head is timed: an SSE response is returned as
 /// soon as its stream starts, so streams are never cut, whatever they last.
-pub async fn timeout(timeout: Duration, req: Request, next: Next) -> Response {
+pub async fn timeout(
+    timeout: Duration,
+    req: Request,
+    next: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
     if timeout.is_zero() {
-        return next.run(req).await;
+        return next(req).await;
     }
     let path = req.uri().path().to_string();
-    match tokio::time::timeout(timeout, next.run(req)).await {
+    match tokio::time::timeout(timeout, next(req)).await {
         Ok(resp) => resp,
         Err(_) => errors::response(
             &path,

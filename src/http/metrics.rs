@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -51,7 +50,7 @@ fn method_label(method: &Method) -> &'static str {
 
 /// Counts every request by route template (never the raw path: ids would
 /// explode the label space), method and status, and times it.
-pub async fn track(req: Request, next: Next) -> Response {
+pub async fn track(req: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -59,7 +58,7 @@ pub async fn track(req: Request, next: Next) -> Response {
         .to_string();
     let method = method_label(req.method()).to_string();
     let started = Instant::now();
-    let resp = next.run(req).await;
+    let resp = next(req).await;
     let labels = [
         ("route", route),
         ("method", method),

@@ -23,7 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Json};
 use serde::Serialize;
 use tower_http::cors::CorsLayer;
@@ -155,19 +155,45 @@ pub fn app(state: AppState) -> Router {
         // limits come right after it, before any work.
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
-        .layer(from_fn(move |req: Request, next| {
-            limits::body_read_timeout(body_timeout, req, next)
+        // The layers that only look at a request's head and wrap its
+        // response are one `from_fn` each group, in the same order as
+        // separate layers would be: every `from_fn` boxes its own future
+        // and a copy of the service below it per request, and a stream's
+        // request holds them all while its run is created.
+        .layer(from_fn(move |req: Request, next: Next| {
+            let (keys, callers) = (keys.clone(), callers.clone());
+            async move {
+                errors::reshape(req, async |req| {
+                    errors::log_faults(req, async |req| {
+                        auth::require_key(&keys, req, async |req| {
+                            callers::limit(&callers, req, async |req| {
+                                limits::timeout(timeout, req, async |req| {
+                                    limits::body_read_timeout(body_timeout, req, async |req| {
+                                        next.run(req).await
+                                    })
+                                    .await
+                                })
+                                .await
+                            })
+                            .await
+                        })
+                        .await
+                    })
+                    .await
+                })
+                .await
+            }
         }))
-        .layer(from_fn(move |req: Request, next| {
-            limits::timeout(timeout, req, next)
-        }))
-        .layer(from_fn_with_state(callers, callers::limit))
-        .layer(from_fn_with_state(keys, auth::require_key))
-        .layer(from_fn(errors::log_faults))
-        .layer(from_fn(errors::reshape))
         .layer(cors)
-        .layer(from_fn_with_state(hosts, hosts::check))
-        .layer(from_fn(metrics::track))
+        .layer(from_fn(move |req: Request, next: Next| {
+            let hosts = hosts.clone();
+            async move {
+                metrics::track(req, async |req| {
+                    hosts::check(&hosts, req, async |req| next.run(req).await).await
+                })
+                .await
+            }
+        }))
         .layer(PropagateRequestIdLayer::new(request_id::HEADER))
         .layer(
             TraceLayer::new_for_http()

@@ -229,10 +229,13 @@ pub fn with_fault(
 
 /// The logging layer for faults: every response carrying a `Fault` is
 /// logged here, with its whole chain of causes, and nowhere else.
-pub async fn log_faults(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub async fn log_faults(
+    req: axum::extract::Request,
+    next: impl AsyncFnOnce(axum::extract::Request) -> Response,
+) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = next.run(req).await;
+    let resp = next(req).await;
     if let Some(Fault(error)) = resp.extensions().get::<Fault>() {
         let mut chain = error.to_string();
         let mut cause = error.source();
@@ -260,9 +263,12 @@ pub fn sentence(text: &str) -> String {
 /// produce (body limit 413, timeout 408, unknown route 404, wrong method
 /// 405) into the protocol's shape. Responses that already carry JSON, and
 /// every success, pass untouched.
-pub async fn reshape(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub async fn reshape(
+    req: axum::extract::Request,
+    next: impl AsyncFnOnce(axum::extract::Request) -> Response,
+) -> Response {
     let path = req.uri().path().to_string();
-    let resp = next.run(req).await;
+    let resp = next(req).await;
     let status = resp.status();
     let rewrite = matches!(
         status,

@@ -59,7 +59,7 @@ pub async fn prepare(
     documents: &Documents,
     config: &FilesConfig,
     model: &Arc<dyn Model>,
-    mut messages: Vec<Message>,
+    messages: Vec<Message>,
 ) -> Result<Prepared, EngineError> {
     if messages.iter().all(|m| m.attachments.is_empty()) {
         return Ok(Prepared {
@@ -67,6 +67,17 @@ pub async fn prepare(
             files: Vec::new(),
         });
     }
+    // Boxed: the fetches and reads are large futures, and every run's start
+    // would otherwise carry their room while it waits at the store.
+    Box::pin(prepare_files(documents, config, model, messages)).await
+}
+
+async fn prepare_files(
+    documents: &Documents,
+    config: &FilesConfig,
+    model: &Arc<dyn Model>,
+    mut messages: Vec<Message>,
+) -> Result<Prepared, EngineError> {
     fetch::resolve(config, &mut messages).await?;
     let mut files = Vec::new();
     let mut out = Vec::with_capacity(messages.len());

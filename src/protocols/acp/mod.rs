@@ -298,37 +298,46 @@ async fn create_run(
     principal: Principal,
     AcpJson(req): AcpJson<wire::RunCreateRequest>,
 ) -> Result<Response, AcpError> {
-    find_runnable(&state, &req.agent_name)?;
-    if let (Some(id), Some(session)) = (req.session_id, &req.session)
-        && id != session.id
-    {
-        return Err(AcpError::BadRequest("Session ID mismatch".into()));
-    }
-    // A session descriptor from the client names the session; history URLs
-    // it carries from other servers are not fetched (the engine keeps its own).
-    let session_id = req.session_id.or(req.session.as_ref().map(|s| s.id));
-    let input = req
-        .input
-        .iter()
-        .enumerate()
-        .map(|(i, m)| inbound::input_message(m, i))
-        .collect::<Result<Vec<_>, _>>()?;
-    if input.is_empty() {
-        return Err(AcpError::InvalidInput(
-            "input must contain at least one message".into(),
-        ));
-    }
-    let request = RunRequest {
-        agent_id: req.agent_name.clone(),
-        input,
-        session_id: session_id.map(|s| s.to_string()),
-        origin: "acp".into(),
-        caller: caller.map(|c| c.0),
-        ..Default::default()
+    // The parsed body is dropped before the run is started (an async fn's
+    // locals live to the end of their scope, and every stream's request
+    // waits there while its run is created): only the request is kept.
+    let (request, mode) = {
+        let req = req;
+        find_runnable(&state, &req.agent_name)?;
+        if let (Some(id), Some(session)) = (req.session_id, &req.session)
+            && id != session.id
+        {
+            return Err(AcpError::BadRequest("Session ID mismatch".into()));
+        }
+        // A session descriptor from the client names the session; history URLs
+        // it carries from other servers are not fetched (the engine keeps its own).
+        let session_id = req.session_id.or(req.session.as_ref().map(|s| s.id));
+        let input = req
+            .input
+            .iter()
+            .enumerate()
+            .map(|(i, m)| inbound::input_message(m, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        if input.is_empty() {
+            return Err(AcpError::InvalidInput(
+                "input must contain at least one message".into(),
+            ));
+        }
+        let request = RunRequest {
+            agent_id: req.agent_name,
+            input,
+            session_id: session_id.map(|s| s.to_string()),
+            origin: "acp".into(),
+            caller: caller.map(|c| c.0),
+            ..Default::default()
+        };
+        (request, req.mode)
     };
-    if req.mode == wire::RunMode::Async {
+    if mode == wire::RunMode::Async {
         // Queued for whichever replica claims it (usually this one, at once).
-        let record = state.engine.start_background(&principal, request).await?;
+        // Boxed, as the sync wait below: rarer waits that would otherwise
+        // size every stream's request future.
+        let record = Box::pin(state.engine.start_background(&principal, request)).await?;
         let mut response = (
             StatusCode::ACCEPTED,
             Json(RunView::new(&record).run().clone()),
@@ -340,7 +349,7 @@ async fn create_run(
         return Ok(response);
     }
     let handle = state.engine.start(&principal, request).await?;
-    let mut response = match req.mode {
+    let mut response = match mode {
         wire::RunMode::Stream => {
             // The stream's client is the run's foreground: a disconnect cancels it.
             let view = RunView::new(&handle.record());
@@ -349,7 +358,7 @@ async fn create_run(
         // (Async runs were queued above.)
         wire::RunMode::Sync | wire::RunMode::Async => {
             let view = RunView::new(&handle.record());
-            Json(fold_to_end(&handle, view).await).into_response()
+            Json(Box::pin(fold_to_end(&handle, view)).await).into_response()
         }
     };
     if let Ok(v) = HeaderValue::from_str(&handle.run_id) {

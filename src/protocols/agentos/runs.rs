@@ -78,33 +78,16 @@ pub async fn create(
     id: &str,
     req: Request,
 ) -> Result<Response, AgentOsError> {
-    let caller = req.extensions().get::<RunCaller>().cloned();
     let who = principal_of(&req);
-    let form = Form::from_request(req, &state.config().files).await?;
-    let message = form.required("message")?;
-    let stream = form.bool("stream", kind.stream_default())?;
-    let background = form.bool("background", false)?;
-    let metadata = form.metadata()?;
-    kind.check(state, id)?;
-    let mut attachments = form.json_media()?;
-    for upload in &form.files {
-        attachments.extend(form::classify(upload)?);
-    }
-    let mut input = Message::user(message);
-    input.attachments = attachments;
-    let request = RunRequest {
-        agent_id: id.to_string(),
-        input: vec![input],
-        session_id: form.text("session_id"),
-        user_id: form.text("user_id"),
-        metadata,
-        origin: "agentos".into(),
-        caller,
-        ..Default::default()
-    };
+    // The form is read and dropped before the run is started: an async
+    // fn's locals live to the end of their scope, and every stream's
+    // request waits here while its run is created.
+    let (request, stream, background) = run_request(state, kind, id, req).await?;
     if background && !stream {
         // Queued for whichever replica claims it (usually this one, at once).
-        let record = state.engine.start_background(&who, request).await?;
+        // Boxed, as the JSON answers below: these rarer waits would otherwise
+        // size every stream's request future.
+        let record = Box::pin(state.engine.start_background(&who, request)).await?;
         return Ok((
             StatusCode::ACCEPTED,
             Json(BackgroundRun {
@@ -127,8 +110,51 @@ pub async fn create(
             Some(handle),
         ));
     }
+    Box::pin(json_output(state, &who, handle)).await
+}
+
+/// The run a create request asks for, with whether to stream it and
+/// whether it runs in the background.
+async fn run_request(
+    state: &AppState,
+    kind: Kind,
+    id: &str,
+    req: Request,
+) -> Result<(RunRequest, bool, bool), AgentOsError> {
+    let caller = req.extensions().get::<RunCaller>().cloned();
+    let form = Form::from_request(req, &state.config().files).await?;
+    let message = form.required("message")?;
+    let stream = form.bool("stream", kind.stream_default())?;
+    let background = form.bool("background", false)?;
+    let metadata = form.metadata()?;
+    kind.check(state, id)?;
+    let mut attachments = form.json_media()?;
+    for upload in &form.files {
+        attachments.extend(form::classify(upload)?);
+    }
+    let mut input = Message::user(message);
+    input.attachments = attachments;
+    let request = RunRequest {
+        agent_id: id.to_string(),
+        input: vec![input],
+        session_id: form.text("session_id"),
+        user_id: form.text("user_id"),
+        metadata,
+        origin: "agentos".into(),
+        caller,
+        ..Default::default()
+    };
+    Ok((request, stream, background))
+}
+
+/// A foreground run's JSON answer, once it has ended.
+async fn json_output(
+    state: &AppState,
+    who: &Principal,
+    handle: RunHandle,
+) -> Result<Response, AgentOsError> {
     let record = handle.finish(true).await;
-    Ok(Json(output(state, &who, &record).await?).into_response())
+    Ok(Json(output(state, who, &record).await?).into_response())
 }
 
 /// The run output document: an agent's RunOutput, or a team's with its

@@ -88,7 +88,7 @@ async fn run_default_agent(
         .agui_default_agent()
         .map(str::to_string)
         .ok_or_else(|| AguiError::AgentNotFound("default".into()))?;
-    run(&state, &principal, agent_id, caller.map(|c| c.0), &body).await
+    run(&state, &principal, agent_id, caller.map(|c| c.0), body).await
 }
 
 /// Run an agent or team by id.
@@ -107,7 +107,7 @@ async fn run_agent(
     principal: Principal,
     body: Bytes,
 ) -> Result<Response, AguiError> {
-    run(&state, &principal, agent_id, caller.map(|c| c.0), &body).await
+    run(&state, &principal, agent_id, caller.map(|c| c.0), body).await
 }
 
 async fn run(
@@ -115,46 +115,61 @@ async fn run(
     who: &Principal,
     agent_id: String,
     caller: Option<RunCaller>,
-    body: &[u8],
+    body: Bytes,
 ) -> Result<Response, AguiError> {
-    // As FastAPI does: the body is validated before anything else.
-    let input = inbound::parse(body)?;
-    if !state.engine.is_runnable(&agent_id) {
-        return Err(AguiError::AgentNotFound(agent_id));
-    }
-    if !input.has_messages() {
-        return Err(AguiError::Validation(vec![FieldError {
-            kind: "too_short",
-            loc: vec!["body".into(), "messages".into()],
-            msg: "List should have at least 1 message for the model".into(),
-            input: None,
-        }]));
-    }
-    if !input.resume.is_empty() {
-        return resume(state, who, agent_id, caller, &input).await;
-    }
-    let conversation = input.conversation();
-    let request = RunRequest {
-        agent_id,
-        input: conversation.input,
-        session_id: Some(input.thread_id.clone()),
-        run_id: Some(input.run_id.clone()).filter(|id| !id.is_empty()),
-        user_id: input.user_id(),
-        history: Some(conversation.history),
-        client_tools: input.client_tools(),
-        state: input.shared_state(),
-        metadata: None,
-        origin: "agui".into(),
-        caller,
-        ..Default::default()
+    // The body and its parsed input are dropped before the run is started
+    // (an async fn's locals live to the end of their scope, and every
+    // stream's request waits there while its run is created): only the
+    // request and what the stream echoes are kept.
+    let (request, translator, line) = {
+        // As FastAPI does: the body is validated before anything else.
+        let input = inbound::parse(&body)?;
+        drop(body);
+        if !state.engine.is_runnable(&agent_id) {
+            return Err(AguiError::AgentNotFound(agent_id));
+        }
+        if !input.has_messages() {
+            return Err(AguiError::Validation(vec![FieldError {
+                kind: "too_short",
+                loc: vec!["body".into(), "messages".into()],
+                msg: "List should have at least 1 message for the model".into(),
+                input: None,
+            }]));
+        }
+        if !input.resume.is_empty() {
+            // Boxed: a rarer wait that would otherwise size every run's request.
+            return Box::pin(resume(state, who, agent_id, caller, &input)).await;
+        }
+        let conversation = input.conversation();
+        let request = RunRequest {
+            agent_id,
+            input: conversation.input,
+            session_id: Some(input.thread_id.clone()),
+            run_id: Some(input.run_id.clone()).filter(|id| !id.is_empty()),
+            user_id: input.user_id(),
+            history: Some(conversation.history),
+            client_tools: input.client_tools(),
+            state: input.shared_state(),
+            metadata: None,
+            origin: "agui".into(),
+            caller,
+            ..Default::default()
+        };
+        let line = input.client_line();
+        let RunAgentInput {
+            thread_id,
+            run_id,
+            parent_run_id,
+            ..
+        } = input;
+        (
+            request,
+            Translator::new(thread_id, run_id, parent_run_id),
+            line,
+        )
     };
     let handle = start(state, who, request).await?;
-    let translator = Translator::new(
-        input.thread_id.clone(),
-        input.run_id.clone(),
-        input.parent_run_id.clone(),
-    );
-    Ok(stream(state, who, &handle, translator, input.client_line()))
+    Ok(stream(state, who, &handle, translator, line))
 }
 
 /// Continues the thread's paused run with the client's answers to its
