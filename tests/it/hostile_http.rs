@@ -428,13 +428,18 @@ async fn busy(base: &str) -> Wire {
     tcp
 }
 
+/// A server with a cap of `n` connections and no timeout that would end
+/// any of them during a test.
+fn capped(n: usize) -> String {
+    short_limits(&format!(
+        "max_connections = {n}\nidle_timeout_secs = 600\nheader_read_timeout_secs = 600\n\
+         body_read_timeout_secs = 600"
+    ))
+}
+
 #[tokio::test]
 async fn the_connection_cap_holds_and_health_answers_once_others_close() {
-    let server = TestServer::start(&short_limits(
-        "max_connections = 2\nidle_timeout_secs = 600\nheader_read_timeout_secs = 600\n\
-         body_read_timeout_secs = 600",
-    ))
-    .await;
+    let server = TestServer::start(&capped(2)).await;
     let host = addr(&server.base).to_string();
     let mut held = vec![busy(&server.base).await];
     // The second is surely accepted once it has been answered; then it
@@ -459,11 +464,7 @@ async fn the_connection_cap_holds_and_health_answers_once_others_close() {
 
 #[tokio::test]
 async fn at_the_cap_idle_connections_make_room() {
-    let server = TestServer::start(&short_limits(
-        "max_connections = 3\nidle_timeout_secs = 600\nheader_read_timeout_secs = 600\n\
-         body_read_timeout_secs = 600",
-    ))
-    .await;
+    let server = TestServer::start(&capped(3)).await;
     let host = addr(&server.base).to_string();
     // One busy, one kept alive after an answer, one that never says a word.
     let _busy = busy(&server.base).await;
@@ -481,14 +482,10 @@ async fn at_the_cap_idle_connections_make_room() {
 /// A burst reaches the cap while a connection accepted a moment before is
 /// still on its way to its request (a client on a slow link; in a burst of
 /// thousands, one the server has not read yet): it is served, not cut as
-/// idle. A silent connection still makes room once it is no longer new.
+/// idle. Once answered and idle, it makes room for the next client.
 #[tokio::test]
 async fn at_the_cap_a_connection_whose_request_is_on_its_way_is_served() {
-    let server = TestServer::start(&short_limits(
-        "max_connections = 2\nidle_timeout_secs = 600\nheader_read_timeout_secs = 600\n\
-         body_read_timeout_secs = 600",
-    ))
-    .await;
+    let server = TestServer::start(&capped(2)).await;
     let host = addr(&server.base).to_string();
     let _busy = busy(&server.base).await;
     // Connected; its request follows a moment later.
