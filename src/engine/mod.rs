@@ -35,6 +35,7 @@ mod cancel;
 mod error;
 mod live;
 mod metrics;
+mod model_turn;
 mod owned;
 mod ownership;
 mod persistence;
