@@ -58,3 +58,20 @@ pub(super) fn result<T, E: std::fmt::Display>(
         Err(e) => record(principal, action, ids, &e.to_string()),
     }
 }
+
+/// `result` of a run's creation (foreground or queued): the agent, and the
+/// run and session ids when it was made.
+pub(super) fn run_created<T, E: std::fmt::Display>(
+    principal: &Principal,
+    agent_id: &str,
+    made: Option<(&str, &str)>,
+    outcome: &Result<T, E>,
+) {
+    let ids = Ids {
+        run_id: made.map(|(run, _)| run),
+        session_id: made.map(|(_, session)| session),
+        agent_id: Some(agent_id),
+        ..Default::default()
+    };
+    result(principal, "run.created", ids, outcome);
+}

@@ -42,17 +42,11 @@ impl Engine {
             }
             Err(e) => Err(e),
         };
-        audit::result(
-            principal,
-            "run.created",
-            audit::Ids {
-                run_id: started.as_ref().ok().map(|h| h.run_id.as_str()),
-                session_id: started.as_ref().ok().map(|h| h.session_id.as_str()),
-                agent_id: Some(&agent_id),
-                ..Default::default()
-            },
-            &started,
-        );
+        let made = started
+            .as_ref()
+            .ok()
+            .map(|h| (h.run_id.as_str(), h.session_id.as_str()));
+        audit::run_created(principal, &agent_id, made, &started);
         started
     }
 
@@ -130,17 +124,11 @@ impl Engine {
             }
             Err(e) => Err(e),
         };
-        audit::result(
-            principal,
-            "run.created",
-            audit::Ids {
-                run_id: queued.as_ref().ok().map(|r| r.run_id.as_str()),
-                session_id: queued.as_ref().ok().map(|r| r.session_id.as_str()),
-                agent_id: Some(&agent_id),
-                ..Default::default()
-            },
-            &queued,
-        );
+        let made = queued
+            .as_ref()
+            .ok()
+            .map(|r| (r.run_id.as_str(), r.session_id.as_str()));
+        audit::run_created(principal, &agent_id, made, &queued);
         queued
     }
 
