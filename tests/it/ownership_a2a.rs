@@ -164,6 +164,20 @@ fn message_v1(text: &str, extra: Value) -> Value {
     json!({"message": m})
 }
 
+/// A long message (400 words) sent to the `slow` agent over HTTP+JSON,
+/// answered at once (`returnImmediately`) while its task runs on.
+async fn send_slow(server: &TestServer, token: &str, slow: &Value) -> reqwest::Response {
+    send(
+        server,
+        token,
+        Method::POST,
+        "/a2a/slow/message:send",
+        true,
+        Some(slow),
+    )
+    .await
+}
+
 /// Every route that names a task or a context, tried by `who` on A's id
 /// and on an id nobody has: the two answers are the same bytes (no
 /// existence oracle), and not a success.
@@ -387,18 +401,7 @@ async fn another_users_task_answers_as_an_unknown_one_on_every_route() {
     let words: Vec<String> = (0..400).map(|i| i.to_string()).collect();
     let mut slow = message_v1(&words.join(" "), json!({}));
     slow["configuration"] = json!({"returnImmediately": true});
-    let running: Value = send(
-        &server,
-        &t.a,
-        Method::POST,
-        "/a2a/slow/message:send",
-        true,
-        Some(&slow),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let running: Value = send_slow(&server, &t.a, &slow).await.json().await.unwrap();
     let task = running["task"]["id"].as_str().unwrap().to_string();
 
     answers_as_for_unknown(&server, "user B", &t.b, &task, &ctx).await;
@@ -631,47 +634,15 @@ async fn live_run_limits_count_per_user() {
     let words: Vec<String> = (0..400).map(|i| i.to_string()).collect();
     let mut slow = message_v1(&words.join(" "), json!({}));
     slow["configuration"] = json!({"returnImmediately": true});
-    let resp = send(
-        &server,
-        &t.a,
-        Method::POST,
-        "/a2a/slow/message:send",
-        true,
-        Some(&slow),
-    )
-    .await;
+    let resp = send_slow(&server, &t.a, &slow).await;
     assert_eq!(resp.status(), 200, "A's first");
-    let resp = send(
-        &server,
-        &t.a,
-        Method::POST,
-        "/a2a/slow/message:send",
-        true,
-        Some(&slow),
-    )
-    .await;
+    let resp = send_slow(&server, &t.a, &slow).await;
     assert_eq!(resp.status(), 429, "A's second live task");
     assert!(resp.headers().contains_key("retry-after"));
     // A fresh token of A's is the same user.
     let again = provider.token("user-a").await;
-    let resp = send(
-        &server,
-        &again,
-        Method::POST,
-        "/a2a/slow/message:send",
-        true,
-        Some(&slow),
-    )
-    .await;
+    let resp = send_slow(&server, &again, &slow).await;
     assert_eq!(resp.status(), 429, "A with another token");
-    let resp = send(
-        &server,
-        &t.b,
-        Method::POST,
-        "/a2a/slow/message:send",
-        true,
-        Some(&slow),
-    )
-    .await;
+    let resp = send_slow(&server, &t.b, &slow).await;
     assert_eq!(resp.status(), 200, "B is another user");
 }
