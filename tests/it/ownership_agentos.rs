@@ -100,6 +100,11 @@ async fn json(server: &TestServer, token: &str, method: Method, path: &str, body
 }
 
 /// A finished JSON run of `agent` by the token's user.
+/// A GET answered with success, as JSON (see `json`).
+async fn get(server: &TestServer, token: &str, path: &str) -> Value {
+    json(server, token, Method::GET, path, Body::None).await
+}
+
 async fn run(
     server: &TestServer,
     token: &str,
@@ -290,22 +295,8 @@ async fn another_users_sessions_and_runs_answer_as_unknown_on_every_agentos_rout
         );
     }
     // Asking for A's by user_id finds nothing, as for a user with none.
-    let asked = json(
-        server,
-        &s.b,
-        Method::GET,
-        "/sessions?user_id=user-a",
-        Body::None,
-    )
-    .await;
-    let nobody = json(
-        server,
-        &s.b,
-        Method::GET,
-        "/sessions?user_id=nobody",
-        Body::None,
-    )
-    .await;
+    let asked = get(server, &s.b, "/sessions?user_id=user-a").await;
+    let nobody = get(server, &s.b, "/sessions?user_id=nobody").await;
     assert_eq!(
         session_ids(&asked),
         Vec::<String>::new(),
@@ -345,23 +336,9 @@ async fn another_users_sessions_and_runs_answer_as_unknown_on_every_agentos_rout
     assert!(!text.contains("42"), "A's history reached B: {text}");
 
     // Nothing B did touched A's session: still there, still named, both runs.
-    let kept = json(
-        server,
-        &s.a,
-        Method::GET,
-        &format!("/sessions/{session}"),
-        Body::None,
-    )
-    .await;
+    let kept = get(server, &s.a, &format!("/sessions/{session}")).await;
     assert_eq!(kept["session_name"], "A's numbers", "{kept}");
-    let runs = json(
-        server,
-        &s.a,
-        Method::GET,
-        &format!("/sessions/{session}/runs"),
-        Body::None,
-    )
-    .await;
+    let runs = get(server, &s.a, &format!("/sessions/{session}/runs")).await;
     assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
 
     // The admin sees both users' sessions and may read A's.
@@ -370,14 +347,7 @@ async fn another_users_sessions_and_runs_answer_as_unknown_on_every_agentos_rout
         all.contains(&session) && all.contains(&b_session),
         "admin lists both: {all:?}"
     );
-    let read = json(
-        server,
-        &s.admin,
-        Method::GET,
-        &format!("/sessions/{session}"),
-        Body::None,
-    )
-    .await;
+    let read = get(server, &s.admin, &format!("/sessions/{session}")).await;
     assert_eq!(read["session_name"], "A's numbers");
 
     // A may still delete their own.
@@ -512,12 +482,10 @@ async fn another_users_live_run_cannot_be_continued_cancelled_or_followed() {
     }
 
     // A's run is still paused, and A continues it.
-    let poll = json(
+    let poll = get(
         server,
         &s.a,
-        Method::GET,
         &format!("/agents/asker/runs/{run_id}?session_id={session}"),
-        Body::None,
     )
     .await;
     assert_eq!(
@@ -554,12 +522,10 @@ async fn another_users_live_run_cannot_be_continued_cancelled_or_followed() {
         Body::None,
     )
     .await;
-    let poll = json(
+    let poll = get(
         server,
         &s.a,
-        Method::GET,
         &format!("/agents/asker/runs/{run_id}?session_id={session}"),
-        Body::None,
     )
     .await;
     assert_eq!(poll["status"], "CANCELLED", "{poll}");
@@ -670,14 +636,7 @@ async fn the_form_user_id_cannot_speak_for_another_user() {
     )
     .await;
     let session = for_b["session_id"].as_str().unwrap();
-    let read = json(
-        server,
-        &s.admin,
-        Method::GET,
-        &format!("/sessions/{session}"),
-        Body::None,
-    )
-    .await;
+    let read = get(server, &s.admin, &format!("/sessions/{session}")).await;
     assert_eq!(read["user_id"], "user-b", "{read}");
 }
 
@@ -824,12 +783,10 @@ async fn live_runs_are_counted_per_user() {
     .await;
     let session = going["session_id"].as_str().unwrap();
     crate::common::eventually("A's run ends", || async {
-        let poll = json(
+        let poll = get(
             server,
             &s.a,
-            Method::GET,
             &format!("/agents/crawl/runs/{run_id}?session_id={session}"),
-            Body::None,
         )
         .await;
         (poll["status"] == "CANCELLED").then_some(())
